@@ -1,0 +1,82 @@
+"""The course's two commands (and a few more), for any machine with Python 3.11+ and pip.
+
+    python make.py course   set up .venv and open JupyterLab on chapters/00_welcome.ipynb
+    python make.py test     set up .venv and run every test: unit tests and every notebook
+
+Setting up installs the course (``pip install -e .``) into ``.venv`` beside this
+file, and again only when ``pyproject.toml`` changes. TensorFlow comes as the
+full ``tensorflow`` package; ``COURSE_TF=cpu`` takes the smaller CPU-only
+build instead (Linux x86_64; Binder and CI use it).
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+TF_BUILDS = {"full": ("tensorflow", "tensorflow"), "cpu": ("cpu", "tensorflow-cpu")}
+
+
+def venv_python():
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def tensorflow_build():
+    build = os.environ.get("COURSE_TF", "full")
+    if build not in TF_BUILDS:
+        sys.exit(f"COURSE_TF must be one of {', '.join(TF_BUILDS)}, got {build!r}")
+    return build
+
+
+def ensure_venv(extras):
+    """Create .venv and install the course with ``extras``, unless already done."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"the course needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    build = tensorflow_build()
+    extra, package = TF_BUILDS[build]
+    extras = ",".join([extra, *extras])
+    stamp = VENV / "course-installed.txt"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    if not venv_python().exists():
+        print(f"creating {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    python = str(venv_python())
+    other = [p for b, (_, p) in TF_BUILDS.items() if b != build]
+    # The two TensorFlow builds share files: never keep both.
+    subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", *other], check=False,
+                   stderr=subprocess.DEVNULL)
+    print(f"installing the course with [{extras}] ({package}); the first time takes a few minutes",
+          flush=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "-e", f"{ROOT}[{extras}]"], check=True)
+    stamp.write_text(wanted)
+
+
+def run(*args):
+    """Run ``args`` with the venv's Python in the project folder; exit with its code."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    sys.exit(subprocess.run([str(venv_python()), *args], cwd=ROOT, env=env).returncode)
+
+
+def course():
+    ensure_venv(["course"])
+    run("-m", "jupyter", "lab", "chapters/00_welcome.ipynb")
+
+
+def test():
+    ensure_venv(["course", "test"])
+    run("-m", "pytest", *sys.argv[2:])
+
+
+COMMANDS = {"course": course, "test": test}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]]()
