@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,jupyter,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -140,7 +146,7 @@ assert accuracy["mnist_m"] < accuracy["digits"] < accuracy["mnist"]
 # `worst_digit`.
 
 # %%
-from course_lib import exercises
+from course_lib.exercises import welcome as exercises
 
 x_target, y_target = data.load_domain("mnist_m", "test", channels=1)
 worst_digit = None  # your answer: a digit 0-9

@@ -1,16 +1,8 @@
-"""Automatic checks for the chapters' exercises.
-
-Each check returns True and says so when the answer is right; otherwise it
-prints a hint and returns False (it never raises, so a learner's unfinished
-exercise does not stop the notebook). Solutions assert the check.
-"""
+"""Chapter 00's exercise check."""
 
 import numpy as np
 
-
-def _verdict(ok, praise, hint):
-    print(("Correct: " + praise) if ok else ("Not yet: " + hint))
-    return ok
+from course_lib.exercises import verdict
 
 
 def per_class_accuracy(model, x, y, n_classes=10):
@@ -24,8 +16,8 @@ def check_worst_digit(answer, model, x, y):
     scores = per_class_accuracy(model, x, y)
     worst = int(np.argmin(scores))
     if answer is None:
-        return _verdict(False, "", "set worst_digit to a digit 0-9.")
-    return _verdict(
+        return verdict(False, "", "set worst_digit to a digit 0-9.")
+    return verdict(
         int(answer) == worst,
         f"digit {worst} is right only {scores[worst]:.0%} of the time.",
         f"digit {int(answer)} is right {scores[int(answer)]:.0%} of the time; one digit does worse. "
