@@ -1,0 +1,27 @@
+"""pytest settings shared by the unit tests and the notebook runs (nbval).
+
+The tests and the notebooks they execute use a fresh cache folder, so that a
+test run never reads or changes the learner's cache, and so that the cold
+path (parse MNIST, build MNIST-M, train the source model) is what is tested.
+Set COURSE_CACHE_DIR yourself to reuse a cache between runs.
+"""
+
+import os
+import shutil
+import tempfile
+
+_made_cache = None
+
+
+def pytest_configure(config):
+    global _made_cache
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "COURSE_CACHE_DIR" not in os.environ:
+        _made_cache = tempfile.mkdtemp(prefix="course-cache-")
+        os.environ["COURSE_CACHE_DIR"] = _made_cache
+
+
+def pytest_unconfigure(config):
+    if _made_cache:
+        shutil.rmtree(_made_cache, ignore_errors=True)
