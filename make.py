@@ -2,6 +2,8 @@
 
     python make.py course   set up .venv and open JupyterLab on chapters/00_welcome.ipynb
     python make.py test     set up .venv and run every test: unit tests and every notebook
+    python make.py bench    set up .venv and time every notebook, cold and warm cache
+                            (add --enforce to fail when one misses its budget)
 
 Setting up installs the course (``pip install -e .``) into ``.venv`` beside this
 file, and again only when ``pyproject.toml`` changes. TensorFlow comes as the
@@ -74,7 +76,12 @@ def test():
     run("-m", "pytest", *sys.argv[2:])
 
 
-COMMANDS = {"course": course, "test": test}
+def bench():
+    ensure_venv(["course", "test"])
+    run("-m", "course_lib.bench", *sys.argv[2:])
+
+
+COMMANDS = {"course": course, "test": test, "bench": bench}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -51,10 +51,11 @@ class ProgressLine(keras.callbacks.Callback):
             return
         from IPython.display import display
 
+        bundle = {"text/plain": text}  # raw text: no quotes around it
         if self._handle is None:
-            self._handle = display(text, display_id=True, raw=False)
+            self._handle = display(bundle, raw=True, display_id=True)
         else:
-            self._handle.update(text)
+            self._handle.update(bundle, raw=True)
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
