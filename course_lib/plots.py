@@ -6,7 +6,8 @@ import numpy as np
 FONT_SIZE = 12
 
 
-def _apply_style(ax):
+def style_axes(ax):
+    """Give ``ax`` the course's large fonts and a light grid (for plots made elsewhere)."""
     ax.title.set_fontsize(FONT_SIZE + 1)
     for item in [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]:
         item.set_fontsize(FONT_SIZE)
@@ -67,7 +68,7 @@ def learning_curves(histories, metric="accuracy", ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.legend(fontsize=FONT_SIZE - 2)
-    _apply_style(ax)
+    style_axes(ax)
     return ax
 
 
@@ -96,5 +97,5 @@ def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
     ax.set_ylim(0, max(1.0, max(heights) * 1.1))
     if title:
         ax.set_title(title)
-    _apply_style(ax)
+    style_axes(ax)
     return ax
