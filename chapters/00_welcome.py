@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 00 · Welcome: what transfer learning is, and the gap it closes
 #
-# **Run time:** about 30 s on a 2-core CPU the first time (it trains the source model),
-# about 15 s after that (the model is cached). Peak memory about 1 GB.
+# **Run time** (measured on a 2-core CPU): about 30 s the first time (it trains the source model and
+# caches it), about 15 s after that. Peak memory about 1 GB.
 #
 # In this chapter you will:
 # 1. check that your environment has what the course needs;
@@ -63,7 +63,7 @@ course_lib.check_env()
 # | 02 task fine-tuning | what to unfreeze, learning rates, BatchNorm, forgetting | < 90 s |
 # | 03 transfer networks | shared embeddings, fusion, channel copying done right | < 90 s |
 # | 04 self-training and source-free adaptation | pseudo-labels, AdaBN, information maximisation | < 90 s |
-# | 05 when transfer helps and when it hurts | label budgets, negative transfer, imbalance | < 120 s |
+# | 05 when transfer helps and when it hurts (in preparation) | label budgets, negative transfer, imbalance | < 120 s |
 #
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md).
 

@@ -17,7 +17,8 @@
 # %% [markdown]
 # # 01 · Feature extraction: reuse the source model's features, and adapt them without target labels
 #
-# **Run time:** about 80 s on a 2-core CPU (it trains three adaptation runs of five epochs each).
+# **Run time** (measured on a 2-core CPU): about 75 s once the course's cache is warm (chapter 00, or
+# `python -m course_lib.warm`, fills it; Binder does so when it builds), about 105 s on a cold cache.
 # Peak memory about 1.4 GB.
 #
 # In this chapter you will:

@@ -1,13 +1,13 @@
 """``python -m course_lib.warm``: fill the cache folder so the chapters start fast.
 
 Binder's ``postBuild`` runs it; learners can too. It builds the offline data
-(MNIST parsed once, MNIST-M blended once) and trains the source model.
+(MNIST parsed once, MNIST-M blended once) and trains the source models.
 """
 
 import time
 
 import course_lib
-from course_lib import data, models
+from course_lib import data, feature_extraction, models
 
 
 def warm(seed=0):
@@ -21,6 +21,9 @@ def warm(seed=0):
     model = models.source_model(seed=seed, progress=None)
     state = "loaded" if model.source_cached else "trained"
     print(f"source model {state} ({time.perf_counter() - start:.1f} s)")
+    start = time.perf_counter()
+    feature_extraction.subtask_source_model(seed=seed)
+    print(f"digits 0-4 source model of chapter 01 ready ({time.perf_counter() - start:.1f} s)")
     print(f"cache folder: {course_lib.cache_dir()}")
 
 

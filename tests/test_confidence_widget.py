@@ -47,3 +47,5 @@ def test_widget_builds_headless_and_follows_the_slider():
     assert box.state.threshold == 0.6 and box.state.summary()["passed"] == 4
     ax = plot_state(box.state)
     assert "4 of 5 pass" in ax.get_title()
+    line = box.children[1]
+    assert "4 of 5 pass" in line.value

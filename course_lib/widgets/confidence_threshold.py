@@ -2,6 +2,10 @@
 
 ``ThresholdState`` holds the logic (tests drive it without a browser);
 ``confidence_threshold_widget`` wires a slider, a text line and a bar chart to it.
+
+CSS classes, for browser tests: ``course-confidence-threshold`` (the whole widget),
+``course-threshold-slider`` (the ``FloatSlider``), ``course-threshold-text`` (the
+``HTML`` line: how many pass and how many are right).
 """
 
 import numpy as np
@@ -117,10 +121,14 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
     slider = widgets.FloatSlider(value=state.threshold, min=0.0, max=0.99, step=0.01,
                                  description="threshold", continuous_update=False,
                                  layout=widgets.Layout(width="60%"))
+    slider.add_class("course-threshold-slider")
+    line = widgets.HTML()
+    line.add_class("course-threshold-text")
     out = widgets.Output()
 
     def draw(*_):
         state.set_threshold(slider.value)
+        line.value = state.text()
         with out:
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -131,6 +139,7 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
 
     slider.observe(draw, names="value")
     draw()
-    box = widgets.VBox([slider, out])
+    box = widgets.VBox([slider, line, out])
+    box.add_class("course-confidence-threshold")
     box.state = state
     return box
