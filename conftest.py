@@ -15,7 +15,9 @@ _made_cache = None
 
 def pytest_configure(config):
     global _made_cache
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")  # this process only: the notebooks' kernels keep Jupyter's inline backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "COURSE_CACHE_DIR" not in os.environ:
         _made_cache = tempfile.mkdtemp(prefix="course-cache-")

@@ -46,7 +46,8 @@ def run_notebook(path, cache, timeout=900):
     Returns:
         ``(seconds, peak_kernel_mb, ok)``.
     """
-    env = {**os.environ, "COURSE_CACHE_DIR": str(cache), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "COURSE_CACHE_DIR": str(cache)}
+    env.pop("MPLBACKEND", None)  # plots render as they do for a learner (inline PNGs)
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                    f"--ExecutePreprocessor.timeout={timeout}", "--output-dir", out, str(path)]

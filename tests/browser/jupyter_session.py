@@ -99,11 +99,15 @@ def jupyter_lab(timeout=120):
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
         "--LabApp.news_url=", "--ServerApp.port_retries=0", "--LabApp.extension_manager=readonly",
+        # A fresh workspace (no tabs from an earlier session), and the app reachable as
+        # window.jupyterapp so that tests run JupyterLab's own commands, as its menus do.
+        f"--LabApp.workspaces_dir={folder / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
         command.append("--allow-root")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "JUPYTER_PLATFORM_DIRS": "1",
            "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings")}
+    env.pop("MPLBACKEND", None)  # the kernels draw inline PNGs, as for a learner
     log = open(SCREENSHOTS / "jupyter-server.log", "w")
     server = psutil.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
                           start_new_session=True)
@@ -160,20 +164,24 @@ def chromium_page(width=1400, height=1000):
 def open_notebook(page, base, token, notebook, timeout=90_000):
     """Open ``notebook`` (a path under the project root) in JupyterLab and wait for its kernel."""
     page.goto(f"{base}/lab/tree/{notebook}?token={token}", timeout=timeout)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=timeout)
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=timeout)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
         state="attached", timeout=timeout)
 
 
-def run_through_cell(page, containing, timeout=90_000):
-    """Run every cell above the first cell whose code contains ``containing``, then that cell."""
+def run_through_cell(page, containing):
+    """Run every cell above the first cell whose code contains ``containing``, then that cell.
+
+    Selects the cell with a click, then runs the commands behind the Run menu's
+    "Run All Above Selected Cell" and "Run Selected Cell".
+    """
     cell = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text=containing)).first
     cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Escape")  # command mode
-    page.keyboard.press("Control+Shift+c")
-    page.keyboard.type("Run All Above Selected Cell")
-    page.keyboard.press("Enter")
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Shift+Enter")
+    page.wait_for_function(
+        "(text) => window.jupyterapp.shell.currentWidget.content.activeCell"
+        ".model.sharedModel.getSource().includes(text)", arg=containing, timeout=10_000)
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-above');"
+                  " await window.jupyterapp.commands.execute('notebook:run-cell'); }")
     return cell

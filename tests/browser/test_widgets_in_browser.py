@@ -89,8 +89,13 @@ def test_confidence_threshold_widget(lab, page):
     handle.first.focus()
     for _ in range(20):  # a learner pressing the left arrow: lower the threshold by 0.2
         page.keyboard.press("ArrowLeft")
-    page.wait_for_function(
-        "([el, old]) => el.innerText !== old", arg=[text.element_handle(), before], timeout=30_000)
+    readout = widget.locator(".course-threshold-slider .widget-readout").inner_text().strip()
+    assert readout == "0.70", readout
+    # Every key press redraws; wait for the last one, then for the kernel to be idle again.
+    page.wait_for_function("([el, t]) => el.innerText.includes(`threshold ${t}:`)",
+                           arg=[text.element_handle(), readout], timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+        state="attached", timeout=60_000)
     after = text.inner_text()
     passed = lambda line: int(line.split(" of ")[0].split()[-1].replace(",", ""))  # noqa: E731
     assert passed(after) > passed(before), (before, after)
