@@ -124,11 +124,3 @@ def build_single(branch, freeze=False, n_classes=10, dropout=0.3, seed=0):
     x = layers.Dropout(dropout, name="dropout")(branch(view))
     outputs = layers.Dense(n_classes, activation="softmax", name="head")(x)
     return keras.Model(view, outputs, name=f"{branch.name}_alone")
-
-
-def trainable_summary(model):
-    """How many trainable weights each of ``model``'s top-level layers has: ``{name: count}``."""
-    import numpy as np
-
-    return {layer.name: int(sum(np.prod(w.shape) for w in layer.trainable_weights))
-            for layer in model.layers if layer.weights}
