@@ -242,6 +242,8 @@ def class_subset(x, y, classes, relabel=True):
     Returns:
         ``(x_subset, y_subset)``.
     """
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
     classes = [int(c) for c in classes]
     if not classes:
         raise ValueError("classes is empty; give at least one label, e.g. [0, 1, 2, 3, 4]")

@@ -82,6 +82,8 @@ def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
     Returns:
         the matplotlib ``Axes``.
     """
+    if not values:
+        raise ValueError("values is empty; pass {label: number, ...}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     labels = list(values)

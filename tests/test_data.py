@@ -125,6 +125,12 @@ def test_class_subset_errors(classes, message):
         data.class_subset(x, y, classes)
 
 
+def test_class_subset_rejects_mismatched_lengths():
+    x, y = data.load_domain("digits", "test")
+    with pytest.raises(ValueError, match="rows"):
+        data.class_subset(x[:5], y, [1, 2])
+
+
 def test_unknown_domain_split_and_fraction_say_what_is_allowed():
     with pytest.raises(ValueError, match="'mnist', 'digits', 'mnist_m'"):
         data.load_domain("svhn")

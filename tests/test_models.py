@@ -57,6 +57,8 @@ def test_accuracy_and_evaluate_on_domains():
     assert 0.0 <= value <= 1.0
     with pytest.raises(ValueError, match="empty"):
         models.accuracy(model, x[:0], y[:0])
+    with pytest.raises(ValueError, match="360 images but y has 10"):
+        models.accuracy(model, x, y[:10])
     table = models.evaluate_on_domains(model, domains=("digits",))
     assert list(table.columns) == ["domain", "images", "accuracy"]
     assert table.loc[0, "images"] == 360

@@ -36,4 +36,6 @@ def test_learning_curves_plot_train_and_validation():
 def test_bar_chart_writes_each_value():
     ax = plots.bar_chart({"a": 0.25, "b": 0.75}, chance=0.1)
     assert [t.get_text() for t in ax.texts] == ["0.25", "0.75"]
+    with pytest.raises(ValueError, match="empty"):
+        plots.bar_chart({})
     plt.close("all")

@@ -178,17 +178,6 @@ def random_model(channels, n_classes=10, seed=0):
     return build_cnn(channels=channels, n_classes=n_classes, name="random_cnn")
 
 
-def test_accuracy(model, x, y, batch_size=500):
-    """Share of (x, y) that ``model`` classifies right, in inference mode, without ``predict``'s overhead."""
-    if len(x) == 0:
-        raise ValueError("cannot compute accuracy on an empty set")
-    right = 0
-    for start in range(0, len(x), batch_size):
-        probabilities = np.asarray(model(x[start:start + batch_size], training=False))
-        right += int(np.sum(probabilities.argmax(axis=1) == y[start:start + batch_size]))
-    return right / len(x)
-
-
 def train_with_curve(model, x, y, x_test, y_test, epochs, batch_size=32, learning_rate=1e-3,
                      seed=0, progress=None):
     """Train ``model`` on (x, y) and record its test accuracy before and after every epoch.
@@ -199,14 +188,14 @@ def train_with_curve(model, x, y, x_test, y_test, epochs, batch_size=32, learnin
     """
     import keras
 
-    from course_lib.models import compile_classifier
+    from course_lib.models import accuracy, compile_classifier
     from course_lib.progress import ProgressLine
 
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
-    curve = [test_accuracy(model, x_test, y_test)]
+    curve = [accuracy(model, x_test, y_test)]
     callbacks = [keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: curve.append(test_accuracy(model, x_test, y_test)))]
+        on_epoch_end=lambda epoch, logs: curve.append(accuracy(model, x_test, y_test)))]
     if progress:
         callbacks.append(ProgressLine(progress))
     keras.utils.set_random_seed(seed)
