@@ -147,18 +147,30 @@ def source_model(channels=1, seed=0, retrain=False, progress="source model"):
 def accuracy(model, x, y, batch_size=512):
     """Share of ``x`` whose arg-max prediction equals ``y`` (inference mode).
 
+    Args:
+        model: a classifier with softmax output ``(n, classes)``.
+        x: images ``(n, ...)``, or a list of such arrays for a model with
+            several inputs (e.g. the two-branch fusion model).
+        y: integer labels ``(n,)``.
+
     Calls the model batch by batch rather than ``predict``, which is slow to
     start: cheap enough to run after every epoch.
     """
-    if len(x) == 0:
+    inputs = list(x) if isinstance(x, (list, tuple)) else [x]
+    sizes = {len(part) for part in inputs}
+    if len(sizes) != 1:
+        raise ValueError(f"the model inputs have different lengths: {sorted(sizes)}")
+    n = sizes.pop()
+    if n == 0:
         raise ValueError("cannot compute accuracy on an empty set")
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
+    if n != len(y):
+        raise ValueError(f"x has {n} images but y has {len(y)} labels")
     right = 0
-    for start in range(0, len(x), batch_size):
-        probabilities = np.asarray(model(x[start:start + batch_size], training=False))
+    for start in range(0, n, batch_size):
+        batch = [part[start:start + batch_size] for part in inputs]
+        probabilities = np.asarray(model(batch if len(batch) > 1 else batch[0], training=False))
         right += int(np.sum(probabilities.argmax(axis=1) == y[start:start + batch_size]))
-    return right / len(x)
+    return right / n
 
 
 def evaluate_on_domains(model, domains=("mnist", "digits", "mnist_m"), split="test", seed=0):

@@ -62,3 +62,18 @@ def test_accuracy_and_evaluate_on_domains():
     table = models.evaluate_on_domains(model, domains=("digits",))
     assert list(table.columns) == ["domain", "images", "accuracy"]
     assert table.loc[0, "images"] == 360
+
+
+def test_accuracy_of_a_two_input_model_matches_a_direct_count():
+    import keras
+
+    left, right = keras.Input((4,)), keras.Input((4,))
+    output = keras.layers.Dense(3, activation="softmax")(keras.layers.Concatenate()([left, right]))
+    model = keras.Model([left, right], output)
+    rng = np.random.default_rng(0)
+    x = [rng.normal(size=(50, 4)).astype("float32") for _ in range(2)]
+    y = rng.integers(0, 3, size=50)
+    expected = np.mean(np.asarray(model(x)).argmax(axis=1) == y)
+    assert models.accuracy(model, x, y, batch_size=16) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="different lengths"):
+        models.accuracy(model, [x[0], x[1][:10]], y)
