@@ -48,11 +48,12 @@ course_lib.check_env()
 # Because $\theta$ never changes, the features of the target images are computed **once**; the head then
 # trains on a small array in about a second.
 #
-# First, a target where this should work: a **new task in the same domain**. The source model here learned
-# only the digits 0-4; the target task is the digits 5-9, with just **10 labelled images per class**. We
-# compare a linear head on the frozen features with the same CNN trained from scratch on the same 50 images.
-# Then the same comparison on a **new domain**: the MNIST source model and `mnist_m` with 10 labels per
-# class.
+# First, a target where this should work: a **new task in the same domain**. A source model learned only
+# the `mnist_m` digits 0-4; the target task is the `mnist_m` digits 5-9, with just **10 labelled images
+# per class**. We cut the source after its last conv block (`block2_pool`) and compare a linear head on
+# those frozen features with the same CNN trained from scratch on the same 50 images. (Why not the
+# `features_relu` layer above it? Exercise 2 lets you find out.) Then the same comparison on a **new
+# domain**: the MNIST source model and all ten `mnist_m` digits, 10 labels per class.
 
 # %%
 from course_lib import feature_extraction as fx
@@ -61,43 +62,44 @@ from course_lib.experiments import feature_extraction as fe_experiment
 
 fe = fe_experiment.run(seed=0)
 for arm, m in fe.items():
-    print(f"{arm:26s} accuracy {m.value:.3f}   trained in {m.seconds:4.1f} s")
+    print(f"{arm:24s} accuracy {m.value:.3f}   trained in {m.seconds:4.1f} s")
 
 # %%
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-plots.bar_chart({"frozen + head": fe["digits5-9_frozen_head"].value, "scratch": fe["digits5-9_scratch"].value},
-                title="new task (digits 5-9), 10 labels/class", ax=left, chance=0.2)
-plots.bar_chart({"frozen + head": fe["mnist_m_frozen_head"].value, "scratch": fe["mnist_m_scratch"].value},
-                title="new domain (mnist_m), 10 labels/class", ax=right, chance=0.1);
+plots.bar_chart({"frozen + head": fe["new_task_frozen_head"].value, "scratch": fe["new_task_scratch"].value},
+                title="new task (mnist_m 5-9), 10 labels/class", ax=left, chance=0.2)
+plots.bar_chart({"frozen + head": fe["new_domain_frozen_head"].value, "scratch": fe["new_domain_scratch"].value},
+                title="new domain (mnist -> mnist_m), 10 labels/class", ax=right, chance=0.1);
 
 # %% [markdown]
-# What the notebook checks (margins measured over seeds 0-4 with
-# `python -m course_lib.experiments feature_extraction --seeds 0 1 2 3 4`): the frozen extractor with a new
-# head is in the same range as a network trained from scratch on the same labels, and it trains several
-# times faster, because only the head learns.
+# What the notebook checks (margins measured over seeds 0-9 with
+# `python -m course_lib.experiments feature_extraction --seeds 0 1 2 3 4 5 6 7 8 9`): on the new task the
+# frozen extractor with a new head beats the network trained from scratch on every seed (by 5.6 to 17.4
+# points, median 10.9), and it trains several times faster, because only the head learns.
 
 # %%
-same_domain = {arm: fe[f"digits5-9_{arm}"] for arm in ("frozen_head", "scratch")}
-print(f"new task, same domain: frozen + head {same_domain['frozen_head'].value:.3f} "
-      f"vs scratch {same_domain['scratch'].value:.3f}; "
-      f"{same_domain['scratch'].seconds / same_domain['frozen_head'].seconds:.1f} times faster to train")
-print(f"new domain: frozen + head {fe['mnist_m_frozen_head'].value:.3f}, scratch {fe['mnist_m_scratch'].value:.3f}")
-assert same_domain["frozen_head"].value > 0.75 and same_domain["scratch"].value > 0.75
-assert same_domain["frozen_head"].seconds * 2 < same_domain["scratch"].seconds
+new_task = {arm: fe[f"new_task_{arm}"] for arm in ("frozen_head", "scratch")}
+gain = new_task["frozen_head"].value - new_task["scratch"].value
+print(f"new task, same domain: frozen + head {new_task['frozen_head'].value:.3f} "
+      f"vs scratch {new_task['scratch'].value:.3f} ({100 * gain:+.1f} points); "
+      f"{new_task['scratch'].seconds / new_task['frozen_head'].seconds:.1f} times faster to train")
+print(f"new domain: frozen + head {fe['new_domain_frozen_head'].value:.3f}, "
+      f"scratch {fe['new_domain_scratch'].value:.3f}")
+assert gain > 0.03
+assert new_task["frozen_head"].seconds * 2 < new_task["scratch"].seconds
 
 # %% [markdown]
 # ### What to notice
 #
-# - **Same domain, new task**: features learned on 0-4 separate 5-9 well, and the head trains in seconds.
-#   But at 10 labels per class this task is easy enough that a scratch CNN learns it too, and it usually
-#   scores a little higher: the features of the last layer were shaped to tell 0-4 apart, not 5-9
-#   (exercise 2 below finds a layer that transfers better). Freezing pays most when labels are very few, or
-#   when the network is big and costly to train; here its clearest gain is time.
-# - **New domain**: frozen features were made for black-on-white strokes; on photos neither choice gets
-#   far with 100 labels. Letting the pretrained layers move as well (fine-tuning, chapter 02) does better
-#   there; section 2 below uses the thousands of *unlabelled* target images instead.
+# - **Same domain, new task**: the conv blocks learned on 0-4 found strokes, curves and how to ignore a
+#   photo background; those serve 5-9 as well, and 50 labels are enough to train a head on them. A
+#   network trained from scratch has to learn all of that from the same 50 images.
+# - **New domain**: the MNIST source's filters were made for black-on-white strokes; on photos a frozen
+#   extractor is no better than scratch (the two stay within a few points of each other over seeds).
+#   Letting the pretrained layers move as well (fine-tuning, chapter 02) does better there; section 2
+#   below uses the thousands of *unlabelled* target images instead.
 # - The source text says (section 2) that the shared extractor's parameters are "fine-tuned with the
 #   target data". That mixes two techniques: a shared *feature extractor* is kept frozen (as here);
 #   updating it is *fine-tuning*, chapter 02. Its formula also feeds an undefined $X_{st}$; the formula
@@ -304,8 +306,8 @@ def my_coral(a, b):
 assert exercises.check_coral(my_coral)
 
 # %% [markdown]
-# **2 · Which layer transfers best?** For the new task (digits 5-9, 10 labels per class, source trained on
-# 0-4), a linear head can sit on the frozen output of `block1_pool` (13x13x16 = 2,704 numbers), `block2_pool`
+# **2 · Which layer transfers best?** For the new task (`mnist_m` digits 5-9, 10 labels per class, source
+# trained on 0-4), a linear head can sit on the frozen output of `block1_pool` (13x13x16 = 2,704 numbers), `block2_pool`
 # (5x5x32 = 800) or `features_relu` (128). Which gives the best target accuracy? Decide first, set
 # `best_layer`, then run the cell: it trains one head per layer and checks your prediction.
 
@@ -313,13 +315,13 @@ assert exercises.check_coral(my_coral)
 layers = ["block1_pool", "block2_pool", "features_relu"]
 best_layer = None  # your prediction: one of layers
 
-source_0_4 = fx.subtask_source_model(fe_experiment.OLD_CLASSES, seed=0)
+source_0_4 = fe_experiment.old_task_source(seed=0)
 scores = fx.layer_scores(source_0_4, *fe_experiment.new_task_data(seed=0), layers, n_classes=5, seed=0)
 exercises.check_best_layer(best_layer, scores);
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: read the scores. block1_pool holds generic edges, but 2,704 numbers are many for 50 labels;
-# features_relu was shaped to separate the digits 0-4 only. Which one wins can differ with the seed.
+# Solution: read the scores. block2_pool won on every seed we tried (0-4): block1_pool holds generic edges,
+# but 2,704 numbers are many for 50 labels; features_relu was shaped to separate the digits 0-4 only.
 for layer, value in scores.items():
     print(f"{layer:14s} {value:.3f}")
 best_layer = max(scores, key=scores.get)

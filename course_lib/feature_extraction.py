@@ -6,13 +6,13 @@ cached, a head trains in about a second, because the network never runs again.
 """
 
 import hashlib
+import math
 import os
 
 import numpy as np
 
 from course_lib.environment import cache_dir
-from course_lib.models import (BN_MOMENTUM, FEATURE_LAYER, build_cnn, compile_classifier,
-                               train_classifier)
+from course_lib.models import BN_MOMENTUM, FEATURE_LAYER, build_cnn, compile_classifier, train_classifier
 
 
 def cut(model, layer=FEATURE_LAYER):
@@ -107,35 +107,47 @@ def head_accuracy(head, f, y):
     return float(np.mean(np.argmax(head.predict(f, batch_size=1024, verbose=0), axis=1) == y))
 
 
-def scratch_model(x, y, n_classes, channels=1, epochs=60, seed=0):
-    """The course's CNN trained from random weights on (x, y) only: the no-transfer baseline."""
+def scratch_model(x, y, n_classes, channels=1, epochs=60, batch_size=32, seed=0):
+    """The course's CNN trained from random weights on (x, y) only: the no-transfer baseline.
+
+    Trains for ``epochs`` passes' worth of Adam steps (learning rate 1e-3) over the
+    shuffled, repeated (x, y), in a few long Keras epochs rather than many short ones.
+    """
     import keras
+
+    from course_lib.fine_tuning import fit
 
     keras.utils.set_random_seed(seed)
     model = build_cnn(channels=channels, n_classes=n_classes, name="scratch_cnn")
-    train_classifier(model, x, y, epochs=epochs, batch_size=32, seed=seed, progress=None)
+    fit(model, x, y, learning_rate=1e-3, steps=epochs * math.ceil(len(x) / batch_size),
+        batch_size=batch_size, seed=seed)
     return model
 
 
-def subtask_source_model(classes=(0, 1, 2, 3, 4), seed=0, epochs=5):
-    """The course's CNN trained on the ``mnist`` training digits of ``classes`` only; cached.
+def subtask_source_model(classes=(0, 1, 2, 3, 4), domain="mnist", seed=0, epochs=5):
+    """The course's CNN trained on the ``domain`` training digits of ``classes`` only; cached.
 
     A source for a new task in the same domain (e.g. digits 5-9 after 0-4).
-    About 5 s the first time, then loaded from the cache folder.
+    A few seconds the first time, then loaded from the cache folder.
+
+    Args:
+        classes: the digits the source learns, relabelled 0..k-1 in this order.
+        domain: one of ``course_lib.data.DOMAINS`` (grey images).
+        epochs: passes over the (about 2,000) training images.
 
     Returns:
-        a ``keras.Model`` with a ``len(classes)``-way head (labels relabelled 0..k-1).
+        a ``keras.Model`` with a ``len(classes)``-way head.
     """
     import keras
 
     from course_lib.data import class_subset, load_domain
 
     classes = tuple(int(c) for c in classes)
-    recipe = repr((classes, seed, epochs, BN_MOMENTUM))
+    x, y = class_subset(*load_domain(domain, "train", seed=seed), classes)
+    recipe = repr((classes, domain, seed, epochs, BN_MOMENTUM))
     path = cache_dir() / f"subtask_model_{hashlib.sha1(recipe.encode()).hexdigest()[:10]}.keras"
     if path.exists():
         return keras.models.load_model(path, safe_mode=True)
-    x, y = class_subset(*load_domain("mnist", "train", seed=seed), classes)
     keras.utils.set_random_seed(seed)
     model = build_cnn(channels=1, n_classes=len(classes), name="subtask_cnn")
     train_classifier(model, x, y, epochs=epochs, seed=seed, progress=None)

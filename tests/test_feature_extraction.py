@@ -121,3 +121,17 @@ def test_adaptation_lab_runs_validates_and_sorts():
         AdaptationLab(runner, epochs=0)
     panel = adaptation_widget(lab)  # builds without a browser, trains nothing
     assert len(calls) == 1 and panel.children
+
+
+def test_scratch_model_learns_its_training_images():
+    from course_lib import data, models
+
+    x, y = data.few_shot(*data.load_domain("digits", "train"), 10, seed=0)
+    model = fx.scratch_model(x, y, n_classes=10, epochs=30, seed=0)
+    assert model.output_shape == (None, 10)
+    assert models.accuracy(model, x, y) > 0.8
+
+
+def test_subtask_source_model_names_the_allowed_domains():
+    with pytest.raises(ValueError, match="mnist_m"):
+        fx.subtask_source_model((0, 1), domain="svhn")
