@@ -93,12 +93,18 @@ def _raw_digits():
     return x, bunch.target.astype("int64")
 
 
+def photo_names():
+    """The names of the photos ``load_photos`` returns, in its order."""
+    return ("china", "flower", *_SKIMAGE_PHOTOS)
+
+
 def load_photos():
     """The colour photos MNIST-M crops are cut from, as float32 RGB arrays in [0, 1].
 
     Returns:
         a list of (height, width, 3) arrays: two from scikit-learn, the rest from
         scikit-image; all ship inside those packages, so no network is needed.
+        Their names are ``photo_names()``.
     """
     import skimage.data
     from sklearn.datasets import load_sample_images

@@ -155,3 +155,9 @@ def test_full_mnist_offline_error_names_the_offline_default(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
     with pytest.raises(RuntimeError, match="load_domain\\('mnist'\\)"):
         data.load_full_mnist()
+
+
+def test_photo_names_match_the_photos():
+    names, photos = data.photo_names(), data.load_photos()
+    assert len(names) == len(photos) == len(set(names))
+    assert all(p.ndim == 3 and p.shape[2] == 3 and 0 <= p.min() and p.max() <= 1 for p in photos)
