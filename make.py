@@ -1,6 +1,7 @@
 """The course's two commands (and a few more), for any machine with Python 3.11+ and pip.
 
-    python make.py course   set up .venv and open JupyterLab on chapters/00_welcome.ipynb
+    python make.py course   set up .venv, fill the course cache (data, source models) and
+                            open JupyterLab on chapters/00_welcome.ipynb
     python make.py test     set up .venv and run every test: unit tests and every notebook
     python make.py bench    set up .venv and time every notebook, cold and warm cache
                             (add --enforce to fail when one misses its budget)
@@ -60,14 +61,23 @@ def ensure_venv(extras):
     stamp.write_text(wanted)
 
 
-def run(*args):
-    """Run ``args`` with the venv's Python in the project folder; exit with its code."""
+def call(*args):
+    """Run ``args`` with the venv's Python in the project folder; return its exit code."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-    sys.exit(subprocess.run([str(venv_python()), *args], cwd=ROOT, env=env).returncode)
+    return subprocess.run([str(venv_python()), *args], cwd=ROOT, env=env).returncode
+
+
+def run(*args):
+    """``call(*args)``, then exit with its code."""
+    sys.exit(call(*args))
 
 
 def course():
     ensure_venv(["course"])
+    # As Binder's postBuild does: build the data and train the source models once (about a
+    # minute the first time, seconds after), so that every chapter starts at its warm time.
+    if call("-m", "course_lib.warm") != 0:
+        sys.exit("filling the course's cache failed (see above)")
     run("-m", "jupyter", "lab", "chapters/00_welcome.ipynb")
 
 
