@@ -63,7 +63,8 @@ course_lib.check_env()
 # | 02 task fine-tuning | what to unfreeze, learning rates, BatchNorm, forgetting | < 90 s |
 # | 03 transfer networks | shared embeddings, fusion, channel copying done right | < 90 s |
 # | 04 self-training and source-free adaptation | pseudo-labels, AdaBN, information maximisation | < 90 s |
-# | 05 when transfer helps and when it hurts (in preparation) | label budgets, negative transfer, imbalance | < 120 s |
+# | 05 when transfer helps and when it hurts | label budgets, negative transfer, overfitting, imbalance, layer transferability | < 120 s |
+# | 06 your own images | a pretrained ImageNet backbone on a folder of photos | < 120 s |
 #
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md).
 

@@ -7,7 +7,7 @@ Binder's ``postBuild`` runs it; learners can too. It builds the offline data
 import time
 
 import course_lib
-from course_lib import data, models
+from course_lib import data, feature_extraction, models, transferability
 from course_lib.experiments import feature_extraction as feature_extraction_experiment
 
 
@@ -25,6 +25,10 @@ def warm(seed=0):
     start = time.perf_counter()
     feature_extraction_experiment.old_task_source(seed=seed)
     print(f"mnist_m digits 0-4 source model of chapter 01 ready ({time.perf_counter() - start:.1f} s)")
+    start = time.perf_counter()
+    feature_extraction.subtask_source_model(seed=seed)
+    transferability.shuffled_label_source(seed=seed)
+    print(f"chapter 05's task-A and shuffled-label source models ready ({time.perf_counter() - start:.1f} s)")
     print(f"cache folder: {course_lib.cache_dir()}")
 
 
