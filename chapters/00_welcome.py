@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 00 · Welcome: what transfer learning is, and the gap it closes
 #
-# **Run time** (measured on a 2-core CPU): about 30 s the first time (it trains the source model and
-# caches it), about 15 s after that. Peak memory about 1 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, on two days): 28-36 s the first time
+# (it trains the source model and caches it), 14-17 s after that. Peak memory about 1.1 GB.
 #
 # In this chapter you will:
 # 1. check that your environment has what the course needs;

@@ -17,9 +17,9 @@
 # %% [markdown]
 # # 02 · Task fine-tuning: what to unfreeze, how fast, and what it costs
 #
-# **Run time** (measured on a 2-core CPU): about 80 s once the course's cache is warm (chapter 00 fills
-# it), about 100 s on a cold cache; it trains about twenty small models, a few seconds each.
-# Peak memory about 1.2 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, on two days): 76-109 s once the course's
+# cache is warm (chapter 00 fills it), 98-124 s on a cold cache; it trains about twenty small models, a
+# few seconds each. Peak memory about 1.3 GB.
 #
 # In this chapter you will:
 # 1. freeze and unfreeze layers, and count what trains;

@@ -17,9 +17,8 @@
 # %% [markdown]
 # # 06 · Your own images: a pretrained backbone on a folder of photos
 #
-# **Run time** (measured on a 2-core CPU that other jobs were using too): about 75 s once the course's
-# cache is warm, 90 to 95 s on a cold cache; less on an idle machine. Peak memory about 1.25 GB.
-# Most of the time goes into Keras preparing the training step of each stage; the epochs are short.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`): about 45 s, warm or cold cache, on an
+# idle machine (75-95 s when other jobs shared the CPU). Peak memory about 1.2 GB.
 #
 # "How do I do this on my own photos?" The way practitioners do it:
 #
