@@ -5,14 +5,12 @@ target images once, and train only a new head on them: with the features
 cached, a head trains in about a second, because the network never runs again.
 """
 
-import hashlib
 import math
-import os
 
 import numpy as np
 
-from course_lib.environment import cache_dir
-from course_lib.models import BN_MOMENTUM, FEATURE_LAYER, build_cnn, compile_classifier, train_classifier
+from course_lib.models import (BN_MOMENTUM, FEATURE_LAYER, build_cnn, cached_model, compile_classifier,
+                               train_classifier)
 
 
 def cut(model, layer=FEATURE_LAYER):
@@ -144,17 +142,14 @@ def subtask_source_model(classes=(0, 1, 2, 3, 4), domain="mnist", seed=0, epochs
 
     classes = tuple(int(c) for c in classes)
     x, y = class_subset(*load_domain(domain, "train", seed=seed), classes)
-    recipe = repr((classes, domain, seed, epochs, BN_MOMENTUM))
-    path = cache_dir() / f"subtask_model_{hashlib.sha1(recipe.encode()).hexdigest()[:10]}.keras"
-    if path.exists():
-        return keras.models.load_model(path, safe_mode=True)
-    keras.utils.set_random_seed(seed)
-    model = build_cnn(channels=1, n_classes=len(classes), name="subtask_cnn")
-    train_classifier(model, x, y, epochs=epochs, seed=seed, progress=None)
-    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.keras")
-    model.save(tmp)
-    tmp.replace(path)
-    return model
+
+    def train():
+        keras.utils.set_random_seed(seed)
+        model = build_cnn(channels=1, n_classes=len(classes), name="subtask_cnn")
+        train_classifier(model, x, y, epochs=epochs, seed=seed, progress=None)
+        return model
+
+    return cached_model("subtask_model", (classes, domain, seed, epochs, BN_MOMENTUM), train)[0]
 
 
 def layer_scores(model, x_few, y_few, x_test, y_test, layers, n_classes, seed=0):

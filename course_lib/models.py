@@ -101,10 +101,50 @@ def train_classifier(model, x, y, epochs, batch_size=128, learning_rate=1e-3,
                      validation_data=validation_data, callbacks=callbacks, shuffle=True)
 
 
+def cache_path(name, recipe):
+    """Where the cache folder keeps the model ``name`` trained by ``recipe``.
+
+    Args:
+        name: the start of the file name, e.g. ``"source_model_c1_s0"``.
+        recipe: everything that decides the trained weights (a dict or tuple); its
+            hash is part of the file name, so a changed recipe is trained afresh.
+    """
+    digest = hashlib.sha1(repr(recipe).encode()).hexdigest()[:10]
+    return cache_dir() / f"{name}_{digest}.keras"
+
+
+def cached_model(name, recipe, train, retrain=False):
+    """Load the model saved for ``(name, recipe)``, or ``train()`` it and save it.
+
+    The file is written under a temporary name and renamed when complete, so a
+    run stopped halfway (or two kernels at once) never leaves a broken model.
+
+    Args:
+        train: a function of no arguments returning the trained ``keras.Model``.
+        retrain: ignore a saved model and train again.
+
+    Returns:
+        ``(model, loaded)``: the model, and whether it came from the cache.
+    """
+    import keras
+
+    path = cache_path(name, recipe)
+    if path.exists() and not retrain:
+        return keras.models.load_model(path, safe_mode=True), True
+    model = train()
+    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.keras")
+    model.save(tmp)
+    tmp.replace(path)
+    return model, False
+
+
+def _source_name_and_recipe(channels, seed):
+    return (f"source_model_c{channels}_s{seed}",
+            sorted({**SOURCE_RECIPE, "channels": channels, "seed": seed}.items()))
+
+
 def _source_path(channels, seed):
-    recipe = repr(sorted({**SOURCE_RECIPE, "channels": channels, "seed": seed}.items()))
-    digest = hashlib.sha1(recipe.encode()).hexdigest()[:10]
-    return cache_dir() / f"source_model_c{channels}_s{seed}_{digest}.keras"
+    return cache_path(*_source_name_and_recipe(channels, seed))
 
 
 def source_model(channels=1, seed=0, retrain=False, progress="source model"):
@@ -126,21 +166,17 @@ def source_model(channels=1, seed=0, retrain=False, progress="source model"):
 
     from course_lib.data import load_domain
 
-    path = _source_path(channels, seed)
-    if path.exists() and not retrain:
-        model = keras.models.load_model(path, safe_mode=True)
-        model.source_cached = True
+    def train():
+        x, y = load_domain(SOURCE_RECIPE["domain"], "train", seed=seed, channels=channels)
+        keras.utils.set_random_seed(seed)
+        model = build_cnn(channels=channels, name="source_cnn")
+        train_classifier(model, x, y, epochs=SOURCE_RECIPE["epochs"],
+                         batch_size=SOURCE_RECIPE["batch_size"],
+                         learning_rate=SOURCE_RECIPE["learning_rate"], seed=seed, progress=progress)
         return model
-    x, y = load_domain(SOURCE_RECIPE["domain"], "train", seed=seed, channels=channels)
-    keras.utils.set_random_seed(seed)
-    model = build_cnn(channels=channels, name="source_cnn")
-    train_classifier(model, x, y, epochs=SOURCE_RECIPE["epochs"],
-                     batch_size=SOURCE_RECIPE["batch_size"],
-                     learning_rate=SOURCE_RECIPE["learning_rate"], seed=seed, progress=progress)
-    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.keras")
-    model.save(tmp)
-    tmp.replace(path)
-    model.source_cached = False
+
+    model, loaded = cached_model(*_source_name_and_recipe(channels, seed), train, retrain=retrain)
+    model.source_cached = loaded
     return model
 
 

@@ -18,13 +18,9 @@ The course's CNN has three blocks below the head that can be copied::
     k = 3   + features (dense 128 + BatchNorm); only the new head is trained on B when frozen
 """
 
-import hashlib
-import os
-
 import numpy as np
 
-from course_lib.environment import cache_dir
-from course_lib.models import BLOCKS, SOURCE_RECIPE, build_cnn
+from course_lib.models import BLOCKS, SOURCE_RECIPE, build_cnn, cached_model
 
 #: The blocks that ``transplant`` copies, in order: k copies the first k.
 TRANSFER_BLOCKS = ("block1", "block2", "features")
@@ -60,22 +56,18 @@ def shuffled_label_source(seed=0, progress=None):
     from course_lib.data import load_domain
     from course_lib.models import train_classifier
 
-    recipe = repr(sorted({**SOURCE_RECIPE, "seed": seed, "labels": "shuffled",
-                          "images": SHUFFLED_IMAGES}.items()))
-    path = cache_dir() / f"shuffled_source_{hashlib.sha1(recipe.encode()).hexdigest()[:10]}.keras"
-    if path.exists():
-        return keras.models.load_model(path, safe_mode=True)
-    x, y = load_domain(SOURCE_RECIPE["domain"], "train", seed=seed)
-    x, y = x[:SHUFFLED_IMAGES], y[:SHUFFLED_IMAGES]
-    keras.utils.set_random_seed(seed)
-    model = build_cnn(name="shuffled_source_cnn")
-    train_classifier(model, x, shuffled_labels(y, seed), epochs=SOURCE_RECIPE["epochs"],
-                     batch_size=SOURCE_RECIPE["batch_size"],
-                     learning_rate=SOURCE_RECIPE["learning_rate"], seed=seed, progress=progress)
-    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.keras")
-    model.save(tmp)
-    tmp.replace(path)
-    return model
+    def train():
+        x, y = load_domain(SOURCE_RECIPE["domain"], "train", seed=seed)
+        x, y = x[:SHUFFLED_IMAGES], y[:SHUFFLED_IMAGES]
+        keras.utils.set_random_seed(seed)
+        model = build_cnn(name="shuffled_source_cnn")
+        train_classifier(model, x, shuffled_labels(y, seed), epochs=SOURCE_RECIPE["epochs"],
+                         batch_size=SOURCE_RECIPE["batch_size"],
+                         learning_rate=SOURCE_RECIPE["learning_rate"], seed=seed, progress=progress)
+        return model
+
+    recipe = sorted({**SOURCE_RECIPE, "seed": seed, "labels": "shuffled", "images": SHUFFLED_IMAGES}.items())
+    return cached_model("shuffled_source", recipe, train)[0]
 
 
 def probe_accuracy(model, train, test, n_classes=10, seed=0):

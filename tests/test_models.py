@@ -77,3 +77,20 @@ def test_accuracy_of_a_two_input_model_matches_a_direct_count():
     assert models.accuracy(model, x, y, batch_size=16) == pytest.approx(expected)
     with pytest.raises(ValueError, match="different lengths"):
         models.accuracy(model, [x[0], x[1][:10]], y)
+
+
+def test_cached_model_trains_once_then_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def train():
+        calls.append(1)
+        return models.build_cnn(filters=(2, 2), units=4)
+
+    first, loaded_first = models.cached_model("tiny", ("recipe", 1), train)
+    second, loaded_second = models.cached_model("tiny", ("recipe", 1), train)
+    assert (loaded_first, loaded_second, len(calls)) == (False, True, 1)
+    np.testing.assert_array_equal(first.get_layer("head").get_weights()[0],
+                                  second.get_layer("head").get_weights()[0])
+    models.cached_model("tiny", ("recipe", 2), train)  # another recipe: trained again
+    assert len(calls) == 2 and not list(tmp_path.glob("*.tmp*"))
