@@ -232,6 +232,7 @@ def information_maximisation(model, x_target, epochs=5, batch_size=128, learning
     """
     import keras
 
+    from course_lib.models import compile_built
     from course_lib.progress import ProgressLine
 
     _check_images(x_target)
@@ -259,7 +260,7 @@ def information_maximisation(model, x_target, epochs=5, batch_size=128, learning
                 keras.losses.sparse_categorical_crossentropy(pseudo_labels, probabilities))
         return value
 
-    adapted.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    compile_built(adapted, keras.optimizers.Adam(learning_rate), loss=loss)
     if cluster_weight > 0:
         features = keras.Model(adapted.inputs, [adapted.get_layer(feature_layer).output, adapted.output])
     callback = ProgressLine(progress, keys=("loss",)) if progress else None

@@ -94,3 +94,30 @@ def test_cached_model_trains_once_then_loads(tmp_path, monkeypatch):
                                   second.get_layer("head").get_weights()[0])
     models.cached_model("tiny", ("recipe", 2), train)  # another recipe: trained again
     assert len(calls) == 2 and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_compile_classifier_builds_the_optimizer_so_fit_traces_its_step_once():
+    import keras
+
+    model = models.build_cnn(n_classes=3)
+    for layer in model.layers[:4]:
+        layer.trainable = False
+    models.compile_classifier(model)
+    trainable = {id(v) for v in model.trainable_variables}
+    assert model.optimizer.built
+    # Adam keeps two moments for each trainable weight, none for the frozen ones.
+    slots = model.optimizer.variables[2:]  # after the iteration count and the learning rate
+    assert len(slots) == 2 * len(trainable)
+
+    traces = []
+
+    class CountingModel(keras.Model):
+        def train_step(self, data):
+            traces.append(1)
+            return super().train_step(data)
+
+    counted = CountingModel(model.inputs, model.outputs)
+    models.compile_classifier(counted)
+    x = np.zeros((8, 28, 28, 1), "float32")
+    counted.fit(x, np.zeros(8, "int64"), batch_size=4, epochs=2, verbose=0)
+    assert len(traces) == 1, f"the training step was traced {len(traces)} times"

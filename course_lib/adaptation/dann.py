@@ -14,6 +14,7 @@ import keras
 
 from course_lib.adaptation.gradient_reversal import GradientReversal, LambdaSchedule
 from course_lib.adaptation.two_domain import TwoDomainModel, paired_inputs
+from course_lib.models import compile_built
 from course_lib.progress import ProgressLine
 
 
@@ -73,7 +74,7 @@ def train_adapter(model, x_source, y_source, x_target, epochs, batch_size=64, le
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     keras.utils.set_random_seed(seed)
     x, y = paired_inputs(x_source, y_source, x_target, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    compile_built(model, keras.optimizers.Adam(learning_rate))
     shown = [ProgressLine(progress, keys=("accuracy", "domain_accuracy", "adaptation_loss"))] \
         if progress else []
     return model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,

@@ -133,6 +133,7 @@ def train_shared_embedding(x_source, y_source, x_target, y_target, epochs=3, alp
     embedding = build_embedding_network(x_source.shape[-1], seed=seed)
     classifier = build_classifier(embedding, int(max(y_source.max(), y_target.max())) + 1, seed=seed)
     optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer.build(classifier.trainable_weights)  # now, not inside `step`'s first trace
     cross_entropy = keras.losses.SparseCategoricalCrossentropy()
     head = classifier.get_layer("head")
 
