@@ -5,10 +5,17 @@ folder (cold: data parsed, MNIST-M built, source model trained) and then with
 the cache that run left (warm), and prints a table: wall seconds, the kernel's
 peak memory (resident set size, sampled every 0.1 s), the budget, and whether
 it fits. A benchmark, not a test: it exits non-zero only with ``--enforce``.
+
+The time budget is for the warm run, the one a learner meets: every documented
+way into the course fills the cache first (``make.py course`` runs
+``course_lib.warm`` before JupyterLab opens; Binder's ``postBuild`` runs it while
+the image builds). The cold run adds that one-time fill, and the table shows
+how much; the memory budget holds for both.
 """
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,7 +78,26 @@ def run_notebook(path, cache, timeout=900):
 
 
 def budget(path):
+    """The notebook's time budget in seconds (its issue's), for a warm run."""
     return TIME_BUDGETS.get(path.stem, DEFAULT_TIME_BUDGET)
+
+
+def verdict(state, seconds, peak_mb, ok, time_budget):
+    """``"yes"``, ``"NO"`` or ``"FAILED"`` for one run.
+
+    Args:
+        state: ``"warm"`` (judged on time and memory) or ``"cold"`` (memory only:
+            its extra seconds are the one-time cache fill).
+        seconds, peak_mb: what the run measured.
+        ok: whether the notebook ran without an error.
+        time_budget: seconds allowed for a warm run.
+    """
+    if state not in ("cold", "warm"):
+        raise ValueError(f"state must be 'cold' or 'warm', got {state!r}")
+    if not ok:
+        return "FAILED"
+    in_time = state == "cold" or seconds <= time_budget
+    return "yes" if in_time and peak_mb <= MEMORY_BUDGET_MB else "NO"
 
 
 def main(argv=None):
@@ -80,25 +106,29 @@ def main(argv=None):
     parser.add_argument("--enforce", action="store_true", help="exit 1 if a notebook misses its budget")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(CHAPTERS.glob("*.ipynb"))
-    header = f"{'notebook':<38} {'cache':<5} {'seconds':>8} {'peak MB':>8} {'budget':>12}  fits"
-    rows = []
+    print(f"{'notebook':<38} {'cache':<5} {'seconds':>8} {'peak MB':>8} {'budget':>14}  fits"
+          f"  {'cache fill':>10}", flush=True)
+    verdicts = []
     with tempfile.TemporaryDirectory() as cache:
         for path in notebooks:
             for state in ("cold", "warm"):
                 if state == "cold":
-                    for item in Path(cache).iterdir():
-                        item.unlink()
+                    shutil.rmtree(cache)
+                    os.mkdir(cache)
                 seconds, peak, ok = run_notebook(path, cache)
-                fits = ok and seconds <= budget(path) and peak <= MEMORY_BUDGET_MB
-                rows.append(f"{path.stem:<38} {state:<5} {seconds:8.1f} {peak:8.0f} "
-                            f"{budget(path):>4} s {MEMORY_BUDGET_MB} MB  "
-                            f"{'yes' if fits else ('FAILED' if not ok else 'NO')}")
-                print(rows[-1] if len(rows) > 1 else header + "\n" + rows[-1], flush=True)
+                verdicts.append(verdict(state, seconds, peak, ok, budget(path)))
+                if state == "cold":
+                    cold_seconds = seconds
+                    time_budget, fill = "(warm)", ""
+                else:
+                    time_budget, fill = f"{budget(path)} s", f"{cold_seconds - seconds:+9.0f} s"
+                print(f"{path.stem:<38} {state:<5} {seconds:8.1f} {peak:8.0f} {time_budget:>6} "
+                      f"{MEMORY_BUDGET_MB} MB  {verdicts[-1]:<4}  {fill}".rstrip(), flush=True)
     cpus = psutil.cpu_count()
     memory = psutil.virtual_memory().total / 1e9
     print(f"\nmachine: {cpus} CPUs, {memory:.0f} GB, Python {sys.version.split()[0]}")
-    missed = [r for r in rows if not r.endswith("yes")]
-    return 1 if (args.enforce and missed) else 0
+    print("time budgets are for warm runs; 'cache fill' is how much longer the cold run took")
+    return 1 if (args.enforce and any(v != "yes" for v in verdicts)) else 0
 
 
 if __name__ == "__main__":
