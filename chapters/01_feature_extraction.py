@@ -17,9 +17,9 @@
 # %% [markdown]
 # # 01 · Feature extraction: reuse the source model's features, and adapt them without target labels
 #
-# **Run time** (measured on a 2-core CPU, `python3 make.py bench`): about 93 s once the course's cache is warm
-# (`python3 make.py course`, chapter 00 or `python -m course_lib.warm` fills it; Binder does so when it
-# builds), about 125 s on a cold cache. Peak memory about 1.45 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 60 s once the course's
+# cache is warm (`python3 make.py course`, chapter 00 or `python -m course_lib.warm` fills it; Binder does so
+# when it builds), about 77 s on a cold cache. Peak memory about 1.45 GB.
 #
 # In this chapter you will:
 # 1. cut the source model at its feature layer, **freeze** it, and train only a new head on a few

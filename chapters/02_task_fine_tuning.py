@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 02 · Task fine-tuning: what to unfreeze, how fast, and what it costs
 #
-# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, on two days): 76-109 s once the course's
-# cache is warm (chapter 00 fills it), 98-124 s on a cold cache; it trains about twenty small models, a
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 70 s once the course's
+# cache is warm (chapter 00 fills it), about 94 s on a cold cache; it trains about twenty small models, a
 # few seconds each. Peak memory about 1.3 GB.
 #
 # In this chapter you will:

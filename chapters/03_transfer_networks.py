@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 03 · Transfer networks: channel copying, a shared embedding, and fusion
 #
-# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, on two days): 74-91 s once the course's
-# cache is warm (chapter 00 fills it), 82-111 s on a cold cache. Peak memory about 1.35 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 65 s once the course's
+# cache is warm (chapter 00 fills it), about 85 s on a cold cache. Peak memory about 1.25 GB.
 #
 # The source text calls three architectures **transfer networks** (迁移网络). Each one changes the
 # *network* so that source knowledge can reach the target:

@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 04 · Learning from the target itself: self-training and source-free adaptation
 #
-# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, on two days): 60-78 s once the course's
-# cache is warm (chapter 00 fills it), 76-102 s on a cold cache. Peak memory about 1.35 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 67 s once the course's
+# cache is warm (chapter 00 fills it), about 70 s on a cold cache. Peak memory about 1.4 GB.
 #
 # Chapter 01 adapted the source model with source and target data side by side. Here the target's
 # **unlabelled images** are all we use besides the trained model:

@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 05 · When transfer helps, and when it hurts
 #
-# **Run time** (measured on a 2-core CPU, `python3 make.py bench`): about 110 s once the course's cache is
-# warm, about 136 s on a cold cache. Peak memory about 1.3 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 49 s once the course's
+# cache is warm, about 89 s on a cold cache. Peak memory about 1.2 GB.
 #
 # The source text ends (section 5) with a list of challenges: **overfitting** (过拟合问题),
 # **data mismatch** (数据不匹配问题), **class imbalance** (样本不均衡问题), **sparse target data**

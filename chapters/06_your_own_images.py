@@ -17,8 +17,8 @@
 # %% [markdown]
 # # 06 · Your own images: a pretrained backbone on a folder of photos
 #
-# **Run time** (measured on a 2-core CPU, `python3 make.py bench`): about 45 s, warm or cold cache, on an
-# idle machine (75-95 s when other jobs shared the CPU). Peak memory about 1.2 GB.
+# **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 35 s, warm or cold
+# cache. Peak memory about 1.15 GB.
 #
 # "How do I do this on my own photos?" The way practitioners do it:
 #
