@@ -76,7 +76,7 @@ def course():
     ensure_venv(["course"])
     # As Binder's postBuild does: build the data and train the source models once (about a
     # minute the first time, seconds after), so that every chapter starts at its warm time.
-    if call("-m", "course_lib.warm") != 0:
+    if call("-m", "course_lib.tools.warm") != 0:
         sys.exit("filling the course's cache failed (see above)")
     run("-m", "jupyter", "lab", "chapters/00_welcome.ipynb")
 
@@ -88,7 +88,7 @@ def test():
 
 def bench():
     ensure_venv(["course", "test"])
-    run("-m", "course_lib.bench", *sys.argv[2:])
+    run("-m", "course_lib.tools.bench", *sys.argv[2:])
 
 
 COMMANDS = {"course": course, "test": test, "bench": bench}

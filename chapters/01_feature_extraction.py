@@ -18,7 +18,7 @@
 # # 01 · Feature extraction: reuse the source model's features, and adapt them without target labels
 #
 # **Run time** (measured on a 2-core CPU, `python3 make.py bench`, 2026-11-28): about 60 s once the course's
-# cache is warm (`python3 make.py course`, chapter 00 or `python -m course_lib.warm` fills it; Binder does so
+# cache is warm (`python3 make.py course`, chapter 00 or `python -m course_lib.tools.warm` fills it; Binder does so
 # when it builds), about 77 s on a cold cache. Peak memory about 1.45 GB.
 #
 # In this chapter you will:

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from course_lib import bench
+from course_lib.tools import bench
 
 
 @pytest.mark.parametrize("state, seconds, peak, ok, expected", [

@@ -1,4 +1,4 @@
-"""``python -m course_lib.bench [--enforce] [NOTEBOOK ...]``: time and memory of every chapter.
+"""``python -m course_lib.tools.bench [--enforce] [NOTEBOOK ...]``: time and memory of every chapter.
 
 Executes each notebook in a fresh kernel twice, first with an empty cache
 folder (cold: data parsed, MNIST-M built, source model trained) and then with
@@ -8,7 +8,7 @@ it fits. A benchmark, not a test: it exits non-zero only with ``--enforce``.
 
 The time budget is for the warm run, the one a learner meets: every documented
 way into the course fills the cache first (``make.py course`` runs
-``course_lib.warm`` before JupyterLab opens; Binder's ``postBuild`` runs it while
+``course_lib.tools.warm`` before JupyterLab opens; Binder's ``postBuild`` runs it while
 the image builds). The cold run adds that one-time fill, and the table shows
 how much; the memory budget holds for both.
 """
@@ -101,7 +101,7 @@ def verdict(state, seconds, peak_mb, ok, time_budget):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m course_lib.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_lib.tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/*.ipynb")
     parser.add_argument("--enforce", action="store_true", help="exit 1 if a notebook misses its budget")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""``python -m course_lib.warm``: fill the cache folder so the chapters start fast.
+"""``python -m course_lib.tools.warm``: fill the cache folder so the chapters start fast.
 
 Binder's ``postBuild`` runs it; learners can too. It builds the offline data
 (MNIST parsed once, MNIST-M blended once) and trains the source models.
