@@ -1,0 +1,213 @@
+"""Reproducible, quiet, small-machine settings, and the environment check.
+
+``setup()`` is the first call of every notebook; ``check_env()`` prints what the
+learner's machine has and warns where it is short of what the course needs.
+
+Threads: TensorFlow runs the course's computations on **one** intra-op and one inter-op
+thread, on every machine. The same code, data and seed then give the same numbers on
+Binder's one CPU, a four-core laptop and the CI machine (different thread counts sum
+floating-point numbers in different orders), so the margins the notebooks assert hold
+for every learner. The course's models are small: measured on 2 cores, two threads
+were at most about 10 % faster than one.
+"""
+
+import logging
+import os
+import platform
+import random
+from pathlib import Path
+
+import numpy as np
+
+from course_lib.core import checks
+from course_lib.core.plots import use_course_style
+
+#: Binder's memory limit for a whole session (server and kernels), in GB.
+BINDER_MEMORY_GB = 2.0
+#: The course's default seed; experiments pass their own.
+DEFAULT_SEED = 0
+#: TensorFlow intra-op threads for the course's computations (see the module docstring).
+THREADS = 1
+
+_threads_set = False
+
+
+def seed_everything(seed=DEFAULT_SEED):
+    """Seed Python's ``random``, NumPy, TensorFlow and Keras with ``seed``; return it.
+
+    The one place the course seeds: model builders and ``training.fit`` call it, so a
+    model built or trained with the same seed is the same wherever it is made.
+    """
+    import keras
+
+    seed = checks.seed(seed)
+    keras.utils.set_random_seed(seed)  # Python, NumPy and the backend
+    random.seed(seed)
+    np.random.seed(seed)
+    return seed
+
+
+def setup(seed=DEFAULT_SEED, threads=THREADS):
+    """Seed everything, make TensorFlow deterministic and quiet, size its thread pools.
+
+    Args:
+        seed: seeds Python's ``random``, NumPy and TensorFlow/Keras.
+        threads: TensorFlow intra-op threads (default ``THREADS``, 1: see the module
+            docstring). Thread pools can only be sized before TensorFlow first runs an
+            op, so a later call keeps the first setting.
+
+    Returns:
+        the seed.
+    """
+    global _threads_set
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    import tensorflow as tf
+
+    threads = checks.whole_number(threads, "threads")
+    if not _threads_set:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # TensorFlow already started: keep its pools
+            pass
+        _threads_set = True
+    if tf.config.list_physical_devices("GPU"):
+        print("A GPU is present: TensorFlow's op determinism stays off (some GPU ops have no "
+              "deterministic version), so numbers can differ slightly from run to run and from "
+              "the CPU numbers the notebooks quote.")
+    else:
+        tf.config.experimental.enable_op_determinism()
+    tf.get_logger().setLevel(logging.ERROR)
+    use_course_style()
+    return seed_everything(seed)
+
+
+def available_cpus():
+    """CPUs this process may really use: the smaller of its CPU affinity and the container's
+    CPU quota (cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), at least 1.
+
+    On Binder the node may show dozens of cores while the container gets about one.
+    """
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        count = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(count, int(quota)) if quota else count)
+
+
+def cgroup_cpu_quota(root=Path("/sys/fs/cgroup")):
+    """The container's CPU quota in CPUs (e.g. 1.0), or None when there is none.
+
+    Reads cgroup v2 ``cpu.max`` ("max 100000" or "100000 100000") or cgroup v1
+    ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us`` (quota -1 means none).
+    """
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    for folder in (root / "cpu", root / "cpu,cpuacct"):
+        try:
+            quota = int((folder / "cpu.cfs_quota_us").read_text())
+            period = int((folder / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            continue
+        return None if quota <= 0 else quota / period
+    return None
+
+
+def _memory_gb():
+    """(total, available, container limit or None) in GB."""
+    import psutil
+
+    vm = psutil.virtual_memory()
+    limit = None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < vm.total:
+            limit = int(text) / 1e9
+        break
+    return vm.total / 1e9, vm.available / 1e9, limit
+
+
+def on_binder():
+    """True when running inside a mybinder.org session."""
+    return any(key.startswith("BINDER_") for key in os.environ)
+
+
+def offline_status():
+    """Whether each data domain's offline source is installed: ``{domain: "ok ..." or "missing ..."}``."""
+    from course_lib.core.data import DOMAIN_PACKAGES
+
+    status = {}
+    for name, module in DOMAIN_PACKAGES.items():
+        try:
+            __import__(module)
+            status[name] = f"ok ({module})"
+        except ImportError:
+            status[name] = f"missing: install the course to get {module.split('.')[0]}"
+    return status
+
+
+def environment_facts():
+    """The facts ``check_env`` reports, as a list of (item, value) string pairs."""
+    import ipywidgets
+    import keras
+    import matplotlib
+    import sklearn
+    import tensorflow as tf
+
+    from course_lib.core.cache import cache_dir
+
+    total, available, limit = _memory_gb()
+    gpus = tf.config.list_physical_devices("GPU")
+    facts = [
+        ("python", platform.python_version()),
+        ("tensorflow", tf.__version__),
+        ("keras", keras.__version__),
+        ("numpy", np.__version__),
+        ("scikit-learn", sklearn.__version__),
+        ("matplotlib", matplotlib.__version__),
+        ("ipywidgets", ipywidgets.__version__),
+        ("CPUs", f"{available_cpus()} usable; TensorFlow runs on {THREADS} thread"),
+        ("memory", f"{total:.1f} GB total, {available:.1f} GB free"
+                   + (f", container limit {limit:.1f} GB" if limit else "")),
+        ("GPU", ", ".join(g.name for g in gpus) if gpus else "none (CPU only: fine for this course)"),
+        ("Binder", "yes" if on_binder() else "no"),
+    ]
+    facts += [(f"data: {name}", status) for name, status in offline_status().items()]
+    facts.append(("cache folder", str(cache_dir())))
+    return facts
+
+
+def environment_warnings(facts=None):
+    """Warnings for ``check_env``: memory near Binder's limit, offline data missing."""
+    facts = dict(facts or environment_facts())
+    found = []
+    _, available, limit = _memory_gb()
+    usable = min(x for x in (available, limit) if x is not None)
+    if usable < BINDER_MEMORY_GB * 1.25:
+        found.append(
+            f"only {usable:.1f} GB of memory is usable here, near Binder's "
+            f"{BINDER_MEMORY_GB:.0f} GB limit; a chapter needs up to 1.5 GB.")
+    missing = [key for key, value in facts.items()
+               if key.startswith("data: ") and value.startswith("missing")]
+    if missing:
+        found.append("offline data missing (" + ", ".join(missing)
+                     + "): reinstall the course as the README says.")
+    return found
+
+
+def check_env():
+    """Print a small table of what this machine has, and warn about what is short."""
+    facts = environment_facts()
+    width = max(len(item) for item, _ in facts)
+    for item, value in facts:
+        print(f"{item:<{width}}  {value}")
+    for warning in environment_warnings(facts):
+        print("\nWarning: " + warning)

@@ -1,0 +1,65 @@
+"""What every exercise check shares.
+
+A check tests the learner's own work on fresh inputs it makes itself; it never raises on a
+wrong answer (an unfinished exercise must not stop Run All), never prints the answer, and
+says what is wrong in a hint. A check rejects an answer that hands the work back to the
+course's own implementation of that very thing (``delegates``).
+"""
+
+import contextlib
+import sys
+
+
+def verdict(ok, praise, hint):
+    """Print ``Correct: praise`` or ``Not yet: hint``; return ``ok``."""
+    print(("Correct: " + praise) if ok else ("Not yet: " + hint))
+    return bool(ok)
+
+
+def hint(text):
+    """Print a hint for an exercise (for learners who want one before trying)."""
+    print("Hint: " + text)
+
+
+@contextlib.contextmanager
+def watching(*functions):
+    """Record calls to ``functions`` made inside the block: ``with watching(f) as called: ...``.
+
+    ``called`` is a set of the names of the watched functions that ran, however they were
+    reached (imported under another name, wrapped in a lambda, called from a helper).
+    """
+    codes = {function.__code__: function.__qualname__ for function in functions}
+    called = set()
+    previous = sys.getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            called.add(codes[frame.f_code])
+
+    sys.setprofile(profile)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
+
+
+def attempt(function, *args, forbidden=()):
+    """Call the learner's ``function(*args)`` safely.
+
+    Returns:
+        ``(value, problem)``: ``problem`` is None, or a sentence for the learner: it raised,
+        returned None, or called one of the ``forbidden`` course functions.
+    """
+    if function is None or not callable(function):
+        return None, "define the function first (it is None)."
+    with watching(*forbidden) as called:
+        try:
+            value = function(*args)
+        except Exception as error:  # the learner's code: report, never raise
+            return None, f"your function raised {type(error).__name__}: {error}"
+    if called:
+        return None, (f"your function calls the course's own {', '.join(sorted(called))}; "
+                      "the exercise is to write it yourself, with NumPy.")
+    if value is None:
+        return None, "your function returned None; return the value."
+    return value, None

@@ -1,0 +1,304 @@
+"""The course's experiments: registered by name, run over several seeds, results kept in files.
+
+Every chapter's ``experiments.py`` registers its experiments with ``@experiment``; a
+registered experiment maps a seed to ``{arm: Measured(value, seconds)}``, and may state
+its **claims**: what the lesson says that the numbers show, checked over every seed::
+
+    @experiment("target_accuracy", "source model tested on each domain")
+    def domain_gap(seed):
+        ...
+        return {"mnist": Measured(0.96, 0.1), "mnist_m": Measured(0.41, 0.1)}
+
+    @domain_gap.claim("mnist_m costs the source model more than 35 points on every seed")
+    def _(report):
+        return min(report.gains("mnist", ["mnist_m"])) > 0.35
+
+From the shell (``--save`` writes ``course_lib/results/<name>.json``, which the notebooks
+quote; ``--jobs`` runs seeds in parallel processes)::
+
+    python -m course_lib.experiments domain_gap --seeds 0 1 2 3 4 --save
+    python -m course_lib.experiments --all --seeds 0 1 2 3 4 --save --jobs 2
+
+Every seed runs in a fresh process from the shell, so ``--jobs 2`` gives the same numbers as
+``--jobs 1``, seed for seed. In a notebook, ``run`` works in the notebook's own process.
+"""
+
+import argparse
+import concurrent.futures
+import dataclasses
+import datetime
+import importlib
+import json
+import multiprocessing
+import pkgutil
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from course_lib.core import checks
+
+RESULTS = Path(__file__).resolve().parent / "results"
+_REGISTRY = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """One arm's result on one seed: ``value`` (e.g. an accuracy) and the ``seconds`` it took."""
+
+    value: float
+    seconds: float
+
+
+class Stopwatch:
+    """``with Stopwatch() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._start
+        return False
+
+
+class Experiment:
+    """A registered experiment: ``run(seed) -> {arm: Measured}`` with a metric, a description
+    and claims (``{description: check(report) -> bool}``). Calling it runs one seed."""
+
+    def __init__(self, run, metric, description):
+        self.name, self.run, self.metric, self.description = run.__name__, run, metric, description
+        self.claims = {}
+        self.__doc__ = run.__doc__
+
+    def __call__(self, seed, **options):
+        return self.run(seed, **options)
+
+    def claim(self, description):
+        """Decorator: register ``check(report) -> bool`` as a claim the lesson makes."""
+        def register(check):
+            self.claims[description] = check
+            return check
+        return register
+
+    def __repr__(self):
+        return f"<experiment {self.name}: {self.description}>"
+
+
+def experiment(metric, description):
+    """Decorator: register ``run(seed) -> {arm: Measured}`` as an experiment named after it."""
+    def register(run):
+        found = Experiment(run, metric, description)
+        if found.name in _REGISTRY and _REGISTRY[found.name].run.__module__ != run.__module__:
+            raise ValueError(f"two experiments are named {found.name!r}")
+        _REGISTRY[found.name] = found
+        return found
+    return register
+
+
+def registry():
+    """``{name: Experiment}`` of every chapter's experiments (imports ``course_lib.chapters``)."""
+    import course_lib.chapters as chapters
+
+    for info in pkgutil.iter_modules(chapters.__path__):
+        if info.ispkg:
+            try:
+                importlib.import_module(f"{chapters.__name__}.{info.name}.experiments")
+            except ModuleNotFoundError as error:
+                if not error.name.endswith(".experiments"):
+                    raise
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get(name):
+    """The experiment registered as ``name``."""
+    found = registry()
+    if name not in found:
+        raise ValueError(f"unknown experiment {name!r}; registered: {', '.join(found)}")
+    return found[name]
+
+
+class Report:
+    """An experiment's results over seeds: ``results[arm]`` and ``seconds[arm]``, one per seed."""
+
+    def __init__(self, experiment, metric, seeds, results, seconds, made=None, description=""):
+        self.experiment, self.metric, self.description = experiment, metric, description
+        self.seeds = list(seeds)
+        self.results = {arm: list(map(float, v)) for arm, v in results.items()}
+        self.seconds = {arm: list(map(float, v)) for arm, v in seconds.items()}
+        self.made = made or {}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["experiment"], d["metric"], d["seeds"], d["results"], d["seconds"],
+                   d.get("made"), d.get("description", ""))
+
+    def to_dict(self):
+        return {"experiment": self.experiment, "metric": self.metric,
+                "description": self.description, "seeds": self.seeds, "results": self.results,
+                "seconds": self.seconds, "made": self.made}
+
+    def values(self, arm):
+        """The arm's value on each seed, in seed order."""
+        if arm not in self.results:
+            raise ValueError(f"{self.experiment} has no arm {arm!r}; arms: {', '.join(self.results)}")
+        return self.results[arm]
+
+    def median(self, arm):
+        return statistics.median(self.values(arm))
+
+    def gains(self, arm, baselines):
+        """Per seed: ``arm``'s value minus the best of ``baselines`` on that seed."""
+        columns = [self.values(b) for b in baselines]
+        return [v - max(c[i] for c in columns) for i, v in enumerate(self.values(arm))]
+
+    def rows(self):
+        """One dict per arm: ``arm``, ``median``, ``min``, ``max``, ``values``, ``seconds`` (median)."""
+        return [{"arm": arm, "median": statistics.median(v), "min": min(v), "max": max(v),
+                 "values": v, "seconds": statistics.median(self.seconds.get(arm, [float("nan")]))}
+                for arm, v in self.results.items()]
+
+    def table(self):
+        """A ``pandas.DataFrame``: one row per arm, median, min, max over the seeds, and each seed."""
+        import pandas as pd
+
+        frame = pd.DataFrame([{"arm": r["arm"], "median": r["median"], "min": r["min"],
+                               "max": r["max"], **{f"seed {s}": v for s, v in zip(self.seeds, r["values"])}}
+                              for r in self.rows()])
+        return frame.set_index("arm").round(3)
+
+    def format(self):
+        """The report as plain text: one row per arm, median and spread over seeds."""
+        rows = self.rows()
+        width = max([len("arm")] + [len(r["arm"]) for r in rows])
+        lines = [f"{self.experiment}: {self.metric} over seeds {self.seeds}",
+                 f"{'arm':<{width}}  median   min    max    seconds  per seed"]
+        for r in rows:
+            per_seed = " ".join(f"{v:.3f}" for v in r["values"])
+            lines.append(f"{r['arm']:<{width}}  {r['median']:.3f}  {r['min']:.3f}  {r['max']:.3f}"
+                         f"  {r['seconds']:7.1f}  {per_seed}")
+        return "\n".join(lines)
+
+    def claims(self):
+        """``{claim: holds}`` for every claim of the experiment, checked on these seeds."""
+        return {text: bool(check(self)) for text, check in get(self.experiment).claims.items()}
+
+
+def _made():
+    import keras
+    import tensorflow as tf
+
+    from course_lib import __version__
+    from course_lib.core.environment import THREADS
+
+    return {"date": datetime.date.today().isoformat(), "course": __version__,
+            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "python": platform.python_version(), "machine": platform.machine(), "threads": THREADS}
+
+
+def _one_seed(name, seed):
+    """Run one seed of ``name`` after ``setup(seed)``: ``{arm: (value, seconds)}``."""
+    import course_lib
+
+    course_lib.setup(seed)
+    return {arm: (float(m.value), round(float(m.seconds), 2)) for arm, m in get(name)(seed).items()}
+
+
+def _fresh_process_results(name, seeds, jobs):
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
+                                                max_tasks_per_child=1) as pool:
+        futures = [pool.submit(_one_seed, name, seed) for seed in seeds]
+        for seed, future in zip(seeds, futures):
+            yield seed, future.result()
+
+
+def run(name, seeds=(0,), jobs=None, on_seed=None):
+    """Run experiment ``name`` once per seed.
+
+    Args:
+        seeds: distinct seeds >= 0, in the order the report lists them.
+        jobs: None runs every seed in this process (a notebook); a number runs each seed
+            in a fresh process, ``jobs`` at a time (the shell: same numbers for any ``jobs``).
+        on_seed: optional ``on_seed(seed, {arm: (value, seconds)})`` after each seed.
+
+    Returns:
+        a ``Report``.
+    """
+    seeds = [checks.seed(s) for s in seeds]
+    if not seeds:
+        raise ValueError("give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds repeat: {seeds}; give each seed once")
+    found = get(name)
+    if jobs is None:
+        pairs = ((seed, _one_seed(name, seed)) for seed in seeds)
+    else:
+        pairs = _fresh_process_results(name, seeds, checks.whole_number(jobs, "jobs"))
+    results, seconds = {}, {}
+    for seed, measured in pairs:
+        for arm, (value, took) in measured.items():
+            results.setdefault(arm, []).append(value)
+            seconds.setdefault(arm, []).append(took)
+        if on_seed:
+            on_seed(seed, measured)
+    return Report(name, found.metric, seeds, results, seconds, _made(), found.description)
+
+
+def save(report, folder=RESULTS):
+    """Write ``report`` as ``folder/<experiment>.json`` (atomically); returns the path."""
+    from course_lib.core.cache import atomic_write
+
+    path = Path(folder) / f"{report.experiment}.json"
+    text = json.dumps(report.to_dict(), indent=1) + "\n"
+    return atomic_write(path, lambda temporary: temporary.write_text(text))
+
+
+def main(argv=None):
+    """``python -m course_lib.experiments NAME ... [--all] [--seeds ...] [--save] [--json FILE] [--jobs N]``."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib.experiments",
+                                     description="Run the course's experiments over several seeds.")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"experiments: {', '.join(registry())}")
+    parser.add_argument("--all", action="store_true", help="every registered experiment")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run at once, each in its own process")
+    parser.add_argument("--save", action="store_true",
+                        help="write course_lib/results/NAME.json, the file the notebooks quote")
+    parser.add_argument("--json", metavar="FILE", help="also write the report to FILE (one experiment)")
+    args = parser.parse_args(argv)
+    names = list(registry()) if args.all else args.names
+    unknown = [n for n in names if n not in registry()]
+    if not names or unknown:
+        parser.error(f"unknown experiment {unknown}" if unknown else "name an experiment or give --all")
+    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+        parser.error(f"--seeds must be distinct whole numbers >= 0, got {args.seeds}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    if args.json and len(names) != 1:
+        parser.error("--json writes one experiment's report: name exactly one")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        parser.error(f"--json: the folder {Path(args.json).resolve().parent} does not exist")
+    for name in names:
+        print(f"{name}: {get(name).description}", flush=True)
+        report = run(name, args.seeds, jobs=args.jobs, on_seed=lambda seed, measured: print(
+            f"  seed {seed}: " + ", ".join(f"{arm} {v:.3f}" for arm, (v, _) in measured.items()),
+            flush=True))
+        print("\n" + report.format())
+        for text, holds in report.claims().items():
+            print(f"  {'holds' if holds else 'FAILS'}: {text}")
+        if args.save:
+            print(f"wrote {save(report)}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+            print(f"wrote {args.json}")
+        print(flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the imported module's main: the chapters register into ``course_lib.experiments``,
+    # not into this ``__main__`` copy of it.
+    from course_lib import experiments
+
+    sys.exit(experiments.main())

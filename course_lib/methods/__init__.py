@@ -1,0 +1,20 @@
+"""The techniques the course teaches, one module each (the chapter that teaches it in brackets).
+
+=======================  ==============================================================
+``feature_extraction``   a frozen extractor's features and small heads on them (01)
+``fine_tuning``          what to unfreeze: the strategies and their baselines (02)
+``learning_rates``       a learning rate per group of layers; gradual unfreezing (02)
+``batchnorm``            BatchNorm's statistics, freezing it right, AdaBN (02, 04)
+``channel_copying``      reusing kernels across input-channel counts (03)
+``shared_embedding``     one embedding for source and target, CCSA (03)
+``fusion``               a frozen source branch and a target branch joined (03)
+``self_training``        pseudo-labels on the unlabelled target (04)
+``source_free``          adapting without the source data: information maximisation (04)
+``adaptation``           DANN, Deep CORAL, MMD, the proxy A-distance (05)
+``transferability``      when a source helps: probes, transplanted layers (06)
+``target_data``          the target's own problems: augmentation, imbalance, labels (06)
+=======================  ==============================================================
+
+Every method that needs its own training step is a ``keras.Model`` subclass overriding
+``train_step``, trained by ``course_lib.core.training.fit`` like any other model.
+"""
