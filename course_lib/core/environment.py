@@ -203,11 +203,35 @@ def environment_warnings(facts=None):
     return found
 
 
-def check_env():
-    """Print a small table of what this machine has, and warn about what is short."""
+def run_time(chapter):
+    """What the course's benchmark last measured for ``chapter`` (e.g. ``"02_task_fine_tuning"``):
+    a sentence, or None when it has not been measured."""
+    import json
+
+    from course_lib.results import FOLDER
+
+    path = FOLDER / "benchmark.json"
+    if not path.exists():
+        return None
+    bench = json.loads(path.read_text())
+    found = bench.get("chapters", {}).get(chapter)
+    if not found:
+        return None
+    return (f"{chapter}: about {found['seconds_1cpu']:.0f} s on one CPU with a warm cache, "
+            f"peak memory {found['peak_mb'] / 1000:.1f} GB (course benchmark, {bench['made']['date']})")
+
+
+def check_env(chapter=None):
+    """Print what this machine has, warn about what is short, and the chapter's measured run time.
+
+    Args:
+        chapter: the notebook's name without ``.ipynb``, e.g. ``"02_task_fine_tuning"``.
+    """
     facts = environment_facts()
     width = max(len(item) for item, _ in facts)
     for item, value in facts:
         print(f"{item:<{width}}  {value}")
     for warning in environment_warnings(facts):
         print("\nWarning: " + warning)
+    if chapter is not None:
+        print("\n" + (run_time(chapter) or f"{chapter}: not measured by the course benchmark yet"))
