@@ -3,7 +3,8 @@
 The tests and the notebooks they execute use a fresh cache folder, so that a
 test run never reads or changes the learner's cache, and so that the cold
 path (parse MNIST, build MNIST-M, train the source model) is what is tested.
-Set COURSE_CACHE_DIR yourself to reuse a cache between runs.
+Set COURSE_CACHE_DIR yourself to reuse a cache between runs. ``course_lib.setup()``
+runs first, as in every notebook, so the tests use the course's one TensorFlow thread.
 """
 
 import os
@@ -22,6 +23,9 @@ def pytest_configure(config):
     if "COURSE_CACHE_DIR" not in os.environ:
         _made_cache = tempfile.mkdtemp(prefix="course-cache-")
         os.environ["COURSE_CACHE_DIR"] = _made_cache
+    import course_lib
+
+    course_lib.setup()  # before any test runs an op: TensorFlow's thread pools are sized once
 
 
 def pytest_unconfigure(config):

@@ -50,6 +50,13 @@ def choice(value, name, allowed):
     return value
 
 
+def channels(value):
+    """``value``, if it is 1 (grey images) or 3 (RGB images)."""
+    if value not in (1, 3) or isinstance(value, bool):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {value!r}")
+    return int(value)
+
+
 def finite(x, name="x"):
     """``x`` (an array or a list of arrays), if every float in it is finite."""
     for part in x if isinstance(x, (list, tuple)) else [x]:

@@ -42,7 +42,7 @@ def image_input(channels, name="image"):
     """A ``keras.Input`` for (batch, 28, 28, channels) images, channels 1 (grey) or 3 (RGB)."""
     import keras
 
-    checks.choice(channels, "channels", (1, 3))
+    checks.channels(channels)
     return keras.Input((IMAGE_SIZE, IMAGE_SIZE, channels), name=name)
 
 

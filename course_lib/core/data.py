@@ -163,7 +163,7 @@ def to_channels(x, channels):
 
     Grey to RGB repeats the grey value; RGB to grey averages the channels.
     """
-    checks.choice(channels, "channels", (1, 3))
+    checks.channels(channels)
     if x.ndim == 3:
         x = x[..., None]
     if x.shape[-1] == channels:

@@ -59,7 +59,7 @@ def attempt(function, *args, forbidden=()):
             return None, f"your function raised {type(error).__name__}: {error}"
     if called:
         return None, (f"your function calls the course's own {', '.join(sorted(called))}; "
-                      "the exercise is to write it yourself, with NumPy.")
+                      "the exercise is to write that part yourself.")
     if value is None:
         return None, "your function returned None; return the value."
     return value, None

@@ -44,7 +44,7 @@ class Recipe:
 
     def __post_init__(self):
         checks.choice(self.domain, "domain", DOMAINS)
-        checks.choice(self.channels, "channels", (1, 3))
+        checks.channels(self.channels)
         checks.whole_number(self.epochs, "epochs")
         checks.seed(self.seed)
         object.__setattr__(self, "classes", tuple(int(c) for c in self.classes))

@@ -22,8 +22,12 @@ def in_notebook():
 
 
 def format_logs(logs, keys=None):
-    """``"loss 0.213 · accuracy 0.941"`` for ``keys`` (default: every number logged) present in ``logs``."""
-    keys = [k for k in logs if isinstance(logs[k], numbers.Real)] if keys is None else keys
+    """``"loss 0.213 · accuracy 0.941"`` for ``keys`` present in ``logs``; by default every number
+    logged: loss and accuracy first, validation values last."""
+    if keys is None:
+        numeric = [k for k in logs if isinstance(logs[k], numbers.Real)]
+        keys = sorted(numeric, key=lambda k: (k.startswith("val_"), k.removeprefix("val_") != "loss",
+                                              k.removeprefix("val_") != "accuracy"))
     return " · ".join(f"{k} {float(logs[k]):.3f}" for k in keys if k in logs)
 
 

@@ -16,7 +16,7 @@ was trained on*.
 import numpy as np
 
 from course_lib.core import checks
-from course_lib.core.layers import batchnorm_layers, copy_model, cut
+from course_lib.core.layers import batchnorm_layers, copy_model, cut, model_inputs
 
 #: Images per forward pass while measuring statistics (memory, not the result, depends on it).
 STATISTICS_BATCH = 500
@@ -114,12 +114,12 @@ def reestimate(model, x_target, batch_size=STATISTICS_BATCH):
         raise ValueError(f"model {model.name!r} has no BatchNormalization layer: AdaBN has nothing to re-estimate")
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            mean, variance = input_statistics(keras.Model(model.inputs[0], layer.input), x_target,
+            mean, variance = input_statistics(keras.Model(model_inputs(model), layer.input), x_target,
                                               layer, batch_size)
             layer.moving_mean.assign(mean.astype("float32"))
             layer.moving_variance.assign(variance.astype("float32"))
         elif isinstance(layer, keras.Model) and batchnorm_layers(layer):
-            inputs_of_layer = keras.Model(model.inputs[0], layer.input)
+            inputs_of_layer = keras.Model(model_inputs(model), layer.input)
             inner = np.concatenate([np.asarray(inputs_of_layer(x_target[s:s + batch_size], training=False))
                                     for s in range(0, len(x_target), batch_size)])
             reestimate(layer, inner, batch_size)

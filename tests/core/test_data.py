@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from course_lib import data
+from course_lib.core import data
+from course_lib.core.environment import offline_status
 
 
 @pytest.mark.parametrize("name", data.DOMAINS)
@@ -65,15 +66,17 @@ def test_blend_with_photos_is_the_mnist_m_formula():
 def test_mnist_m_cache_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
     data._raw_mnist_m.cache_clear()
+    data._raw_mnist.cache_clear()
     try:
         built, _ = data._raw_mnist_m()
-        assert (tmp_path / f"{data._mnist_m_name()}.npz").exists()
+        assert len(list(tmp_path.glob("mnist_m_*.npz"))) == 1
         data._raw_mnist_m.cache_clear()
         loaded, _ = data._raw_mnist_m()
         np.testing.assert_array_equal(built, loaded)
         assert not loaded.flags.writeable
     finally:
         data._raw_mnist_m.cache_clear()
+        data._raw_mnist.cache_clear()
 
 
 def test_to_channels():
@@ -94,17 +97,31 @@ def test_few_shot_takes_n_of_every_class():
     np.testing.assert_array_equal(x5, again[0])
 
 
-@pytest.mark.parametrize("n, message", [(0, ">= 1"), (2.5, "whole number"), (500, "at most")])
+@pytest.mark.parametrize("n, message", [(0, ">= 1"), (2.5, "whole number"), (500, "at most"),
+                                        (float("nan"), "whole number")])
 def test_few_shot_errors(n, message):
     x, y = data.load_domain("digits", "test")
     with pytest.raises(ValueError, match=message):
         data.few_shot(x, y, n)
 
 
-def test_few_shot_rejects_mismatched_lengths():
+def test_few_shot_rejects_mismatched_lengths_empty_sets_and_one_hot_labels():
     x, y = data.load_domain("digits", "test")
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="same number of rows"):
         data.few_shot(x[:10], y, 1)
+    with pytest.raises(ValueError, match="empty"):
+        data.few_shot(x[:0], y[:0], 1)
+    with pytest.raises(ValueError, match="one-hot.*argmax"):
+        data.few_shot(x, np.eye(10)[y], 1)
+
+
+def test_validation_split_is_class_balanced_and_disjoint():
+    x, y = data.load_domain("digits", "train")
+    (x_train, y_train), (x_val, y_val) = data.validation_split(x, y, 5, seed=2)
+    assert (np.bincount(y_val) == 5).all() and len(x_train) + len(x_val) == len(x)
+    assert not set(map(bytes, x_val)) & set(map(bytes, x_train[:200]))
+    with pytest.raises(ValueError, match="n_val_per_class must be below"):
+        data.validation_split(x[:30], y[:30], 10)
 
 
 def test_class_subset_relabels_in_the_given_order():
@@ -127,34 +144,25 @@ def test_class_subset_errors(classes, message):
 
 def test_class_subset_rejects_mismatched_lengths():
     x, y = data.load_domain("digits", "test")
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="same number of rows"):
         data.class_subset(x[:5], y, [1, 2])
 
 
-def test_unknown_domain_split_and_fraction_say_what_is_allowed():
+def test_unknown_domain_split_and_seed_say_what_is_allowed():
     with pytest.raises(ValueError, match="'mnist', 'digits', 'mnist_m'"):
         data.load_domain("svhn")
     with pytest.raises(ValueError, match="'train', 'test'"):
         data.load_domain("mnist", "validation")
+    with pytest.raises(ValueError, match="seed must be a whole number from 0"):
+        data.load_domain("mnist", "test", seed=-1)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        data.load_domain("mnist", "test", test_fraction=1.5)
+        data.split_indices(np.arange(10) % 2, "test", test_fraction=1.5)
 
 
 def test_offline_status_covers_every_domain():
-    status = data.offline_status()
+    status = offline_status()
     assert set(status) == set(data.DOMAINS)
     assert all(s.startswith("ok") for s in status.values())
-
-
-def test_full_mnist_offline_error_names_the_offline_default(monkeypatch):
-    import keras
-
-    def no_network():
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
-    with pytest.raises(RuntimeError, match="load_domain\\('mnist'\\)"):
-        data.load_full_mnist()
 
 
 def test_photo_names_match_the_photos():

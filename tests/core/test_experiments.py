@@ -1,60 +1,90 @@
-"""The experiments registry and its command line."""
+"""The experiments registry: registration, claims, reports, results files, the command line."""
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
-from course_lib import experiments
-from course_lib.experiments import Measured
-from course_lib.experiments.__main__ import main
+from course_lib import experiments, results
+from course_lib.experiments import Measured, Report
 
 
-def _toy(seed):
+@experiments.experiment("target_accuracy", "a toy for the registry's tests")
+def toy_for_tests(seed):
     return {"source_only": Measured(0.5 + seed / 100, 1.0), "method": Measured(0.6 + seed / 100, 2.0)}
 
 
-@pytest.fixture
-def toy_registry(monkeypatch):
-    toy = SimpleNamespace(METRIC="target_accuracy", DESCRIPTION="a toy", run=_toy)
-    monkeypatch.setitem(experiments.EXPERIMENTS, "toy", "unused")
-    monkeypatch.setattr(experiments, "get", lambda name: toy)
+@toy_for_tests.claim("the method beats source-only by 5 points on every seed")
+def _(report):
+    return min(report.gains("method", ["source_only"])) > 0.05
 
 
-def test_domain_gap_is_registered_and_unknown_names_are_listed():
-    assert "domain_gap" in experiments.EXPERIMENTS
-    assert experiments.get("domain_gap").METRIC == "target_accuracy"
+def test_chapters_register_their_experiments_and_unknown_names_are_listed():
+    found = experiments.registry()
+    assert {"domain_gap", "feature_extraction", "toy_for_tests"} <= set(found)
+    assert experiments.get("domain_gap").metric == "target_accuracy"
     with pytest.raises(ValueError, match="registered: .*domain_gap"):
         experiments.get("no_such_experiment")
 
 
-def test_run_collects_one_value_per_seed_in_seed_order(toy_registry):
-    report = experiments.run("toy", seeds=[2, 0, 1])
-    assert report["seeds"] == [2, 0, 1]
-    assert report["results"]["method"] == [0.62, 0.60, 0.61]
-    assert report["seconds"]["source_only"] == [1.0, 1.0, 1.0]
-    rows = {r["arm"]: r for r in experiments.summary_rows(report)}
-    assert rows["method"]["median"] == pytest.approx(0.61)
-    assert "0.610" in experiments.format_table(report)
+def test_run_collects_one_value_per_seed_in_seed_order_and_checks_claims():
+    report = experiments.run("toy_for_tests", seeds=[2, 0, 1])
+    assert report.seeds == [2, 0, 1]
+    assert report.values("method") == [0.62, 0.60, 0.61]
+    assert report.median("method") == pytest.approx(0.61)
+    assert report.gains("method", ["source_only"]) == pytest.approx([0.1, 0.1, 0.1])
+    assert report.claims() == {"the method beats source-only by 5 points on every seed": True}
+    assert "0.610" in report.format() and report.table().loc["method", "seed 2"] == 0.62
+    assert {"date", "course", "tensorflow", "keras", "threads"} <= set(report.made)
 
 
-@pytest.mark.parametrize("seeds, message", [([], "at least one"), ([1, 1], "repeat")])
-def test_run_rejects_bad_seeds(toy_registry, seeds, message):
+@pytest.mark.parametrize("seeds, message", [([], "at least one"), ([1, 1], "repeat"), ([-1], "seed")])
+def test_run_rejects_bad_seeds(seeds, message):
     with pytest.raises(ValueError, match=message):
-        experiments.run("toy", seeds)
+        experiments.run("toy_for_tests", seeds)
 
 
-def test_command_line_writes_the_documented_json(toy_registry, tmp_path, capsys):
-    out = tmp_path / "toy.json"
-    assert main(["toy", "--seeds", "0", "1", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    assert set(report) == {"experiment", "metric", "seeds", "results", "seconds"}
-    assert report["experiment"] == "toy" and report["seeds"] == [0, 1]
-    assert report["results"]["source_only"] == [0.5, 0.51]
-    assert "median" in capsys.readouterr().out
+def test_saved_reports_load_back_as_the_notebooks_read_them(tmp_path, monkeypatch):
+    report = experiments.run("toy_for_tests", seeds=[0, 1])
+    path = experiments.save(report, tmp_path)
+    assert path == tmp_path / "toy_for_tests.json"
+    monkeypatch.setattr(results, "FOLDER", tmp_path)
+    loaded = results.load("toy_for_tests")
+    assert loaded.to_dict() == report.to_dict()
+    with pytest.raises(ValueError, match="no results file for 'nope'.*--save"):
+        results.load("nope")
 
 
-def test_command_line_rejects_unknown_experiments(capsys):
+@pytest.mark.parametrize("name", results.available())
+def test_every_committed_results_file_is_registered_and_its_claims_hold(name):
+    if name == "benchmark":
+        pytest.skip("the benchmark's file is not an experiment's")
+    report = results.load(name)
+    assert report.experiment == name and name in experiments.registry()
+    assert report.seeds == [0, 1, 2, 3, 4], "the notebooks quote seeds 0-4"
+    failing = [claim for claim, holds in report.claims().items() if not holds]
+    assert not failing, f"{name}: claims that fail on the committed results: {failing}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nope"], "unknown experiment"), ([], "name an experiment"),
+    (["domain_gap", "--seeds", "1", "1"], "distinct"), (["domain_gap", "--seeds", "-1"], "distinct"),
+    (["domain_gap", "--jobs", "0"], "--jobs must be >= 1"),
+    (["domain_gap", "--json", "/no/such/folder/x.json"], "does not exist"),
+])
+def test_command_line_refuses_bad_arguments_before_running(argv, message, capsys):
     with pytest.raises(SystemExit):
-        main(["no_such_experiment"])
-    assert "invalid choice" in capsys.readouterr().err
+        experiments.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_parallel_seeds_give_the_serial_numbers(tmp_path):
+    serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
+    assert experiments.main(["domain_gap", "--seeds", "3", "4", "--json", str(serial)]) == 0
+    assert experiments.main(["domain_gap", "--seeds", "3", "4", "--jobs", "2", "--json", str(parallel)]) == 0
+    a, b = json.loads(serial.read_text()), json.loads(parallel.read_text())
+    assert a["results"] == b["results"] and a["seeds"] == b["seeds"] == [3, 4]
+
+
+def test_report_round_trips_through_a_dict():
+    report = Report("x", "m", [0], {"a": [0.5]}, {"a": [1.0]}, {"date": "d"}, "desc")
+    assert Report.from_dict(report.to_dict()).to_dict() == report.to_dict()

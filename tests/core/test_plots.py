@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_lib import plots
+from course_lib.core import plots
 
 
 def _images(n, channels):
@@ -39,3 +39,14 @@ def test_bar_chart_writes_each_value():
     with pytest.raises(ValueError, match="empty"):
         plots.bar_chart({})
     plt.close("all")
+
+
+def test_the_course_palette_is_the_default_colour_cycle_after_setup():
+    import matplotlib as mpl
+
+    import course_lib
+
+    course_lib.setup()
+    colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+    assert [c.upper() for c in colours] == list(plots.PALETTE)
+    assert "#FF0000" not in colours and "#00FF00" not in colours

@@ -1,0 +1,75 @@
+"""Chapter 01: the task data, the experiment's arms, and the exercise checks with their shortcuts."""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib.chapters.ch01_feature_extraction import exercises, experiments as chapter
+from course_lib.core.layers import cut
+from course_lib.methods.feature_extraction import frozen_extractor
+
+
+def test_task_data_splits_twenty_labels_per_class_into_train_and_validation():
+    train, validation, test = chapter.task_data(seed=0)
+    for x, y in (train, validation):
+        assert np.array_equal(np.bincount(y), [chapter.TRAIN_PER_CLASS] * 5)
+    assert not set(map(bytes, train[0][:, 14, :, 0])) & set(map(bytes, validation[0][:, 14, :, 0]))
+    assert set(np.unique(test[1])) == set(range(5)) and len(test[0]) > 400
+
+
+def right_extractor(model, layer_name):
+    extractor = keras.Model(model.input, model.get_layer(layer_name).output)
+    extractor.trainable = False
+    return extractor
+
+
+def copied_extractor(model, layer_name):
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return right_extractor(clone, layer_name)
+
+
+def unfrozen_extractor(model, layer_name):
+    return keras.Model(model.input, model.get_layer(layer_name).output)
+
+
+def frozen_model_too(model, layer_name):
+    model.trainable = False
+    return keras.Model(model.input, model.get_layer(layer_name).output)
+
+
+def test_extractor_check_accepts_plain_keras(capsys):
+    assert exercises.check_extractor(right_extractor)
+    assert capsys.readouterr().out.startswith("Correct")
+
+
+@pytest.mark.parametrize("answer, says", [
+    (lambda model, layer: frozen_extractor(model, layer), "frozen_extractor"),
+    (lambda model, layer: cut(model, layer), "course's own cut"),
+    (unfrozen_extractor, "trainable weights"),
+    (copied_extractor, "weights of its own"),
+    (frozen_model_too, "froze the original model"),
+    (lambda model, layer: right_extractor(model, "block1_pool"), "differ"),
+    (lambda model, layer: None, "returned None"),
+    (None, "define the function"),
+])
+def test_extractor_check_rejects_shortcuts_and_mistakes(answer, says, capsys):
+    assert exercises.check_extractor(answer) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Not yet") and says in out
+
+
+def test_head_parameter_check(capsys):
+    assert exercises.check_head_parameters(lambda shape, k: int(np.prod(shape)) * k + k)
+    for wrong in (lambda shape, k: int(np.prod(shape)) * k,       # forgot the biases
+                  lambda shape, k: 4005,                          # a number read off the notebook
+                  lambda shape, k: sum(shape) * k + k,            # did not flatten
+                  lambda shape, k: 1 / 0):
+        assert exercises.check_head_parameters(wrong) is False
+    assert "raised ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_hints_exist_for_both_exercises(capsys):
+    for n in (1, 2):
+        exercises.show_hint(n)
+    assert capsys.readouterr().out.count("Hint:") == 2

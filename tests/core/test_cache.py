@@ -1,0 +1,133 @@
+"""The cache: keyed entries, atomic writes, two writers at once, unreadable and stale entries."""
+
+import multiprocessing
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from course_lib.core import cache
+from course_lib.core.cnn import build_cnn
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    return tmp_path
+
+
+def _arrays():
+    return {"x": np.arange(12, dtype="uint8").reshape(3, 4)}
+
+
+def test_arrays_are_built_once_then_read_back(folder):
+    built = []
+
+    def build():
+        built.append(1)
+        return _arrays()
+
+    first = cache.cached_arrays("toy", ["v1"], build)
+    second = cache.cached_arrays("toy", ["v1"], build)
+    np.testing.assert_array_equal(first["x"], second["x"])
+    assert built == [1] and len(list(folder.glob("toy_*.npz"))) == 1
+    cache.cached_arrays("toy", ["v2"], build)  # another recipe, another entry
+    assert built == [1, 1] and len(list(folder.glob("toy_*.npz"))) == 2
+    assert not list(folder.glob(".toy*")), "no temporary file is left behind"
+
+
+def test_a_truncated_entry_is_reported_deleted_and_rebuilt(folder):
+    cache.cached_arrays("toy", ["v1"], _arrays)
+    path = next(folder.glob("toy_*.npz"))
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.warns(cache.CacheWarning, match=f"{path.name}.*could not be read"):
+        again = cache.cached_arrays("toy", ["v1"], _arrays)
+    np.testing.assert_array_equal(again["x"], _arrays()["x"])
+    np.testing.assert_array_equal(np.load(path)["x"], _arrays()["x"])
+
+
+def test_a_failed_write_leaves_no_file(folder):
+    target = folder / "entry.npz"
+
+    def half_then_fail(temporary):
+        temporary.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.atomic_write(target, half_then_fail)
+    assert list(folder.iterdir()) == []
+
+
+def _fill(folder, start):
+    os.environ[cache.CACHE_ENV] = str(folder)
+    start.wait()
+    for _ in range(20):
+        cache.cached_arrays("shared", ["v1"], lambda: {"x": np.ones((200, 200), "uint8")})
+
+
+def test_two_processes_filling_one_entry_both_succeed(folder):
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    workers = [context.Process(target=_fill, args=(folder, start)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    start.set()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert len(list(folder.glob("shared_*.npz"))) == 1 and not list(folder.glob(".shared*"))
+
+
+def test_a_changed_architecture_is_a_new_model_entry(folder):
+    trained = []
+
+    def train(model):
+        trained.append(model.count_params())
+        return model
+
+    small = lambda: build_cnn(filters=(4, 4), units=8)  # noqa: E731
+    wider = lambda: build_cnn(filters=(8, 8), units=8)  # noqa: E731
+    model, loaded = cache.cached_model("toy_cnn", ["recipe"], small, train)
+    assert not loaded
+    again, loaded = cache.cached_model("toy_cnn", ["recipe"], small, train)
+    assert loaded and again.count_params() == model.count_params()
+    other, loaded = cache.cached_model("toy_cnn", ["recipe"], wider, train)
+    assert not loaded and other.count_params() != model.count_params()
+    assert trained == [model.count_params(), other.count_params()]
+
+
+def test_a_damaged_model_file_is_rebuilt(folder):
+    build = lambda: build_cnn(filters=(4, 4), units=8)  # noqa: E731
+    cache.cached_model("toy_cnn", ["recipe"], build, lambda m: m)
+    path = next(folder.glob("toy_cnn_*.keras"))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(cache.CacheWarning, match="could not be read"):
+        _, loaded = cache.cached_model("toy_cnn", ["recipe"], build, lambda m: m)
+    assert not loaded and path.stat().st_size > 100
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
+def test_a_read_only_cache_folder_falls_back_with_a_warning(folder):
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        with pytest.warns(cache.CacheWarning, match="cannot write"):
+            used = cache.cache_dir()
+        assert used != folder and os.access(used, os.W_OK)
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def test_an_unwritable_cache_folder_falls_back_with_a_warning(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker / "cache"))
+    with pytest.warns(cache.CacheWarning, match="cannot write to the cache folder"):
+        used = cache.cache_dir()
+    assert os.access(used, os.W_OK)
+
+
+def test_keys_cover_the_library_versions():
+    found = cache.versions("numpy")
+    assert set(found) == {"course", "numpy"} and found["numpy"] == np.__version__
+    assert cache.key([1, 2]) != cache.key([1, 2], found)
