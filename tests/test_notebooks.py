@@ -12,11 +12,21 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "chapters" / "solutions").glob("*.ipynb"))
+NOTEBOOKS = CHAPTERS + SOLUTIONS
+COLAB_INSTALL = "course-lib @ git+https://github.com/transfer-learning-hands-on/course"
 
 
-def test_there_are_chapters():
-    assert [p.name for p in NOTEBOOKS][:1] == ["00_welcome.ipynb"]
+def _code(nb):
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_there_are_chapters_each_with_solutions_and_a_package():
+    assert [p.name for p in CHAPTERS][:1] == ["00_welcome.ipynb"]
+    for path in CHAPTERS:
+        assert (ROOT / "chapters" / "solutions" / path.name).exists(), f"{path.name} has no solutions notebook"
+        assert (ROOT / "course_lib" / "chapters" / f"ch{path.stem}").is_dir(), f"{path.stem} has no package"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -40,20 +50,25 @@ def test_notebook_is_committed_without_outputs(path):
                        "jupyter nbconvert --clear-output --inplace " + path.name)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_states_its_run_time_and_starts_with_setup(path):
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_opens_as_the_course_says(path):
     nb = nbformat.read(path, as_version=4)
-    assert "Run time" in nb.cells[0].source, f"{path.name}: state the run time in the first cell"
-    first_code = next(c.source for c in nb.cells if c.cell_type == "code")
-    assert "course_lib.setup(" in first_code and "course_lib.check_env()" in first_code
+    title = nb.cells[0].source
+    for needed in ("Prerequisites", "You will learn", "Run time",
+                   f"urlpath=lab/tree/chapters/{path.name}", f"blob/main/chapters/{path.name}"):
+        assert needed in title, f"{path.name}: the title cell lacks {needed!r}"
+    colab, setup = _code(nb)[:2]
+    assert 'if "google.colab" in sys.modules:' in colab and COLAB_INSTALL in colab
+    assert "course_lib.setup(" in setup and f'course_lib.check_env("{path.stem}")' in setup
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_solution_is_hidden(path):
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_holds_no_solution_and_ends_with_key_points(path):
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if "solution" in cell.metadata.get("tags", []):
-            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True
+    tagged = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert not tagged, f"{path.name}: solutions belong in chapters/solutions/, not in the learner's notebook"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "## Key points" in text and "## Review questions" in text
 
 
 def _pins(lines):

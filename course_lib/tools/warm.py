@@ -1,34 +1,46 @@
-"""``python -m course_lib.tools.warm``: fill the cache folder so the chapters start fast.
+"""``python -m course_lib.tools.warm``: fill the cache folder so every chapter starts fast.
 
-Binder's ``postBuild`` runs it; learners can too. It builds the offline data
-(MNIST parsed once, MNIST-M blended once) and trains the source models.
+Binder's ``postBuild`` and ``python3 make.py course`` run it; teachers can run it before a
+class. It builds the offline data (MNIST parsed once, MNIST-M blended once) and trains every
+source model the chapters load: the ``RECIPES`` of each chapter's ``experiments`` module.
 """
 
+import dataclasses
 import time
 
 import course_lib
-from course_lib import data, feature_extraction, models, transferability
-from course_lib.experiments import feature_extraction as feature_extraction_experiment
+from course_lib.core import data
+from course_lib.core.pretrained import trained
+
+
+def chapter_recipes():
+    """Every ``core.pretrained.Recipe`` the chapters list, once each, in chapter order."""
+    import sys
+
+    from course_lib.experiments import registry
+
+    registry()  # imports every chapter's experiments module
+    found = []
+    for name in sorted(sys.modules):
+        if name.startswith("course_lib.chapters.") and name.endswith(".experiments"):
+            for recipe in getattr(sys.modules[name], "RECIPES", ()):
+                if recipe not in found:
+                    found.append(recipe)
+    return found
 
 
 def warm(seed=0):
-    """Build every cached artefact the chapters use; print what and how long."""
+    """Build every cached artefact the chapters use, for ``seed``; print what and how long."""
     course_lib.setup(seed)
     for name in data.DOMAINS:
         start = time.perf_counter()
         x, _ = data.load_domain(name, "train", seed=seed)
-        print(f"{name}: {len(x)} training images ready ({time.perf_counter() - start:.1f} s)")
-    start = time.perf_counter()
-    model = models.source_model(seed=seed, progress=None)
-    state = "loaded" if model.source_cached else "trained"
-    print(f"source model {state} ({time.perf_counter() - start:.1f} s)")
-    start = time.perf_counter()
-    feature_extraction_experiment.old_task_source(seed=seed)
-    print(f"mnist_m digits 0-4 source model of chapter 01 ready ({time.perf_counter() - start:.1f} s)")
-    start = time.perf_counter()
-    feature_extraction.subtask_source_model(seed=seed)
-    transferability.shuffled_label_source(seed=seed)
-    print(f"chapter 05's task-A and shuffled-label source models ready ({time.perf_counter() - start:.1f} s)")
+        print(f"{name}: {len(x)} training images ready ({time.perf_counter() - start:.1f} s)", flush=True)
+    for recipe in chapter_recipes():
+        start = time.perf_counter()
+        model = trained(dataclasses.replace(recipe, seed=seed))
+        state = "loaded" if model.from_cache else "trained"
+        print(f"{recipe.name}: {state} ({time.perf_counter() - start:.1f} s)", flush=True)
     print(f"cache folder: {course_lib.cache_dir()}")
 
 
