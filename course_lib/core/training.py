@@ -64,6 +64,8 @@ def dataset(x, y=None, batch_size=32, seed=0, repeat=False):
     n = _rows(x)
     if n == 0:
         raise ValueError("no training data: x is empty")
+    if isinstance(x, list):  # one array per model input: tf.data would stack a list into one tensor
+        x = tuple(x)
     data = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     data = data.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     if repeat:
