@@ -149,7 +149,8 @@ def cut(model, layer, name=None):
     import keras
 
     output = require_layer(model, layer).output
-    return keras.Model(model.inputs, output, name=name or f"{model.name}_to_{layer}")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # called on one tensor
+    return keras.Model(inputs, output, name=name or f"{model.name}_to_{layer}")
 
 
 def split(model, layer):
