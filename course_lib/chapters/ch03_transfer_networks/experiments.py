@@ -279,6 +279,19 @@ def paired_views(seed):
     return ink[INK_IMAGES:], photo[INK_IMAGES:], y[INK_IMAGES:]
 
 
+def pair_split(y, seed):
+    """Which pairs the setting has photo labels for: ``LABELS_PER_CLASS`` per digit.
+
+    Returns:
+        ``((train, y_train), (validation, y_validation), unlabelled)``: row indices into
+        ``paired_views``'s arrays (and the labels of the labelled ones); the three sets
+        are disjoint and cover every pair.
+    """
+    few, few_y = few_shot(np.arange(len(y)), y, LABELS_PER_CLASS, seed=seed)
+    train, validation = validation_split(few, few_y, VALIDATION_PER_CLASS, seed=seed)
+    return train, validation, np.setdiff1d(np.arange(len(y)), few)
+
+
 @experiment("target_accuracy", "multimodal source (an ink model and unlabelled ink+photo pairs), "
                                "photo-only target with few labels: photo models with and without "
                                "the ink model's labels for the pairs")
@@ -292,9 +305,7 @@ def multimodal_transfer(seed, arms=MULTIMODAL_ARMS, keep=None, progress=False):
     arms = _pick(arms, MULTIMODAL_ARMS)
     ink_model = trained(dataclasses.replace(INK_TEACHER, seed=seed))
     ink, photo, y = paired_views(seed)
-    few, few_y = few_shot(np.arange(len(y)), y, LABELS_PER_CLASS, seed=seed)
-    (train, y_train), (val, y_val) = validation_split(few, few_y, VALIDATION_PER_CLASS, seed=seed)
-    unlabelled = np.setdiff1d(np.arange(len(y)), few)
+    (train, y_train), (val, y_val), unlabelled = pair_split(y, seed)
     x_test, y_test = load_domain("mnist_m", "test", seed=seed, channels=3)
     taught = predicted_labels(ink_model, ink[unlabelled])
     pooled = np.concatenate([unlabelled, train])
