@@ -42,6 +42,8 @@ FILTERS = (16, 32)
 DISTANCE_EPSILON = 1e-12
 #: The keys of ``labelled_pairs``'s inputs.
 PAIR_KEYS = ("source", "target", "target_labels")
+#: What ``CCSA`` logs while training only (validation has no pairs to measure them on).
+TRAINING_LOGS = ("task_loss", "align", "separate")
 
 
 def build_embedding_classifier(channels=3, n_classes=N_CLASSES, dim=EMBEDDING_DIM, seed=0):
@@ -194,6 +196,10 @@ class CCSA(keras.Model):
             if metric.name == "loss":
                 metric.update_state(loss)
         return self.compute_metrics(x["target"], y_target, p_target)
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return {name: value for name, value in logs.items() if name not in TRAINING_LOGS}
 
 
 def pair_distances(classifier, x_source, y_source, x_target, y_target):

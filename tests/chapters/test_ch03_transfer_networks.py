@@ -93,8 +93,10 @@ def test_source_text_code_fails_with_an_index_error():
 
 
 def test_source_text_target_is_too_big_and_stacks_two_relus():
-    assert source_text_code.alexnet_dense_gigabytes() > 1.0
     _, target = source_text_code.source_text_models()
+    assert target.output_shape == (None, 27 * 27 * 256)  # three 3x3 stride-2 poolings: 227 -> 113 -> 56 -> 27
+    assert source_text_code.alexnet_dense_params(target) == 27 * 27 * 256 * 4096 + 4096
+    assert source_text_code.alexnet_dense_gigabytes(target) > 1.0
     assert source_text_code.first_block(target) == [
         "Conv2D (activation relu)", "BatchNormalization", "ReLU", "MaxPooling2D"]
 

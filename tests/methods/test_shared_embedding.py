@@ -88,6 +88,7 @@ def test_ccsa_trains_through_fit_logs_its_losses_and_validates():
                   batch_size=16, validation_data=(x_target, y_target))
     logs = history.history
     assert {"loss", "task_loss", "align", "separate", "accuracy", "val_accuracy"} <= set(logs)
+    assert not {"val_task_loss", "val_align", "val_separate"} & set(logs)  # no pairs to validate on
     assert len(logs["loss"]) == 2 and logs["align"][0] > 0
     assert any(not np.array_equal(a, b) for a, b in zip(before, classifier.get_weights()))
     same, different = se.pair_distances(classifier, x_source[:10], y_source[:10], x_target, y_target)

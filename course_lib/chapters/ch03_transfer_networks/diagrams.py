@@ -134,6 +134,6 @@ def multimodal_diagram():
     ax.add_patch(FancyArrowPatch((labels[0], labels[1] - 0.55), (student[0] + 1.0, student[1] + 0.55),
                                  arrowstyle="-|>", mutation_scale=16, linewidth=1.4, linestyle="--",
                                  color=TRANSFER_ARROW))
-    ax.text(6.9, 2.65, "train on", fontsize=FONT_SIZE - 2, color=TRANSFER_ARROW, style="italic")
+    ax.text(7.3, 2.65, "train on", fontsize=FONT_SIZE - 2, color=TRANSFER_ARROW, style="italic")
     fig.tight_layout()
     return fig

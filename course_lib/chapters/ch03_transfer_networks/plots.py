@@ -119,7 +119,8 @@ def seeds(report, arms=None, ax=None):
         ax.plot(range(len(arms)), column, color="grey", alpha=0.5, linewidth=1)
     for i in range(len(arms)):
         ax.plot([i] * values.shape[1], values[i], "o", color=PALETTE[i % len(PALETTE)], markersize=8)
-    ax.axhline(CHANCE, color="grey", linestyle="--")
+    ax.axhline(CHANCE, color="grey", linestyle="--", label="chance")
+    ax.legend(fontsize=FONT_SIZE - 2, loc="lower right")
     ax.set_xticks(range(len(arms)), [arm.replace(", ", ",\n").replace(" (", "\n(") for arm in arms],
                   fontsize=FONT_SIZE - 2)
     ax.set_ylabel(report.metric.replace("_", " "))

@@ -56,15 +56,18 @@ def source_text_models(seed=0):
     return source_classifier, target_classifier
 
 
-def alexnet_dense_params():
-    """Weights of the source text's first Dense(4096) layer on its 227x227x3 input (an int)."""
-    _, target_convs = source_text_models()
-    return int(np.prod(target_convs.output_shape[1:])) * ALEXNET_DENSE_UNITS + ALEXNET_DENSE_UNITS
+def alexnet_dense_params(target_classifier):
+    """Weights of the source text's first Dense(4096) layer on its target's conv output (an int).
+
+    Args:
+        target_classifier: the target model from ``source_text_models`` (up to its ``Flatten``).
+    """
+    return int(np.prod(target_classifier.output_shape[1:])) * ALEXNET_DENSE_UNITS + ALEXNET_DENSE_UNITS
 
 
-def alexnet_dense_gigabytes():
+def alexnet_dense_gigabytes(target_classifier):
     """The memory those weights take as float32, in GB."""
-    return alexnet_dense_params() * FLOAT32_BYTES / 1e9
+    return alexnet_dense_params(target_classifier) * FLOAT32_BYTES / 1e9
 
 
 def source_text_transfer(source_classifier, target_classifier):
