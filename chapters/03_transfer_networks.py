@@ -340,7 +340,9 @@ diagrams.shared_embedding_diagram();
 #
 # The fair baseline is the **same network** trained on the few target labels alone. A third arm
 # trains on both domains' labels without the pair losses ($\alpha = 0$), to show what the
-# alignment adds on top of simply using the source labels. The registry's results over seeds:
+# alignment adds on top of simply using the source labels. The registry's results over seeds (in
+# the plot each dot is one seed's test accuracy, and a grey line joins the arms of one seed, so a
+# line that climbs means the arm to its right won on that seed):
 
 # %%
 embedding_report = results.load("shared_embedding")
