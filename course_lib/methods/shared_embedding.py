@@ -1,65 +1,87 @@
-"""Intra-modality mapping: source and target images mapped into one shared embedding space.
+"""Intra-domain mapping: source and target images mapped into one shared embedding space.
 
-In the spirit of CCSA (Motiian et al. 2017, "Unified deep supervised domain
-adaptation and generalization"): one embedding network ``g`` is shared by both
-domains and trained with the source labels and a few labelled target images.
-Besides the classification loss, a **semantic alignment** loss pulls every
-same-class (source, target) pair together, and a **separation** loss pushes
-different-class pairs at least ``margin`` apart::
+CCSA (Motiian et al. 2017, "Unified deep supervised domain adaptation and
+generalization"): one embedding network ``g`` is shared by both domains and trained with
+the source labels and a few labelled target images. Besides the classification loss, a
+**semantic alignment** loss pulls every same-class (source, target) pair together, and a
+**separation** loss pushes different-class pairs at least ``margin`` apart::
 
     d(i, j)    = || g(x_i^s) - g(x_j^t) ||
     L_align    = mean over pairs with y_i^s == y_j^t of d(i, j)^2
     L_separate = mean over pairs with y_i^s != y_j^t of max(0, margin - d(i, j))^2
     L          = (1 - alpha) * (CE_source + CE_target) + alpha * (L_align + L_separate)
 
-A softmax classifier reads the embedding. Embeddings are L2-normalised, so
-distances lie in [0, 2] and the margin's scale does not drift.
+A softmax ``head`` reads the embedding. Embeddings are L2-normalised, so distances lie in
+[0, 2] and the margin's scale does not drift. ``alpha = 0`` is the plain "train on both
+domains' labels" baseline with the same network and the same steps.
+
+Train it with the course's one ``fit``::
+
+    classifier = build_embedding_classifier(channels=3, seed=0)
+    fit(CCSA(classifier), labelled_pairs(x_s, y_s, x_t, y_t), steps=150,
+        validation_data=(x_val, y_val))
 """
 
+import keras
 import numpy as np
+from keras import ops
+
+from course_lib.core import checks
+from course_lib.core.data import N_CLASSES
 
 EMBEDDING_DIM = 64
+#: Different-class pairs closer than this are pushed apart (embeddings are unit vectors).
 MARGIN = 1.0
+#: The weight of the pair losses, as in the CCSA paper (not tuned here).
 ALPHA = 0.25
+#: The layer whose output is the embedding g(x).
+EMBEDDING_LAYER = "embedding"
+#: Conv filters of the embedding network's two blocks.
+FILTERS = (16, 32)
+#: Keeps the square root's gradient finite at distance 0.
+DISTANCE_EPSILON = 1e-12
+#: The keys of ``labelled_pairs``'s inputs.
+PAIR_KEYS = ("source", "target", "target_labels")
+#: What ``CCSA`` logs while training only (validation has no pairs to measure them on).
+TRAINING_LOGS = ("task_loss", "align", "separate")
 
 
-def build_embedding_network(channels=3, dim=EMBEDDING_DIM, seed=0):
-    """The shared embedding ``g``: (batch, 28, 28, channels) images -> (batch, dim) unit vectors.
+def build_embedding_classifier(channels=3, n_classes=N_CLASSES, dim=EMBEDDING_DIM, seed=0):
+    """The shared embedding ``g`` and a softmax ``head`` on it, freshly initialised.
 
-    Two conv blocks (16 and 32 3x3 filters, ReLU, max-pooling), then a Dense
-    layer and L2 normalisation. No BatchNorm, so the two domains never share
-    batch statistics.
+    image -> two conv blocks (16 and 32 3x3 filters, ReLU, max-pooling; no BatchNorm, so
+    the two domains never share batch statistics) -> ``embedding_dense`` -> ``embedding``
+    (L2-normalised, ``dim`` values) -> ``head`` (softmax).
+
+    Returns:
+        a functional ``keras.Model``: images (batch, 28, 28, channels) in [0, 1] ->
+        (batch, n_classes) probabilities. ``core.evaluation.layer_output(model,
+        "embedding", x)`` gives the embeddings.
     """
-    import keras
     from keras import layers
 
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
-    if int(dim) != dim or dim < 2:
-        raise ValueError(f"dim must be a whole number >= 2, got {dim!r}")
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((28, 28, channels), name="image")
+    from course_lib.core.cnn import conv_block, image_input
+    from course_lib.core.environment import seed_everything
+
+    n_classes = checks.whole_number(n_classes, "n_classes", minimum=2)
+    dim = checks.whole_number(dim, "dim", minimum=2)
+    seed_everything(seed)
+    inputs = image_input(channels)
     x = inputs
-    for i, filters in enumerate((16, 32), start=1):
-        x = layers.Conv2D(filters, 3, activation="relu", name=f"block{i}_conv")(x)
-        x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
+    for i, filters in enumerate(FILTERS, start=1):
+        x = conv_block(x, filters, i, batchnorm=False)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(int(dim), name="embedding_dense")(x)
-    outputs = layers.UnitNormalization(name="embedding")(x)
-    return keras.Model(inputs, outputs, name="shared_embedding")
-
-
-def build_classifier(embedding, n_classes=10, seed=0):
-    """``embedding`` followed by a softmax ``head``: images -> (batch, n_classes) probabilities."""
-    import keras
-    from keras import layers
-
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input(embedding.input_shape[1:], name="image")
-    outputs = layers.Dense(n_classes, activation="softmax", name="head")(embedding(inputs))
+    x = layers.Dense(dim, name="embedding_dense")(x)
+    z = layers.UnitNormalization(name=EMBEDDING_LAYER)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="head")(z)
     return keras.Model(inputs, outputs, name="embedding_classifier")
+
+
+def _embeddings(z, name):
+    z = ops.convert_to_tensor(z, dtype="float32")
+    if len(z.shape) != 2:
+        raise ValueError(f"{name} must be 2-D (n, dim), got shape {tuple(z.shape)}")
+    return z
 
 
 def alignment_losses(z_source, y_source, z_target, y_target, margin=MARGIN):
@@ -71,162 +93,128 @@ def alignment_losses(z_source, y_source, z_target, y_target, margin=MARGIN):
         margin: different-class pairs closer than this are penalised (> 0).
 
     Returns:
-        ``(align, separate)``, two scalars >= 0: the mean squared distance of
-        same-class pairs, and the mean squared shortfall ``max(0, margin - d)``
-        of different-class pairs (each 0 when it has no pairs).
+        ``(align, separate)``, two scalars >= 0: the mean squared distance of same-class
+        pairs, and the mean squared shortfall ``max(0, margin - d)`` of different-class
+        pairs (each 0 when it has no pairs).
     """
-    from keras import ops
-
-    if margin <= 0:
-        raise ValueError(f"margin must be positive, got {margin}")
-    z_source = ops.convert_to_tensor(z_source, dtype="float32")
-    z_target = ops.convert_to_tensor(z_target, dtype="float32")
-    if len(z_source.shape) != 2 or len(z_target.shape) != 2 or z_source.shape[1] != z_target.shape[1]:
-        raise ValueError(f"embeddings must be (n, dim) and (m, dim) with the same dim; "
-                         f"got {tuple(z_source.shape)} and {tuple(z_target.shape)}")
+    margin = checks.positive_number(margin, "margin")
+    z_source, z_target = _embeddings(z_source, "z_source"), _embeddings(z_target, "z_target")
+    if z_source.shape[1] != z_target.shape[1]:
+        raise ValueError(f"z_source and z_target must have the same dim (columns); got "
+                         f"{tuple(z_source.shape)} and {tuple(z_target.shape)}")
     squared = ops.maximum(
         ops.sum(z_source**2, axis=1)[:, None] + ops.sum(z_target**2, axis=1)[None, :]
-        - 2.0 * ops.matmul(z_source, ops.transpose(z_target)),
-        0.0,
-    )
-    same = ops.cast(ops.equal(ops.reshape(y_source, (-1, 1)), ops.reshape(y_target, (1, -1))),
-                    "float32")
+        - 2.0 * ops.matmul(z_source, ops.transpose(z_target)), 0.0)
+    same = ops.cast(ops.equal(ops.reshape(ops.cast(y_source, "int64"), (-1, 1)),
+                              ops.reshape(ops.cast(y_target, "int64"), (1, -1))), "float32")
     different = 1.0 - same
-    shortfall = ops.relu(margin - ops.sqrt(squared + 1e-12))
+    shortfall = ops.relu(margin - ops.sqrt(squared + DISTANCE_EPSILON))
     align = ops.sum(same * squared) / ops.maximum(ops.sum(same), 1.0)
     separate = ops.sum(different * shortfall**2) / ops.maximum(ops.sum(different), 1.0)
     return align, separate
 
 
-def train_shared_embedding(x_source, y_source, x_target, y_target, epochs=3, alpha=ALPHA,
-                           margin=MARGIN, batch_size=64, target_batch_size=32,
-                           learning_rate=1e-3, seed=0, progress=None):
-    """Train ``g`` and its classifier on the source labels plus a few target labels.
+def labelled_pairs(x_source, y_source, x_target, y_target, seed=0):
+    """Pair every source example with a labelled target example, as ``CCSA`` trains on them.
 
-    Every step takes ``batch_size`` source images and ``target_batch_size``
-    labelled target images, and minimises the loss in the module docstring.
-    An epoch is one pass over the source images. ``alpha=0`` gives the plain
-    "train on both domains' labels" baseline with the same network and steps.
+    One epoch visits every source image once; the few target examples are drawn in
+    shuffled rounds (all of them once before any repeats).
+
+    Returns:
+        ``({"source": xs, "target": xt, "target_labels": yt}, ys)`` with
+        ``len(x_source)`` rows: the data for ``fit``.
+    """
+    n = checks.same_length(x_source=x_source, y_source=y_source)
+    m = checks.same_length(x_target=x_target, y_target=y_target)
+    if n == 0 or m == 0:
+        raise ValueError(f"need labelled source and target images, got {n} and {m}")
+    if x_source.shape[1:] != x_target.shape[1:]:
+        raise ValueError(f"source images {x_source.shape[1:]} and target images "
+                         f"{x_target.shape[1:]} must have the same shape (data.to_channels converts)")
+    y_source, y_target = checks.labels(y_source, name="y_source"), checks.labels(y_target, name="y_target")
+    rng = np.random.default_rng(checks.seed(seed))
+    rounds = -(-n // m)
+    index = np.concatenate([rng.permutation(m) for _ in range(rounds)])[:n]
+    return {"source": x_source, "target": x_target[index], "target_labels": y_target[index]}, y_source
+
+
+class CCSA(keras.Model):
+    """A classifier trained with CCSA: cross-entropy on both domains plus the pair losses.
+
+    Inputs to ``fit``: ``labelled_pairs(...)``. At inference (predicting, validating,
+    testing) it is the wrapped classifier, a plain classifier of images.
+
+    Logs per epoch: ``loss`` (the total), ``task_loss`` (cross-entropy, source plus target
+    batch), ``align``, ``separate``, and ``accuracy`` on the labelled target batches.
 
     Args:
-        x_source, y_source: (n, 28, 28, c) images in [0, 1] and (n,) labels.
-        x_target, y_target: the few labelled target images, same channels.
-        progress: a label for a progress line, or None for silence.
-
-    Returns:
-        ``(classifier, embedding, history)``; ``history`` maps ``"loss"``,
-        ``"align"``, ``"separate"`` to per-epoch means.
+        classifier: a functional model whose ``head`` reads the ``embedding_layer``
+            directly (``build_embedding_classifier``); its weights change in place.
+        alpha: the weight of the pair losses, from 0 (cross-entropy only) to 1.
+        margin: the separation loss's margin (> 0).
     """
-    import keras
-    import tensorflow as tf
 
-    from course_lib.progress import ProgressLine
+    def __init__(self, classifier, alpha=ALPHA, margin=MARGIN, embedding_layer=EMBEDDING_LAYER,
+                 **kwargs):
+        from course_lib.core.layers import cut, require_layer
 
-    if x_source.shape[1:] != x_target.shape[1:]:
-        raise ValueError(f"source and target images must have the same shape; got "
-                         f"{x_source.shape[1:]} and {x_target.shape[1:]} (use data.to_channels)")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
-    if epochs < 1 or len(x_source) < batch_size or len(x_target) < 2:
-        raise ValueError(f"need epochs >= 1, at least batch_size={batch_size} source images and "
-                         f"2 target images; got {epochs}, {len(x_source)}, {len(x_target)}")
-    embedding = build_embedding_network(x_source.shape[-1], seed=seed)
-    classifier = build_classifier(embedding, int(max(y_source.max(), y_target.max())) + 1, seed=seed)
-    optimizer = keras.optimizers.Adam(learning_rate)
-    optimizer.build(classifier.trainable_weights)  # now, not inside `step`'s first trace
-    cross_entropy = keras.losses.SparseCategoricalCrossentropy()
-    head = classifier.get_layer("head")
+        super().__init__(name=kwargs.pop("name", "ccsa"), **kwargs)
+        self.alpha = checks.share(alpha, "alpha")
+        self.margin = checks.positive_number(margin, "margin")
+        self.classifier = classifier
+        self.embedding = cut(classifier, embedding_layer)
+        self.head = require_layer(classifier, "head")
+        self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
+        self.align_tracker = keras.metrics.Mean(name="align")
+        self.separate_tracker = keras.metrics.Mean(name="separate")
 
-    @tf.function
-    def step(xs, ys, xt, yt):
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        x, y_source, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if not isinstance(x, dict) or set(x) != set(PAIR_KEYS):
+            raise ValueError("fit needs x = {'source': images, 'target': images, 'target_labels': "
+                             "labels} and y = source labels: use labelled_pairs(...)")
+        y_target = x["target_labels"]
         with tf.GradientTape() as tape:
-            zs, zt = embedding(xs, training=True), embedding(xt, training=True)
-            ce = cross_entropy(ys, head(zs)) + cross_entropy(yt, head(zt))
-            align, separate = alignment_losses(zs, ys, zt, yt, margin)
-            loss = (1.0 - alpha) * ce + alpha * (align + separate)
-        weights = classifier.trainable_weights
-        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        return loss, align, separate
+            z_source = self.embedding(x["source"], training=True)
+            z_target = self.embedding(x["target"], training=True)
+            p_source, p_target = self.head(z_source), self.head(z_target)
+            cross_entropy = (self.compute_loss(x=x["source"], y=y_source, y_pred=p_source)
+                             + self.compute_loss(x=x["target"], y=y_target, y_pred=p_target))
+            align, separate = alignment_losses(z_source, y_source, z_target, y_target, self.margin)
+            loss = (1.0 - self.alpha) * cross_entropy + self.alpha * (align + separate)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        for tracker, value in ((self.task_loss_tracker, cross_entropy), (self.align_tracker, align),
+                               (self.separate_tracker, separate)):
+            tracker.update_state(value)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return self.compute_metrics(x["target"], y_target, p_target)
 
-    rng = np.random.default_rng(seed)
-    callback = ProgressLine(progress, keys=("loss", "align", "separate")) if progress else None
-    if callback:
-        callback.set_params({"epochs": epochs})
-        callback.on_train_begin()
-    history = {"loss": [], "align": [], "separate": []}
-    steps = len(x_source) // batch_size
-    for epoch in range(epochs):
-        order = rng.permutation(len(x_source))
-        sums = np.zeros(3)
-        for s in range(steps):
-            batch = order[s * batch_size:(s + 1) * batch_size]
-            pick = rng.choice(len(x_target), size=min(target_batch_size, len(x_target)), replace=False)
-            values = step(x_source[batch], y_source[batch], x_target[pick], y_target[pick])
-            sums += [float(v) for v in values]
-        logs = dict(zip(history, sums / steps))
-        for key, value in logs.items():
-            history[key].append(value)
-        if callback:
-            callback.on_epoch_end(epoch, logs)
-    return classifier, embedding, history
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return {name: value for name, value in logs.items() if name not in TRAINING_LOGS}
 
 
-def train_target_only(x_target, y_target, epochs=40, batch_size=16, learning_rate=1e-3, seed=0,
-                      progress=None):
-    """The same network (embedding + head) trained on the few target labels alone.
-
-    Returns:
-        ``(classifier, embedding)``.
-    """
-    from course_lib.models import train_classifier
-
-    embedding = build_embedding_network(x_target.shape[-1], seed=seed)
-    classifier = build_classifier(embedding, int(y_target.max()) + 1, seed=seed)
-    train_classifier(classifier, x_target, y_target, epochs=epochs, batch_size=batch_size,
-                     learning_rate=learning_rate, seed=seed, progress=progress)
-    return classifier, embedding
-
-
-def pair_distances(embedding, x_source, y_source, x_target, y_target, batch_size=512):
+def pair_distances(classifier, x_source, y_source, x_target, y_target):
     """Distances between source and target embeddings, split by whether the labels agree.
 
     Returns:
         ``(same, different)``: 1-D float arrays of d(i, j) for same-class and
         different-class (source i, target j) pairs.
     """
-    zs = embedding.predict(x_source, batch_size=batch_size, verbose=0)
-    zt = embedding.predict(x_target, batch_size=batch_size, verbose=0)
+    from course_lib.core.evaluation import layer_output
+
+    checks.same_length(x_source=x_source, y_source=y_source)
+    checks.same_length(x_target=x_target, y_target=y_target)
+    zs = layer_output(classifier, EMBEDDING_LAYER, x_source)
+    zt = layer_output(classifier, EMBEDDING_LAYER, x_target)
     d = np.sqrt(np.maximum((zs**2).sum(1)[:, None] + (zt**2).sum(1)[None, :] - 2 * zs @ zt.T, 0))
-    same = np.asarray(y_source)[:, None] == np.asarray(y_target)[None, :]
+    same = checks.labels(y_source)[:, None] == checks.labels(y_target)[None, :]
     return d[same], d[~same]
-
-
-def plot_pair_distances(distances, margin=MARGIN):
-    """Histograms of same- and different-class pair distances for each model.
-
-    Args:
-        distances: ``{label: (same, different)}`` as ``pair_distances`` returns.
-
-    Returns:
-        the matplotlib ``Figure``.
-    """
-    import matplotlib.pyplot as plt
-
-    from course_lib.plots import FONT_SIZE, style_axes
-
-    if not distances:
-        raise ValueError("distances is empty; pass {label: (same, different)}")
-    fig, axes = plt.subplots(1, len(distances), figsize=(5.5 * len(distances), 3.6),
-                             squeeze=False, sharey=True)
-    bins = np.linspace(0, 2, 41)
-    for ax, (label, (same, different)) in zip(axes[0], distances.items()):
-        ax.hist(different, bins=bins, density=True, alpha=0.6, color="C1", label="different class")
-        ax.hist(same, bins=bins, density=True, alpha=0.6, color="C0", label="same class")
-        ax.axvline(margin, color="grey", linestyle="--", label="margin")
-        ax.set_title(label)
-        ax.set_xlabel("distance, source to target")
-        style_axes(ax)
-    axes[0, 0].set_ylabel("density")
-    axes[0, 0].legend(fontsize=FONT_SIZE - 2)
-    fig.tight_layout()
-    return fig

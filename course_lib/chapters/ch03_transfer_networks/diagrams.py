@@ -4,13 +4,26 @@ Each function returns a ``Figure`` of labelled boxes joined by arrows.
 """
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from course_lib.plots import FONT_SIZE
+from course_lib.core import checks
+from course_lib.core.plots import FONT_SIZE, PALETTE
+from course_lib.methods.fusion import FUSIONS
 
-#: Box colours by role.
-COLOURS = {"source": "#9ecae1", "target": "#fdae6b", "shared": "#a1d99b",
-           "new": "#dadaeb", "loss": "#fcbba1", "frozen": "#c6dbef"}
+#: How far box colours are blended towards white, so black text stays readable on them.
+TINT = 0.55
+
+
+def _tint(colour):
+    return to_hex([c + (1 - c) * TINT for c in to_rgb(colour)])
+
+
+#: Box colours by role: tints of the course's colour-blind-safe palette (no red/green pair).
+COLOURS = {"source": _tint(PALETTE[0]), "target": _tint(PALETTE[1]), "shared": _tint(PALETTE[6]),
+           "new": "#dddddd", "loss": _tint(PALETTE[5]), "frozen": _tint(PALETTE[2])}
+#: Colour of the arrows that carry weights from one model to another.
+TRANSFER_ARROW = PALETTE[3]
 
 
 def _box(ax, x, y, text, role, width=2.2, height=0.9):
@@ -60,8 +73,8 @@ def channel_copying_diagram():
     for src, dst, text in ((s_c1, t_c1, "adapted:\nrepeat x3, / 3"), (s_rest, t_rest, "copied\nby name")):
         ax.add_patch(FancyArrowPatch((src[0], src[1] - 0.55), (dst[0], dst[1] + 0.55),
                                      arrowstyle="-|>", mutation_scale=16, linewidth=1.4,
-                                     linestyle="--", color="C3"))
-        ax.text(src[0] + 0.25, (src[1] + dst[1]) / 2, text, fontsize=FONT_SIZE - 2, color="C3",
+                                     linestyle="--", color=TRANSFER_ARROW))
+        ax.text(src[0] + 0.25, (src[1] + dst[1]) / 2, text, fontsize=FONT_SIZE - 2, color=TRANSFER_ARROW,
                 va="center")
     fig.tight_layout()
     return fig
@@ -69,7 +82,7 @@ def channel_copying_diagram():
 
 def shared_embedding_diagram():
     """Source and target images through one shared embedding g; pair losses and a classifier."""
-    fig, ax = _figure(10, 3.8, "Intra-modality mapping: one embedding for both domains", 11.3)
+    fig, ax = _figure(10, 3.8, "Intra-domain mapping: one embedding for both domains", 11.3)
     s_in = _box(ax, 1.4, 4.0, "source images\n(all labelled)", "source")
     t_in = _box(ax, 1.4, 1.3, "target images\n(few labelled)", "target")
     g = _box(ax, 5.0, 2.65, "shared embedding g\n(conv, conv, dense)", "shared", width=2.8, height=1.2)
@@ -85,9 +98,8 @@ def shared_embedding_diagram():
 
 def fusion_diagram(fusion="concat"):
     """Two branches (frozen source, trainable target) joined in a fusion layer, then a head."""
-    if fusion not in ("concat", "gated"):
-        raise ValueError(f"fusion must be 'concat' or 'gated', got {fusion!r}")
-    fig, ax = _figure(10, 3.8, "Inter-modality fusion: two branches, one fusion layer", 12.3)
+    checks.choice(fusion, "fusion", FUSIONS)
+    fig, ax = _figure(10, 3.8, "Inter-domain fusion: two branches, one fusion layer", 12.3)
     s_in = _box(ax, 1.3, 4.0, "grey view", "source", width=1.8)
     t_in = _box(ax, 1.3, 1.3, "colour view", "target", width=1.8)
     s_b = _box(ax, 4.4, 4.0, "source branch\n(frozen conv features)", "frozen", width=2.9)
@@ -100,5 +112,28 @@ def fusion_diagram(fusion="concat"):
     _arrow(ax, s_b, f, "a")
     _arrow(ax, t_b, f, "b")
     _arrow(ax, f, head)
+    fig.tight_layout()
+    return fig
+
+
+def multimodal_diagram():
+    """Training sees two views of each digit; the deployed photo model sees one."""
+    fig, ax = _figure(10, 3.8, "Multimodal source, single-modal target", 12.3)
+    ink = _box(ax, 1.3, 4.0, "ink view\n(clean digit)", "source", width=1.9)
+    photo = _box(ax, 1.3, 1.3, "photo view\n(same digit)", "target", width=1.9)
+    teacher = _box(ax, 4.6, 4.0, "ink model\n(frozen)", "frozen", width=2.2)
+    labels = _box(ax, 8.0, 4.0, "its labels\nfor the pairs", "loss", width=2.2)
+    student = _box(ax, 4.6, 1.3, "photo model\n(copied kernels)", "target", width=2.2)
+    deployed = _box(ax, 8.0, 1.3, "deployed:\nphotos only", "new", width=2.2)
+    digit = _box(ax, 11.2, 1.3, "digit", "new", width=1.4)
+    _arrow(ax, ink, teacher)
+    _arrow(ax, teacher, labels)
+    _arrow(ax, photo, student)
+    _arrow(ax, student, deployed)
+    _arrow(ax, deployed, digit)
+    ax.add_patch(FancyArrowPatch((labels[0], labels[1] - 0.55), (student[0] + 1.0, student[1] + 0.55),
+                                 arrowstyle="-|>", mutation_scale=16, linewidth=1.4, linestyle="--",
+                                 color=TRANSFER_ARROW))
+    ax.text(7.3, 2.65, "train on", fontsize=FONT_SIZE - 2, color=TRANSFER_ARROW, style="italic")
     fig.tight_layout()
     return fig
