@@ -21,6 +21,7 @@ walk table is made from it (``--table`` prints that table from a JSON file).
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 import threading
@@ -132,6 +133,8 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
         "machine": {"cpus_used": cpus or len(psutil.Process().cpu_affinity() or []) or psutil.cpu_count(),
                     "cpus": psutil.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9),
                     "python": platform.python_version(), "platform": platform.platform()},
+        # Other work on the machine slows every chapter: the 1-minute load average, start and end.
+        "load_average": [round(os.getloadavg()[0], 1)],
         "app": "lab", "policy": policy,
         "budget": {"session_mb": SESSION_BUDGET_MB, "kernel_mb": KERNEL_BUDGET_MB,
                    "run_all_seconds": RUN_ALL_BUDGET_SECONDS, "judged_on": "summed RSS"},
@@ -165,6 +168,7 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
             record["back_to_first"] = go_back(
                 page, server, f"chapters/{notebooks[0].name}",
                 screenshot=Path(screenshots) / "walk-back-to-first.png" if screenshots else None)
+    record["load_average"].append(round(os.getloadavg()[0], 1))
     rows = record["chapters"]
     record["summary"] = {
         "session_peak_rss_mb": max(r["peak"]["rss_mb"] for r in rows),
@@ -215,7 +219,8 @@ def table(record):
                  f"{record['budget']['kernel_mb']} MB a kernel, {record['budget']['run_all_seconds']} s a chapter")
     machine = record["machine"]
     lines.append(f"{record['when']}, {machine['cpus_used']} CPU(s) used of {machine['cpus']}, "
-                 f"Python {machine['python']}, kernel policy {'on' if record['policy'] else 'off'}")
+                 f"Python {machine['python']}, kernel policy {'on' if record['policy'] else 'off'}, "
+                 f"load average {record['load_average'][0]} at start, {record['load_average'][-1]} at end")
     return "\n".join(lines)
 
 
