@@ -76,6 +76,11 @@ def open_in_lab(page, server, path, timeout=120_000):
 def run_all(page):
     """Run JupyterLab's "Run All Cells" on the current notebook and wait until every cell has run."""
     page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    wait_until_run(page)
+
+
+def wait_until_run(page, timeout=600_000):
+    """Wait until the current notebook's kernel is idle and no cell waits to run ([*])."""
     page.wait_for_function(
         """() => {
             const panel = window.jupyterapp.shell.currentWidget;
@@ -83,7 +88,7 @@ def run_all(page):
             const running = panel.content.node.querySelectorAll('.jp-InputPrompt');
             return kernel.status === 'idle'
                 && ![...running].some(p => p.textContent.includes('[*]'));
-        }""", timeout=600_000)
+        }""", timeout=timeout)
 
 
 def notebook_problems(page):

@@ -132,6 +132,8 @@ def jupyter_server(app="lab", cpus=None, policy=False, extra_args=(), log_path=N
         f"--LabApp.workspaces_dir={folder / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
         "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
     ]
+    if app == "notebook":
+        command.append("--JupyterNotebookApp.expose_app_in_browser=True")
     if policy:
         command.append(f"--config={BINDER_CONFIG}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
