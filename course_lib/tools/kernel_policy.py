@@ -41,13 +41,19 @@ def notice_path(connection_dir=None):
     return Path(connection_dir or jupyter_runtime_dir()) / NOTICE_FILE
 
 
-def _update_notices(path, change):
-    """Apply ``change(dict)`` to the notices file, atomically (write a copy, then rename)."""
+def _set_notice(path, kernel_id, notice):
+    """Record ``notice`` (a dict) for ``kernel_id`` in the notices file, or forget it (None).
+
+    Written to a copy, then renamed: a kernel reading it never sees half a file.
+    """
     try:
         notices = json.loads(path.read_text())
     except (OSError, ValueError):
         notices = {}
-    change(notices)
+    if notice is None:
+        notices.pop(kernel_id, None)
+    else:
+        notices[kernel_id] = notice
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(notices))
@@ -115,14 +121,14 @@ class RestartIdleKernelsManager(AsyncMappingKernelManager):
         for kernel_id, mb in self.idle_kernels_holding_memory():
             self.log.info("Restarting idle kernel %s (%.0f MB) to make room for %s",
                           kernel_id, mb, reason or "a new kernel")
-            notice = {"opened": reason or "", "freed_mb": round(mb), "time": time.time()}
-            _update_notices(notice_path(self.connection_dir or None),
-                            lambda notices, k=kernel_id, n=notice: notices.__setitem__(k, n))
+            notices = notice_path(self.connection_dir or None)
+            _set_notice(notices, kernel_id, {"opened": reason or "", "freed_mb": round(mb), "time": time.time()})
             try:
                 # The kernel is back when it answers (jupyter_server times that out itself).
                 await (await self.restart_kernel(kernel_id))
             except Exception as error:  # a failed restart must not stop the new kernel
                 self.log.warning("Restarting kernel %s failed: %s", kernel_id, error)
+                _set_notice(notices, kernel_id, None)
                 continue
             await self.report_idle(kernel_id)
             restarted.append(kernel_id)
