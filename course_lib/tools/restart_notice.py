@@ -16,9 +16,9 @@ NOTICE_FILE = "course-restarted-kernels.json"
 
 MESSAGE = (
     "Note: this notebook's kernel was restarted to free memory ({freed_mb:,} MB) when you opened "
-    "{opened}. Binder gives the whole session 2 GB, enough for one chapter at a time, so the "
-    "course restarts the chapters you are not running. Everything this notebook computed before "
-    "is gone: choose Run > Run All Cells to run it again from the top."
+    "{opened}. The course keeps one chapter in memory at a time (on Binder the whole session has "
+    "2 GB), so it restarts the idle chapters you are not running. Everything this notebook "
+    "computed before is gone: choose Run > Run All Cells to run it again from the top."
 )
 
 
