@@ -35,7 +35,8 @@ TF_BUILDS = {"full": ("tensorflow", "tensorflow"), "cpu": ("cpu", "tensorflow-cp
 #: layer-freezing widget. Not the browser tests (they test the front ends, installed at
 #: current.txt's versions in both), the benchmark tool's or binder/'s replay (its own environment).
 FLOOR_TESTS = ["tests", "--ignore=tests/browser", "--ignore=tests/test_bench.py", "--ignore=tests/test_binder.py",
-               "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb"]
+               "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb",
+               "--continue-on-collection-errors"]  # one module that cannot import must not hide the rest
 SUPPORTED_PYTHON = ((3, 11), (3, 13))
 
 

@@ -115,7 +115,7 @@ def test_start_runs_a_server_that_uses_the_kernel_policy(image, tmp_path):
         first = api("kernels", "POST")["id"]
         client = BlockingKernelClient(connection_file=str(tmp_path / "runtime" / f"kernel-{first}.json"))
         client.load_connection_file()
-        client.start_channels()
+        client.start_channels(hb=False)
         client.wait_for_ready(timeout=60)
         assert _run(client, HOLD_400_MB)[0] == "ok"
         kernel = next(p for p in psutil.Process(tether.pid).children(recursive=True)
