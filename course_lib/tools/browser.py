@@ -80,15 +80,23 @@ def run_all(page):
 
 
 def wait_until_run(page, timeout=600_000):
-    """Wait until the current notebook's kernel is idle and no cell waits to run ([*])."""
+    """Wait until no cell of the current notebook is running or queued, and its kernel is idle.
+
+    Read from the cells' models (a cell whose source is hidden shows no "[*]"), and
+    checked twice a second apart: between two queued cells the kernel can look idle.
+    """
+    page.evaluate("() => { window.__courseIdleSince = null; }")
     page.wait_for_function(
         """() => {
             const panel = window.jupyterapp.shell.currentWidget;
-            const kernel = panel.sessionContext.session.kernel;
-            const running = panel.content.node.querySelectorAll('.jp-InputPrompt');
-            return kernel.status === 'idle'
-                && ![...running].some(p => p.textContent.includes('[*]'));
-        }""", timeout=timeout)
+            const running = panel.content.widgets.some(
+                c => c.model.type === 'code' && c.model.executionState === 'running');
+            const done = !running && panel.sessionContext.session.kernel.status === 'idle';
+            const now = Date.now();
+            if (!done) { window.__courseIdleSince = null; return false; }
+            window.__courseIdleSince = window.__courseIdleSince || now;
+            return now - window.__courseIdleSince >= 1000;
+        }""", timeout=timeout, polling=250)
 
 
 def notebook_problems(page):
