@@ -1,31 +1,62 @@
-"""The course's two commands (and a few more), for any machine with Python 3.11+ and pip.
+"""The course's two commands (and a few more), for any machine with Python 3.11-3.13 and pip.
 
     python make.py course   set up .venv, fill the course cache (data, source models) and
                             open JupyterLab on chapters/00_welcome.ipynb
+                            (--notebook: Notebook 7; other options: python make.py course --help)
     python make.py test     set up .venv and run every test: unit tests and every notebook
-    python make.py bench    set up .venv and time every notebook, cold and warm cache
-                            (add --enforce to fail when one misses its budget)
+    python make.py bench    set up .venv and time every notebook, cold and warm cache, on two
+                            CPUs and on one (add --enforce to fail when one misses its budget)
+    python make.py walk     set up .venv and walk through every chapter in one JupyterLab on
+                            one CPU, as a Binder learner does, measuring time and memory
+    python make.py floor    set up .venv-floor with the OLDEST supported versions
+                            (constraints/floor.txt) and run the unit tests and two notebooks there
 
 Setting up installs the course (``pip install -e .``) into ``.venv`` beside this
-file, and again only when ``pyproject.toml`` changes. TensorFlow comes as the
-full ``tensorflow`` package; ``COURSE_TF=cpu`` takes the smaller CPU-only
-build instead (Linux x86_64; Binder and CI use it).
+file with the tested versions of constraints/current.txt, and again only when
+pyproject.toml or the constraints change. TensorFlow comes as the full
+``tensorflow`` package; ``COURSE_TF=cpu`` takes the smaller CPU-only build
+instead (Linux x86_64; Binder and CI use it).
 """
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+FLOOR_VENV = ROOT / ".venv-floor"
+CURRENT = ROOT / "constraints" / "current.txt"
+FLOOR = ROOT / "constraints" / "floor.txt"
 TF_BUILDS = {"full": ("tensorflow", "tensorflow"), "cpu": ("cpu", "tensorflow-cpu")}
+#: What `make.py floor` runs: the unit tests and two notebooks, chapter 02 with its
+#: layer-freezing widget. Not the browser tests (they test the front ends, installed at
+#: current.txt's versions in both), the benchmark tool's or binder/'s replay (its own environment).
+FLOOR_TESTS = ["tests", "--ignore=tests/browser", "--ignore=tests/test_bench.py", "--ignore=tests/test_binder.py",
+               "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb",
+               "--continue-on-collection-errors"]  # one module that cannot import must not hide the rest
+SUPPORTED_PYTHON = ((3, 11), (3, 13))
 
 
-def venv_python():
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def python_problem(version=sys.version_info[:2], system=platform.system(), machine=platform.machine()):
+    """Why the course cannot be installed for this Python on this machine, or None."""
+    shown = ".".join(map(str, version))
+    low, high = SUPPORTED_PYTHON
+    if not low <= tuple(version) <= high:
+        return (f"the course needs Python 3.11, 3.12 or 3.13 (TensorFlow has no wheels for others yet); "
+                f"this is Python {shown}. Install one of those and run it, e.g. `python3.12 make.py course` "
+                "(Windows: `py -3.12 make.py course`).")
+    if system == "Darwin" and machine == "x86_64":
+        return ("TensorFlow publishes no packages for Intel Macs after version 2.16, older than the "
+                "course needs. Use Binder or Colab (the badges at the top of the README), or a Mac with "
+                "Apple silicon.")
+    return None
+
+
+def venv_python(venv=VENV):
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def tensorflow_build():
@@ -35,41 +66,48 @@ def tensorflow_build():
     return build
 
 
-def ensure_venv(extras):
-    """Create .venv and install the course with ``extras``, unless already done."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"the course needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+def ensure_venv(extras, venv=VENV, constraints=CURRENT, python=None):
+    """Create ``venv`` and install the course with ``extras`` at ``constraints``' versions, unless done.
+
+    Args:
+        python: the interpreter that creates the venv (default: this one).
+    """
+    problem = python_problem() if python is None else None
+    if problem:
+        sys.exit(problem)
     build = tensorflow_build()
     extra, package = TF_BUILDS[build]
     extras = ",".join([extra, *extras])
-    stamp = VENV / "course-installed.txt"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = venv / "course-installed.txt"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + constraints.read_bytes()
+                            + extras.encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return
-    if not venv_python().exists():
-        print(f"creating {VENV}", flush=True)
-        venv.create(VENV, with_pip=True)
-    python = str(venv_python())
+    if not venv_python(venv).exists():
+        print(f"creating {venv}", flush=True)
+        subprocess.run([python or sys.executable, "-m", "venv", str(venv)], check=True)
+    executable = str(venv_python(venv))
     other = [p for b, (_, p) in TF_BUILDS.items() if b != build]
     # The two TensorFlow builds share files: never keep both.
-    subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", *other], check=False,
+    subprocess.run([executable, "-m", "pip", "uninstall", "-q", "-y", *other], check=False,
                    stderr=subprocess.DEVNULL)
-    print(f"installing the course with [{extras}] ({package}); the first time takes a few minutes",
-          flush=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "-e", f"{ROOT}[{extras}]"], check=True)
+    print(f"installing the course with [{extras}] ({package}) at {constraints.relative_to(ROOT)}'s "
+          "versions; the first time takes a few minutes", flush=True)
+    subprocess.run([executable, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([executable, "-m", "pip", "install", "-q", "-c", str(constraints), "-e", f"{ROOT}[{extras}]"],
+                   check=True)
     stamp.write_text(wanted)
 
 
-def call(*args):
+def call(*args, venv=VENV):
     """Run ``args`` with the venv's Python in the project folder; return its exit code."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-    return subprocess.run([str(venv_python()), *args], cwd=ROOT, env=env).returncode
+    return subprocess.run([str(venv_python(venv)), *args], cwd=ROOT, env=env).returncode
 
 
-def run(*args):
+def run(*args, venv=VENV):
     """``call(*args)``, then exit with its code."""
-    sys.exit(call(*args))
+    sys.exit(call(*args, venv=venv))
 
 
 def course():
@@ -78,7 +116,7 @@ def course():
     # minute the first time, seconds after), so that every chapter starts at its warm time.
     if call("-m", "course_lib.tools.warm") != 0:
         sys.exit("filling the course's cache failed (see above)")
-    run("-m", "jupyter", "lab", "chapters/00_welcome.ipynb")
+    run("-m", "course_lib.tools.launch", *sys.argv[2:])
 
 
 def test():
@@ -91,7 +129,18 @@ def bench():
     run("-m", "course_lib.tools.bench", *sys.argv[2:])
 
 
-COMMANDS = {"course": course, "test": test, "bench": bench}
+def walk():
+    ensure_venv(["course", "test"])
+    run("-m", "course_lib.tools.walk", *sys.argv[2:])
+
+
+def floor():
+    python = os.environ.get("COURSE_FLOOR_PYTHON") or sys.executable
+    ensure_venv(["course", "test"], venv=FLOOR_VENV, constraints=FLOOR, python=python)
+    run("-m", "pytest", *(sys.argv[2:] or FLOOR_TESTS), venv=FLOOR_VENV)
+
+
+COMMANDS = {"course": course, "test": test, "bench": bench, "walk": walk, "floor": floor}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

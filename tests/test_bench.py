@@ -1,5 +1,7 @@
 """The notebook benchmark: its verdicts, and a real run on a one-cell notebook."""
 
+import os
+
 import nbformat
 import pytest
 
@@ -29,14 +31,31 @@ def test_main_times_a_notebook_cold_and_warm_and_enforces_its_budget(tmp_path, c
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, notebook)
 
-    assert bench.main([str(notebook), "--enforce"]) == 0
+    assert bench.main([str(notebook), "--enforce", "--no-walk"]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("tiny")]
-    assert [row.split()[1] for row in rows] == ["cold", "warm"]
-    assert all(" yes" in row for row in rows)
-    assert rows[1].endswith(" s")  # the warm row says how long the cold run's cache fill took
+    rows = [line.split() for line in out.splitlines() if line.startswith("tiny")]
+    assert [row[1:3] for row in rows] == [["cold", str(len(os.sched_getaffinity(0)))],
+                                          ["warm", str(len(os.sched_getaffinity(0)))], ["warm", "1"]]
+    assert all("yes" in row for row in rows)
+    assert rows[1][-1] == "s" and rows[2][-1] == "yes"  # the cache fill, once, on the warm row
 
-    monkeypatch.setitem(bench.TIME_BUDGETS, "tiny", 0)  # no notebook runs in 0 s
-    assert bench.main([str(notebook), "--enforce"]) == 1
-    assert " NO" in capsys.readouterr().out.splitlines()[2]
-    assert bench.main([str(notebook)]) == 0  # without --enforce: a report, never a failure
+    monkeypatch.setattr(bench, "run_notebook", lambda *a, **k: (95.0, 1200.0, 900.0, True))  # over 90 s
+    assert bench.main([str(notebook), "--enforce", "--no-walk"]) == 1
+    assert "NO" in capsys.readouterr().out.splitlines()[2].split()
+    assert bench.main([str(notebook), "--no-walk"]) == 0  # without --enforce: a report, never a failure
+
+
+def test_one_cpu_runs_are_judged_on_90_s(tmp_path):
+    assert bench.budget(tmp_path / "05_when_transfer_helps.ipynb") == 120
+    assert bench.budget(tmp_path / "05_when_transfer_helps.ipynb", cpus=1) == 90
+
+
+def test_a_one_cpu_run_is_pinned_to_one_cpu(tmp_path):
+    notebook = tmp_path / "cpus.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nassert len(os.sched_getaffinity(0)) == 1, os.sched_getaffinity(0)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebook)
+    assert bench.run_notebook(notebook, tmp_path, cpus=1)[-1] is True
+    if len(os.sched_getaffinity(0)) > 1:
+        assert bench.run_notebook(notebook, tmp_path)[-1] is False

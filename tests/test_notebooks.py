@@ -72,19 +72,72 @@ def test_chapter_holds_no_solution_and_ends_with_key_points(path):
 
 
 def _pins(lines):
-    return dict(re.match(r"\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s;]+)", line).groups()
-                for line in lines if "==" in line)
+    """``{lower-case name: version}`` of every ``name==version`` line (comments skipped)."""
+    found = (re.match(r"\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+             for line in lines if "==" in line and not line.lstrip().startswith("#"))
+    return {m.group(1).lower(): m.group(2) for m in found}
 
 
-def test_environment_files_pin_what_pyproject_pins():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = project["optional-dependencies"]
-    core = _pins(project["dependencies"]) | _pins(extras["course"])
-    for env_file, tensorflow in (("environment.yml", extras["tensorflow"]),
-                                 ("binder/environment.yml", extras["cpu"])):
+def _project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _requirements(*groups):
+    """pyproject.toml's requirements: the core ones plus the named extras, by lower-case name."""
+    from packaging.requirements import Requirement
+
+    project = _project()
+    lines = list(project["dependencies"])
+    for group in groups:
+        lines += project["optional-dependencies"][group]
+    return {Requirement(line).name.lower(): Requirement(line) for line in lines}
+
+
+CURRENT = _pins((ROOT / "constraints" / "current.txt").read_text().splitlines())
+FLOOR = _pins((ROOT / "constraints" / "floor.txt").read_text().splitlines())
+ALL_EXTRAS = ("tensorflow", "cpu", "course", "test")
+#: Installed by repo2docker itself: binder/environment.yml must not pin them.
+REPO2DOCKER_OWNS = {"jupyter-server", "jupyter_server", "jupyterlab", "notebook", "ipykernel",
+                    "jupyterhub", "jupyterhub-singleuser", "jupyter-resource-usage", "jupytext"}
+
+
+def test_constraints_pin_every_requirement_inside_its_range():
+    from packaging.version import Version
+
+    for name, requirement in _requirements(*ALL_EXTRAS).items():
+        for label, pins in (("current", CURRENT), ("floor", FLOOR)):
+            assert name in pins, f"constraints/{label}.txt does not pin {name}"
+            assert requirement.specifier.contains(pins[name]), (
+                f"constraints/{label}.txt pins {name}=={pins[name]}, outside pyproject.toml's {requirement}")
+        lowest = [Version(s.version) for s in requirement.specifier if s.operator == ">="]
+        assert lowest == [Version(FLOOR[name])], (
+            f"{name}: the floor constraint ({FLOOR[name]}) must be the range's lower end ({requirement})")
+
+
+def test_environment_files_pin_the_tested_versions():
+    wanted = {"environment.yml": set(_requirements("tensorflow", "course")),
+              "binder/environment.yml": set(_requirements("cpu")) - REPO2DOCKER_OWNS}
+    for env_file, names in wanted.items():
         text = (ROOT / env_file).read_text().splitlines()
-        assert _pins(text) == core | _pins(tensorflow), f"{env_file} pins differ from pyproject.toml"
-        assert "python=3.11" in "\n".join(text)
+        pins = _pins(text)
+        assert set(pins) == names, f"{env_file} pins {sorted(set(pins) ^ names)} differently from pyproject.toml"
+        for name, version in pins.items():
+            assert version == CURRENT[name], f"{env_file}: {name}=={version}, constraints/current.txt has {CURRENT[name]}"
+        python = re.search(r"python=(3\.\d+)", "\n".join(text)).group(1)
+        assert _requirements_python().contains(python + ".0"), f"{env_file}: python={python} is unsupported"
+
+
+def test_binder_leaves_the_jupyter_server_to_repo2docker():
+    text = (ROOT / "binder" / "environment.yml").read_text()
+    named = {re.match(r"\s*-\s*([A-Za-z0-9_.\-]+)", line).group(1).lower()
+             for line in text.splitlines() if re.match(r"\s*-\s*[A-Za-z]", line)}
+    assert not named & REPO2DOCKER_OWNS, f"binder/environment.yml names {named & REPO2DOCKER_OWNS}"
+
+
+def _requirements_python():
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(_project()["requires-python"])
 
 
 def test_ci_runs_the_readme_test_command():

@@ -42,7 +42,7 @@ def _no_widget_errors(page):
 
 def _show_widget(page, lab, notebook, cell_text, css_class):
     """Open ``notebook``, run it down to the cell containing ``cell_text``; the rendered widget."""
-    open_notebook(page, *lab, notebook)
+    open_notebook(page, lab, notebook)
     run_through_cell(page, cell_text)
     widget = page.locator(f".{css_class}").first
     widget.wait_for(timeout=RUN_TIMEOUT)
