@@ -5,6 +5,7 @@ the kernels are driven over their own connection files.
 """
 
 import json
+import queue
 import subprocess
 import sys
 import time
@@ -66,6 +67,25 @@ def _wait_idle(server, kernel_id, timeout=30):
     raise AssertionError(f"kernel {kernel_id} never became idle")
 
 
+def _wait_for_output_channel(client, timeout=60):
+    """Wait until our client's output (IOPub) socket hears the restarted kernel.
+
+    A kernel-info request is answered with busy/idle status messages on IOPub but runs no cell,
+    so it does not use up the restart notice that the first cell prints.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = client.kernel_info()
+        try:
+            while True:
+                message = client.get_iopub_msg(timeout=1)
+                if message["parent_header"].get("msg_id") == request:
+                    return
+        except queue.Empty:
+            continue
+    raise AssertionError("the restarted kernel's output never reached the client")
+
+
 def _shutdown_all(server):
     for kernel in server.api("kernels"):
         server.api(f"kernels/{kernel['id']}", "DELETE")
@@ -84,7 +104,7 @@ def test_a_new_kernel_restarts_an_idle_kernel_that_holds_memory_and_the_next_cel
     assert psutil.Process(pid_after).memory_info().rss / 1e6 < 200
     assert "Restarting idle kernel " + first in server.log()
 
-    time.sleep(3)  # our client's output socket reconnects to the restarted kernel
+    _wait_for_output_channel(client)
     status, printed = _run(client, "print(len(x))")
     assert status == "error" and "NameError" in printed  # the state is gone, as after any restart
     assert "kernel was restarted to free memory" in printed and "Run All Cells" in printed

@@ -4,6 +4,7 @@
 module          what it holds
 ==============  ===========================================================
 ``environment`` ``setup()`` (seeds, threads, determinism), ``check_env()``
+``resources``   CPUs and memory a container really gives; other kernels' memory
 ``data``        the three data domains, splits, few-shot subsets
 ``cache``       the cache folder: atomic writes, keyed entries, rebuilds
 ``cnn``         the course's CNN and its named blocks

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib.core import checks
+from course_lib.core import checks, resources
 from course_lib.core.plots import use_course_style
 
 #: Binder's memory limit for a whole session (server and kernels), in GB.
@@ -28,6 +28,8 @@ BINDER_MEMORY_GB = 2.0
 DEFAULT_SEED = 0
 #: TensorFlow intra-op threads for the course's computations (see the module docstring).
 THREADS = 1
+#: ``check_env`` warns when the other kernels of this user hold this much memory (MB).
+OTHER_KERNELS_MB = 300
 
 _threads_set = False
 
@@ -83,58 +85,6 @@ def setup(seed=DEFAULT_SEED, threads=THREADS):
     return seed_everything(seed)
 
 
-def available_cpus():
-    """CPUs this process may really use: the smaller of its CPU affinity and the container's
-    CPU quota (cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), at least 1.
-
-    On Binder the node may show dozens of cores while the container gets about one.
-    """
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        count = os.cpu_count() or 1
-    quota = cgroup_cpu_quota()
-    return max(1, min(count, int(quota)) if quota else count)
-
-
-def cgroup_cpu_quota(root=Path("/sys/fs/cgroup")):
-    """The container's CPU quota in CPUs (e.g. 1.0), or None when there is none.
-
-    Reads cgroup v2 ``cpu.max`` ("max 100000" or "100000 100000") or cgroup v1
-    ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us`` (quota -1 means none).
-    """
-    try:
-        quota, period = (root / "cpu.max").read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    for folder in (root / "cpu", root / "cpu,cpuacct"):
-        try:
-            quota = int((folder / "cpu.cfs_quota_us").read_text())
-            period = int((folder / "cpu.cfs_period_us").read_text())
-        except (OSError, ValueError):
-            continue
-        return None if quota <= 0 else quota / period
-    return None
-
-
-def _memory_gb():
-    """(total, available, container limit or None) in GB."""
-    import psutil
-
-    vm = psutil.virtual_memory()
-    limit = None
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(path).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit() and int(text) < vm.total:
-            limit = int(text) / 1e9
-        break
-    return vm.total / 1e9, vm.available / 1e9, limit
-
-
 def on_binder():
     """True when running inside a mybinder.org session."""
     return any(key.startswith("BINDER_") for key in os.environ)
@@ -157,6 +107,7 @@ def offline_status():
 def environment_facts():
     """The facts ``check_env`` reports, as a list of (item, value) string pairs."""
     import ipywidgets
+    import psutil
     import keras
     import matplotlib
     import sklearn
@@ -164,7 +115,8 @@ def environment_facts():
 
     from course_lib.core.cache import cache_dir
 
-    total, available, limit = _memory_gb()
+    vm = psutil.virtual_memory()
+    limit = resources.memory_limit_mb() / 1000
     gpus = tf.config.list_physical_devices("GPU")
     facts = [
         ("python", platform.python_version()),
@@ -174,9 +126,9 @@ def environment_facts():
         ("scikit-learn", sklearn.__version__),
         ("matplotlib", matplotlib.__version__),
         ("ipywidgets", ipywidgets.__version__),
-        ("CPUs", f"{available_cpus()} usable; TensorFlow runs on {THREADS} thread"),
-        ("memory", f"{total:.1f} GB total, {available:.1f} GB free"
-                   + (f", container limit {limit:.1f} GB" if limit else "")),
+        ("CPUs", f"{resources.available_cpus()} usable; TensorFlow runs on {THREADS} thread"),
+        ("memory", f"{vm.total / 1e9:.1f} GB total, {vm.available / 1e9:.1f} GB free"
+                   + (f", container limit {limit:.1f} GB" if limit < vm.total / 1e9 else "")),
         ("GPU", ", ".join(g.name for g in gpus) if gpus else "none (CPU only: fine for this course)"),
         ("Binder", "yes" if on_binder() else "no"),
     ]
@@ -186,15 +138,24 @@ def environment_facts():
 
 
 def environment_warnings(facts=None):
-    """Warnings for ``check_env``: memory near Binder's limit, offline data missing."""
+    """Warnings for ``check_env``: memory near Binder's limit, other kernels holding memory,
+    offline data missing."""
+    import psutil
+
     facts = dict(facts or environment_facts())
     found = []
-    _, available, limit = _memory_gb()
-    usable = min(x for x in (available, limit) if x is not None)
+    usable = min(psutil.virtual_memory().available / 1e9, resources.memory_limit_mb() / 1000)
     if usable < BINDER_MEMORY_GB * 1.25:
         found.append(
             f"only {usable:.1f} GB of memory is usable here, near Binder's "
             f"{BINDER_MEMORY_GB:.0f} GB limit; a chapter needs up to 1.5 GB.")
+    others = resources.other_kernels(exclude_pid=os.getpid())
+    held = sum(kernel.rss_mb for kernel in others)
+    if held >= OTHER_KERNELS_MB:
+        found.append(
+            f"{len(others)} other notebook kernel(s) hold {held:,.0f} MB of memory. If this chapter "
+            "runs out of memory, shut them down (Kernel > Shut Down All Kernels, then run this "
+            "notebook again).")
     missing = [key for key, value in facts.items()
                if key.startswith("data: ") and value.startswith("missing")]
     if missing:

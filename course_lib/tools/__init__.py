@@ -5,6 +5,5 @@
 ``warm``           fill the cache folder before a class (``python -m course_lib.tools.warm``)
 ``launch``         open the course in JupyterLab or Notebook 7, as ``make.py course`` does
 ``kernel_policy``  the Jupyter server's kernel manager for small sessions (Binder), with ``restart_notice``
-``resources``      CPUs and memory a container really gives, other kernels' memory (no NumPy, no TensorFlow)
 ``lab``, ``tether``, ``browser``  private Jupyter servers tied to their caller, and headless Chromium
 """

@@ -29,7 +29,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from traitlets import Float, Unicode
 
-from course_lib.tools.resources import MB
+from course_lib.core.resources import MB
 from course_lib.tools.restart_notice import NOTICE_FILE
 
 #: The IPython extension that tells the learner, in the next cell they run, why the kernel is fresh.

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from course_lib.tools.resources import session_memory
+from course_lib.core.resources import session_memory
 from course_lib.tools.tether import end_tree
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course_lib.tools.resources import memory_limit_mb
+from course_lib.core.resources import memory_limit_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "binder" / "jupyter_server_config.py"

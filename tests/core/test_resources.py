@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from course_lib.tools import resources
+from course_lib.core import resources
 
 
 def _cgroup(tmp_path, proc_cgroup, files):
