@@ -151,13 +151,18 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
 
     state = widget.state
     start = state.threshold
-    figure = Figure(figsize=(5.5 * len(thresholds), 3.8), dpi=72)
-    axes = figure.subplots(1, len(thresholds), squeeze=False)[0]
+    columns = 2
+    figure_rows = -(-len(thresholds) // columns)
+    figure = Figure(figsize=(7 * columns, 3.6 * figure_rows), dpi=72)
+    axes = figure.subplots(figure_rows, columns, squeeze=False).ravel()
+    for unused in axes[len(thresholds):]:
+        unused.set_visible(False)
     steps, rows = [], []
     for threshold, ax in zip(thresholds, axes):
         summary = state.set_threshold(threshold)
         plot_state(state, ax)
-        steps.append(f"Moved the slider to {threshold:.2f}: {state.text()}.")
+        counts = state.text().split(": ", 1)[1]  # the widget's line, without its "threshold t:"
+        steps.append(f"Moved the slider to {threshold:.2f}: {counts}.")
         rows.append({"threshold": threshold, "passed": summary["passed"],
                      "right": summary["correct"], "share right": round(summary["precision"], 3),
                      "coverage": round(summary["coverage"], 3)})
