@@ -91,7 +91,19 @@ def bench():
     run("-m", "course_lib.tools.bench", *sys.argv[2:])
 
 
-COMMANDS = {"course": course, "test": test, "bench": bench}
+def site():
+    """The course's website, offline, in site/_build/html (--fresh: from scratch)."""
+    ensure_venv(["course", "site"])
+    run("site/build.py", "site", *sys.argv[2:])
+
+
+def slides():
+    """The chapters' slide decks, in site/_build/html/slides."""
+    ensure_venv(["course", "site"])
+    run("site/build.py", "slides", *sys.argv[2:])
+
+
+COMMANDS = {"course": course, "test": test, "bench": bench, "site": site, "slides": slides}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
