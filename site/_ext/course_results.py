@@ -7,8 +7,7 @@ A results file is what ``python -m course_lib.experiments NAME --seeds ... --jso
 - ``{result}`domain_gap/mnist_m``` renders the arm's range over the seeds, e.g. ``0.46 to 0.52``;
 - ``{result}`fine_tuning_strategies/full - scratch``` renders the per-seed difference of two
   arms in accuracy points, e.g. ``+12.0 to +19.5 points``;
-- the ``results-table`` directive renders one row per arm (median, range, seeds); its content,
-  if any, lists the arms to show, one per line, in order.
+- the ``results-table`` directive renders one row per arm (median, range, per-seed values).
 
 Hovering a number shows the per-seed values and the file they came from. A missing file or
 arm is a build error that says how to make it.
@@ -19,7 +18,6 @@ import statistics
 from pathlib import Path
 
 from docutils import nodes
-from docutils.parsers.rst import directives
 from sphinx.errors import ExtensionError
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
@@ -111,22 +109,17 @@ class ResultRole(SphinxRole):
 
 class ResultsTable(SphinxDirective):
     required_arguments = 1
-    has_content = True
-    option_spec = {"caption": directives.unchanged}
 
     def run(self):
         try:
             report = load(self.env.app, self.arguments[0])
-            arms = [line.strip() for line in self.content if line.strip()] or list(report["results"])
-            rows = [(arm, arm_values(report, arm)) for arm in arms]
         except ResultsError as error:
             return [self.state.document.reporter.error(str(error), line=self.lineno)]
         seeds = ", ".join(map(str, report["seeds"]))
         header = ["arm", f"median ({report['metric']})", "range over the seeds", "per seed"]
         body = [[arm, f"{statistics.median(v):.3f}", span(min(v), max(v), lambda x: f"{x:.3f}"),
-                 ", ".join(f"{x:.3f}" for x in v)] for arm, v in rows]
-        caption = self.options.get("caption") or (
-            f"{report['experiment']}, seeds {seeds} ({Path(report['path']).name})")
+                 ", ".join(f"{x:.3f}" for x in v)] for arm, v in report["results"].items()]
+        caption = f"{report['experiment']}, seeds {seeds} ({Path(report['path']).name})"
         return [table(caption, header, body)]
 
 
@@ -144,8 +137,7 @@ def table(caption, header, body):
 
     group += nodes.thead("", row(header))
     group += nodes.tbody("", *[row(cells) for cells in body])
-    result = nodes.table("", nodes.title(text=caption), group, classes=["course-results-table"])
-    return result
+    return nodes.table("", nodes.title(text=caption), group, classes=["course-results-table"])
 
 
 def setup(app):
