@@ -10,6 +10,9 @@
                             one CPU, as a Binder learner does, measuring time and memory
     python make.py floor    set up .venv-floor with the OLDEST supported versions
                             (constraints/floor.txt) and run the unit tests and two notebooks there
+    python make.py site     build the course's website offline in site/_build/html
+                            (every chapter executed, the instructor's guide, the slides)
+    python make.py slides   build only the chapters' slide decks
 
 Setting up installs the course (``pip install -e .``) into ``.venv`` beside this
 file with the tested versions of constraints/current.txt, and again only when
@@ -38,6 +41,8 @@ FLOOR_TESTS = ["tests", "--ignore=tests/browser", "--ignore=tests/test_bench.py"
                "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb",
                "--continue-on-collection-errors"]  # one module that cannot import must not hide the rest
 SUPPORTED_PYTHON = ((3, 11), (3, 13))
+#: What the tests, the benchmark and the site need (one set, so switching commands reinstalls nothing).
+TEST_EXTRAS = ["course", "test", "site"]
 
 
 def python_problem(version=sys.version_info[:2], system=platform.system(), machine=platform.machine()):
@@ -120,17 +125,17 @@ def course():
 
 
 def test():
-    ensure_venv(["course", "test"])
+    ensure_venv(TEST_EXTRAS)
     run("-m", "pytest", *sys.argv[2:])
 
 
 def bench():
-    ensure_venv(["course", "test"])
+    ensure_venv(TEST_EXTRAS)
     run("-m", "course_lib.tools.bench", *sys.argv[2:])
 
 
 def walk():
-    ensure_venv(["course", "test"])
+    ensure_venv(TEST_EXTRAS)
     run("-m", "course_lib.tools.walk", *sys.argv[2:])
 
 
@@ -140,7 +145,21 @@ def floor():
     run("-m", "pytest", *(sys.argv[2:] or FLOOR_TESTS), venv=FLOOR_VENV)
 
 
-COMMANDS = {"course": course, "test": test, "bench": bench, "walk": walk, "floor": floor}
+
+def site():
+    """The course's website, offline, in site/_build/html (--fresh: from scratch)."""
+    ensure_venv(TEST_EXTRAS)
+    run("site/build.py", "site", *sys.argv[2:])
+
+
+def slides():
+    """The chapters' slide decks, in site/_build/html/slides."""
+    ensure_venv(TEST_EXTRAS)
+    run("site/build.py", "slides", *sys.argv[2:])
+
+
+COMMANDS = {"course": course, "test": test, "bench": bench, "walk": walk, "floor": floor,
+            "site": site, "slides": slides}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

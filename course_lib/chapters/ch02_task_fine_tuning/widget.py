@@ -43,6 +43,7 @@ import time
 
 import numpy as np
 
+from course_lib import publishing
 from course_lib.models import BLOCKS, accuracy
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
@@ -353,4 +354,7 @@ def layer_freezing_demo(model, target_data, source_data=None, units="blocks", ep
     """
     state = LayerFreezingState(model, target_data, source_data, units=units, epochs=epochs,
                                learning_rate=learning_rate, batch_size=batch_size, seed=seed)
-    return LayerFreezingDemo(state)
+    demo = LayerFreezingDemo(state)
+    if publishing.building_site():  # a static page has no kernel: show a recorded session
+        return publishing.record_layer_freezing(demo)
+    return demo

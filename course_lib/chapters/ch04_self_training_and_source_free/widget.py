@@ -10,6 +10,7 @@ CSS classes, for browser tests: ``course-confidence-threshold`` (the whole widge
 
 import numpy as np
 
+from course_lib import publishing
 from course_lib.self_training import select_by_threshold
 
 
@@ -142,4 +143,6 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
     box = widgets.VBox([slider, line, out])
     box.add_class("course-confidence-threshold")
     box.state = state
+    if publishing.building_site():  # a static page has no kernel: show a recorded session
+        return publishing.record_confidence_threshold(box, plot_state)
     return box

@@ -7,6 +7,7 @@ and the results table.
 
 import pandas as pd
 
+from course_lib import publishing
 from course_lib.experiments import domain_adaptation as da
 
 #: Slider range for each method's weight (lambda_max for DANN).
@@ -96,4 +97,7 @@ def adaptation_widget(lab):
     method.observe(on_method, names="value")
     button.on_click(on_click)
     show()
-    return w.VBox([w.HBox([method, weight, button]), out])
+    box = w.VBox([w.HBox([method, weight, button]), out])
+    if publishing.building_site():  # a static page has no kernel: show a recorded session
+        return publishing.record_adaptation(box, lab)
+    return box

@@ -1,0 +1,191 @@
+"""What the chapters need when the course is published as a static website.
+
+The site build (``python3 make.py site``) executes every chapter with the environment
+variable ``COURSE_SITE_BUILD`` set to that chapter's path in the repository, e.g.
+``chapters/02_task_fine_tuning.ipynb``. A page of the site has no kernel behind it, so a
+live widget would show as an empty box there. While :func:`building_site` is true, each
+widget factory hands its live widget to one of the ``record_*`` functions below, which
+plays a short scripted session through the widget's own state object (the clicks a teacher
+would make in class) and returns a :class:`Recording`: the table and curves the widget
+showed, labelled as recorded, with links to run the notebook live.
+
+After the session the widget's state is put back as it was, so the cells below see what a
+learner who never clicked would; a :class:`Recording` passes attribute access on to the live
+widget, so cells that drive the widget from code (``demo.train_button.click()``) still run.
+"""
+
+import base64
+import html
+import io
+import os
+
+SITE_BUILD_VARIABLE = "COURSE_SITE_BUILD"
+REPOSITORY = "transfer-learning-hands-on/course"
+BRANCH = "main"
+
+
+def building_site():
+    """True while the site build executes a chapter (``COURSE_SITE_BUILD`` is set)."""
+    return bool(os.environ.get(SITE_BUILD_VARIABLE))
+
+
+def site_notebook():
+    """The repository path of the chapter being built (``COURSE_SITE_BUILD``), or None."""
+    return os.environ.get(SITE_BUILD_VARIABLE) or None
+
+
+def binder_url(notebook):
+    """Binder link that opens ``notebook`` (a repository path) in JupyterLab."""
+    return f"https://mybinder.org/v2/gh/{REPOSITORY}/HEAD?urlpath=lab/tree/{notebook}"
+
+
+def colab_url(notebook):
+    """Colab link that opens ``notebook`` (a repository path) from the main branch."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{notebook}"
+
+
+def png_bytes(figure):
+    """A matplotlib ``Figure`` as PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class Recording:
+    """A widget's scripted session, shown where no kernel runs (a page of the course's site).
+
+    Args:
+        title: what was recorded, e.g. ``"the layer-freezing widget"``.
+        steps: what was done, in order, one short sentence each.
+        table_html: the widget's results table (HTML) after the last step.
+        png: a picture the widget drew after the last step (PNG bytes), or None.
+        live: the live widget; attribute access that the recording does not answer goes to it.
+        notebook: repository path of the chapter, for the launch links; by default the one
+            being built (``COURSE_SITE_BUILD``).
+    """
+
+    def __init__(self, title, steps, table_html, png=None, live=None, notebook=None):
+        if not steps:
+            raise ValueError("a recording needs at least one step")
+        self.title = title
+        self.steps = list(steps)
+        self.table_html = table_html
+        self.png = png
+        self.live = live
+        self.notebook = notebook or site_notebook()
+
+    def __getattr__(self, name):
+        # Only public names: IPython looks up _repr_*_ and _ipython_*_ methods, and the live
+        # widget's would display the widget instead of the recording.
+        if name.startswith("_") or self.__dict__.get("live") is None:
+            raise AttributeError(name)
+        return getattr(self.live, name)
+
+    def _links(self):
+        if not self.notebook:
+            return "Open this chapter in Jupyter to use the widget yourself."
+        return (f'<a href="{html.escape(binder_url(self.notebook))}">Launch this notebook on Binder</a> '
+                f'or <a href="{html.escape(colab_url(self.notebook))}">open it in Colab</a>, then run '
+                "its cells to use the widget yourself.")
+
+    def _repr_html_(self):
+        steps = "".join(f"<li>{html.escape(step)}</li>" for step in self.steps)
+        parts = [
+            '<div class="course-recording">',
+            f'<p class="course-recording-label"><strong>Recorded when this page was built:</strong> '
+            f"{html.escape(self.title)} after the steps below. No Python runs behind this page, so "
+            f"the widget cannot answer here. {self._links()}</p>",
+            f'<ol class="course-recording-steps">{steps}</ol>',
+        ]
+        if self.png is not None:
+            data = base64.b64encode(self.png).decode("ascii")
+            parts.append(f'<img class="course-recording-figure" alt="{html.escape(self.title)}: '
+                         f'what it drew after the last step" src="data:image/png;base64,{data}">')
+        parts += [f'<div class="course-recording-table">{self.table_html}</div>', "</div>"]
+        return "\n".join(parts)
+
+    def __repr__(self):
+        steps = "\n".join(f"  {i}. {step}" for i, step in enumerate(self.steps, 1))
+        return f"Recorded when this page was built: {self.title}, after\n{steps}"
+
+
+def record_layer_freezing(demo):
+    """Four runs of the layer-freezing widget (``LayerFreezingDemo``), as a teacher would click.
+
+    Everything trainable; only the head; ``block1`` frozen; everything trainable at a
+    ten times larger learning rate. Then the widget is reset.
+    """
+    state = demo.state
+    units = list(state.units)
+    fast = 10 * state.learning_rate
+    script = [
+        ("everything trainable, learning rate {rate:g}", [], state.learning_rate),
+        ("only the head trains ({frozen} frozen)", [u for u in units if u != "head"],
+         state.learning_rate),
+        ("{frozen} frozen", units[:1], state.learning_rate),
+        ("everything trainable, a ten times larger learning rate, {rate:g}", [], fast),
+    ]
+    steps = []
+    for text, frozen, rate in script:
+        for unit in units:
+            state.set_frozen(unit, unit in frozen)
+        state.set_learning_rate(rate)
+        row = state.train()
+        label = text.format(frozen=", ".join(frozen), rate=rate)
+        steps.append(f"Set {label}; pressed Train: target accuracy {row['target_accuracy']:.3f}.")
+    recording = Recording("the layer-freezing widget", steps, state.results_html(),
+                          state.curve_png(), live=demo)
+    demo.reset()
+    return recording
+
+
+def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 0.5)):
+    """The confidence-threshold widget's slider moved through ``thresholds``, then back.
+
+    Args:
+        widget: the live widget; its ``state`` is a ``ThresholdState``.
+        plot_state: ``plot_state(state, ax)`` draws the widget's bar chart.
+    """
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    state = widget.state
+    start = state.threshold
+    columns = 2
+    figure_rows = -(-len(thresholds) // columns)
+    figure = Figure(figsize=(7 * columns, 3.6 * figure_rows), dpi=72)
+    axes = figure.subplots(figure_rows, columns, squeeze=False).ravel()
+    for unused in axes[len(thresholds):]:
+        unused.set_visible(False)
+    steps, rows = [], []
+    for threshold, ax in zip(thresholds, axes):
+        summary = state.set_threshold(threshold)
+        plot_state(state, ax)
+        counts = state.text().split(": ", 1)[1]  # the widget's line, without its "threshold t:"
+        steps.append(f"Moved the slider to {threshold:.2f}: {counts}.")
+        rows.append({"threshold": threshold, "passed": summary["passed"],
+                     "right": summary["correct"], "share right": round(summary["precision"], 3),
+                     "coverage": round(summary["coverage"], 3)})
+    figure.tight_layout()
+    state.set_threshold(start)
+    table = pd.DataFrame(rows).to_html(index=False, border=0, classes="course-results")
+    return Recording("the confidence-threshold widget", steps, table, png_bytes(figure), live=widget)
+
+
+def record_adaptation(widget, lab, script=(("mmd", 0.0), ("mmd", 5.0), ("dann", 1.0))):
+    """Short adaptation runs from the adaptation widget, as ``(method, weight)`` clicks.
+
+    Args:
+        widget: the live widget.
+        lab: its ``AdaptationLab``; the recorded rows are removed afterwards.
+    """
+    before = len(lab.rows)
+    steps = []
+    for method, weight in script:
+        row = lab.run(method, weight)
+        steps.append(f"Chose {method} with weight {weight:g}; pressed adapt ({lab.epochs} epochs): "
+                     f"target accuracy {row['target_accuracy']:.3f}.")
+    table = lab.table().to_html(index=False, border=0, classes="course-results",
+                                float_format=lambda v: f"{v:g}")
+    del lab.rows[before:]
+    return Recording("the adaptation widget", steps, table, live=widget)
