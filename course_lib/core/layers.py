@@ -95,6 +95,15 @@ def train_only(model, blocks=None):
     return [layer.name for layer in model.layers if layer.trainable and layer.weights]
 
 
+def model_inputs(model):
+    """``model``'s input tensor, or the list of them when it has several.
+
+    A model built on a one-element list of inputs warns ("the structure of `inputs` doesn't
+    match") every time it is called with a plain array; built on the tensor itself it does not.
+    """
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
 def _size(variables):
     return int(sum(np.prod(v.shape) for v in variables))
 
@@ -149,7 +158,7 @@ def cut(model, layer, name=None):
     import keras
 
     output = require_layer(model, layer).output
-    return keras.Model(model.inputs, output, name=name or f"{model.name}_to_{layer}")
+    return keras.Model(model_inputs(model), output, name=name or f"{model.name}_to_{layer}")
 
 
 def split(model, layer):
@@ -189,7 +198,7 @@ def with_new_head(model, n_classes=10, seed=0, below="dropout"):
     seed_everything(seed)
     head = keras.layers.Dense(checks.whole_number(n_classes, "n_classes", minimum=2),
                               activation="softmax", name="head")
-    new = keras.Model(base.inputs, head(require_layer(base, below).output), name=f"{model.name}_new_head")
+    new = keras.Model(model_inputs(base), head(require_layer(base, below).output), name=f"{model.name}_new_head")
     for layer in new.layers:
         layer.trainable = True
     return new
