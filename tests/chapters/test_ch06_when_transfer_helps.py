@@ -82,6 +82,8 @@ def test_label_budget_names_its_arms_and_reads_gaps(untrained_sources):
     assert chapter.budget_gaps(values, "digits", strategy="head") == pytest.approx({5: -0.18})
     with pytest.raises(ValueError, match="no budget has both"):
         chapter.budget_gaps(values, "svhn")
+    with pytest.raises(ValueError, match="is not '<target>:<strategy>@<labels per class>'"):
+        chapter.budget_gaps({"full@1": 0.5}, "digits")
 
 
 def test_catch_up_wants_every_later_gap_within_tolerance():
@@ -113,13 +115,16 @@ def test_overfitting_chooses_on_validation_and_keeps_the_runs(untrained_sources)
     assert measured["chosen"] == measured[chosen]
     assert runs[chosen].validation == max(run.validation for run in runs.values())
     assert measured[f"{chosen}:validation"].value == runs[chosen].validation
+    assert measured["plain:steps"].value == runs["plain"].steps == 2 * 25
+    assert measured["augmented+early_stopping:steps"].value <= 2 * 25
     with pytest.raises(ValueError, match="allowed: plain, early_stopping"):
         chapter.train_overfitting_arm("dropout", train, val)
 
 
 def test_class_imbalance_measures_every_digit(untrained_sources):
     measured = chapter.class_imbalance(0, schemes=("as_sampled", "class_weighted"), steps=FEW)
-    assert set(measured) == set(chapter.imbalance_arms("as_sampled") + chapter.imbalance_arms("class_weighted"))
+    names = [*range(10), "rare", "common", "balanced"]
+    assert set(measured) == {f"{scheme}:{name}" for scheme in ("as_sampled", "class_weighted") for name in names}
     digits = [measured[f"as_sampled:{c}"].value for c in range(10)]
     assert measured["as_sampled:balanced"].value == pytest.approx(np.mean(digits))
     assert measured["as_sampled:rare"].value == pytest.approx(np.mean(digits[5:]))
@@ -325,3 +330,23 @@ def test_negative_transfers_scratch_is_label_budgets_run_at_its_budget(untrained
     negative = chapter.negative_transfer(0, arms=("scratch",), steps=FEW)
     arm = chapter.budget_arm(chapter.NEGATIVE_TARGET, "scratch", chapter.NEGATIVE_PER_CLASS)
     assert budget[arm].value == negative["scratch"].value
+
+
+def test_overfitting_curves_draw_the_full_runs_and_mark_where_early_stopping_went_back():
+    history = {"accuracy": [0.5, 0.9, 1.0], "val_accuracy": [0.4, 0.8, 0.8], "loss": [1, 0.5, 0.1],
+               "val_loss": [1, 0.6, 0.7]}
+    runs = {"plain": chapter.OverfittingRun(None, history, None, 0.8),
+            "early_stopping": chapter.OverfittingRun(None, history, 1, 0.8)}
+    ax = plots.overfitting_curves(runs)
+    assert len(ax.lines) == 3  # training, validation, and the dotted line at epoch 2
+    assert list(ax.lines[2].get_xdata()) == [2, 2]
+
+
+def test_evidence_prints_the_arms_asked_and_every_claim(capsys):
+    from course_lib.chapters.ch06_when_transfer_helps import evidence
+
+    report = evidence.summary("overfitting", arms=["plain", "plain:steps"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("overfitting, accuracy_or_steps, seeds 0, 1, 2, 3, 4")
+    assert lines[1].split()[:2] == ["plain", "median"] and lines[2].split()[:3] == ["plain:steps", "median", "400"]
+    assert sum(line.startswith("holds on every seed") for line in lines) == len(report.claims())

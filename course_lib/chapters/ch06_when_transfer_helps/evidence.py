@@ -2,28 +2,30 @@
 
 from course_lib import results
 
+#: Decimals of a share (an accuracy) in the printout.
+DECIMALS = 3
 
-def summary(name, arms=None, points=False):
+
+def summary(name, arms=None):
     """Print experiment ``name``'s results file: each arm's median and range over its seeds,
     then every claim of the lesson and whether it holds on every one of those seeds.
 
     Args:
         arms: the arms to list, in this order (default: all).
-        points: show values as points (x 100) instead of shares.
 
     Returns:
         the ``experiments.Report``.
     """
     report = results.load(name)
     arms = list(report.results) if arms is None else list(arms)
-    scale, unit, digits = (100, " points", 1) if points else (1, "", 3)
-    width = max(len(arm) for arm in arms)
+    width = max([0, *(len(arm) for arm in arms)])
     print(f"{name}, {report.metric}, seeds {', '.join(map(str, report.seeds))} "
           f"(results file of {report.made.get('date', 'an unknown date')}):")
     for arm in arms:
-        values = [scale * v for v in report.values(arm)]
-        print(f"  {arm:<{width}}  median {scale * report.median(arm):.{digits}f}{unit}   "
-              f"range {min(values):.{digits}f} to {max(values):.{digits}f}")
+        values = report.values(arm)
+        shown = 0 if arm.endswith(":steps") else DECIMALS  # a count of steps, not a share
+        print(f"  {arm:<{width}}  median {report.median(arm):.{shown}f}   "
+              f"range {min(values):.{shown}f} to {max(values):.{shown}f}")
     for text, holds in report.claims().items():
         print(f"{'holds on every seed' if holds else 'does NOT hold on every seed'}: {text}")
     return report

@@ -161,6 +161,26 @@ def transplant_diagram(k=2):
     return fig
 
 
+def negative_transfer_bars(values, title="An unhelpful source"):
+    """Two panels: target test accuracy of the trained arms, and the probes of the features.
+
+    Args:
+        values: ``{arm: number}`` with ``negative_transfer``'s arm names (``probe:*`` on the right).
+
+    Returns:
+        the matplotlib ``Figure``.
+    """
+    from course_lib.core.plots import bar_chart
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1]})
+    trained_arms = {arm.replace(":", "\n"): v for arm, v in values.items() if not arm.startswith("probe:")}
+    probes = {arm.split(":")[1]: v for arm, v in values.items() if arm.startswith("probe:")}
+    bar_chart(trained_arms, ylabel="target test accuracy", title=f"{title}: trained", ax=left)
+    bar_chart(probes, ylabel="probe (labelled images only)", title="probe of the frozen features", ax=right)
+    fig.tight_layout()
+    return fig
+
+
 def per_class_bars(per_class, counts=None):
     """Bars of test accuracy per class, one colour per scheme.
 
@@ -189,8 +209,11 @@ def per_class_bars(per_class, counts=None):
 
 
 def overfitting_curves(runs):
-    """Training and validation accuracy per epoch of each run; a dotted line where early
-    stopping went back to.
+    """Training and validation accuracy per epoch of the runs without early stopping; a dotted
+    line, in the same colour, at the epoch their early-stopping twin went back to.
+
+    A run with early stopping follows the same path as its twin (same seed, same batches)
+    until it stops, so its curve is the start of the twin's.
 
     Args:
         runs: ``{arm: OverfittingRun}`` (``experiments.overfitting(..., runs=runs)``).
@@ -198,10 +221,14 @@ def overfitting_curves(runs):
     Returns:
         the matplotlib ``Axes``.
     """
-    ax = learning_curves({arm.replace("_", " "): run.history for arm, run in runs.items()}, metric="accuracy")
-    for i, run in enumerate(runs.values()):
-        if run.best_epoch is not None:
-            ax.axvline(run.best_epoch + 1, color=f"C{i}", linestyle=":", linewidth=2)
-    ax.set_ylabel("accuracy (training images / validation split)")
+    full = {arm: run for arm, run in runs.items() if run.best_epoch is None}
+    ax = learning_curves({arm: run.history for arm, run in full.items()}, metric="accuracy")
+    for i, arm in enumerate(full):
+        twin = runs.get(f"{arm}+early_stopping" if arm != "plain" else "early_stopping")
+        if twin is not None:
+            ax.axvline(twin.best_epoch + 1, color=f"C{i}", linestyle=":", linewidth=2,
+                       label=f"{arm}: early stopping went back to")
+    ax.legend(fontsize=FONT_SIZE - 3)
+    ax.set_ylabel("accuracy (training images, validation split)")
     ax.set_xlabel(f"epoch (of {STEPS_PER_EPOCH} steps)")
     return ax
