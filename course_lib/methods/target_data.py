@@ -1,92 +1,72 @@
 """Problems of the target data itself: too few images, too few of some classes, other labels.
 
-* overfitting: ``validation_split`` (a held-out part of the labelled target), Keras
-  preprocessing layers for augmentation (``augmenter``, ``with_augmentation``) and
-  ``early_stopping``;
-* class imbalance: ``imbalanced_subset``, ``per_class_accuracy``, ``balanced_resample``
-  (oversample the rare classes, the sampling counterpart of class weights);
+* overfitting: Keras preprocessing layers for augmentation (``augmenter``,
+  ``with_augmentation``) and ``early_stopping`` on a validation split
+  (``core.data.validation_split``);
+* class imbalance: ``imbalanced_subset``, then either ``balanced_resample`` (oversample the
+  rare classes) or ``class_weights`` with ``ClassWeightedLoss`` (weigh each image's loss
+  by its class: what ``model.fit(class_weight=...)`` does in plain Keras);
 * label-set mismatch (partial transfer): ``outside_share`` and ``restrict_predictions``.
 
-Images are (n, 28, 28, c) float32 in [0, 1]; labels int64 (n,).
+Images are (n, 28, 28, c) float32 in [0, 1]; labels int64 (n,). Accuracy per class is
+``core.evaluation.per_class_accuracy``.
 """
 
+import keras
 import numpy as np
+
+from course_lib.core import checks
+
+#: Augmentation: largest rotation as a fraction of a full turn (0.05 = 18 degrees).
+ROTATION = 0.05
+#: Augmentation: largest shift as a fraction of the image side (0.1 = 2.8 pixels).
+TRANSLATION = 0.1
+#: Augmentation: largest zoom in or out, as a fraction (0.1 = 10 %).
+ZOOM = 0.1
+#: An augmentation strength must stay below this (half a turn, half the image).
+MAX_STRENGTH = 0.5
+#: Early stopping: epochs without a lower validation loss before training stops.
+PATIENCE = 3
 
 
 # ----------------------------------------------------------------------------- overfitting
 
-def validation_split(x, y, n_val_per_class, seed=0):
-    """Split labelled images into a class-balanced validation set and the rest.
-
-    Returns:
-        ``(train, val)``, two ``(x, y)`` pairs; ``val`` has ``n_val_per_class`` images per class.
-
-    Raises:
-        ValueError: a class with no more than ``n_val_per_class`` images (nothing would be
-            left to train on).
-    """
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-    if int(n_val_per_class) != n_val_per_class or n_val_per_class < 1:
-        raise ValueError(f"n_val_per_class must be a whole number >= 1, got {n_val_per_class!r}")
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    if counts.min() <= n_val_per_class:
-        raise ValueError(f"class {classes[counts.argmin()]} has {counts.min()} images: "
-                         f"n_val_per_class must be below that, got {n_val_per_class}")
-    val = np.concatenate([rng.choice(np.flatnonzero(y == c), int(n_val_per_class), replace=False)
-                          for c in classes])
-    rest = np.setdiff1d(np.arange(len(y)), val)
-    return (x[rest], y[rest]), (x[val], y[val])
-
-
-def augmenter(rotation=0.05, translation=0.1, zoom=0.1, seed=0):
+def augmenter(rotation=ROTATION, translation=TRANSLATION, zoom=ZOOM, seed=0):
     """Random small rotations, shifts and zooms as Keras preprocessing layers.
-
-    Args:
-        rotation: largest rotation, as a fraction of a full turn (0.05 = 18 degrees).
-        translation: largest shift, as a fraction of the image side (0.1 = 2.8 pixels).
-        zoom: largest zoom in or out, as a fraction (0.1 = 10 %).
 
     Returns:
         a ``keras.Sequential`` that changes images in training and passes them through
-        unchanged in inference (so test accuracy sees the real images).
+        unchanged in inference (so validation and test accuracy see the real images).
+        Empty corners are filled with 0 (black): right for dark-background digits, wrong
+        for photos.
     """
-    import keras
-    from keras import layers
-
     for name, value in (("rotation", rotation), ("translation", translation), ("zoom", zoom)):
-        if not 0 <= value < 0.5:
-            raise ValueError(f"{name} must be in [0, 0.5), got {value}")
+        if checks.positive_number(value, name, allow_zero=True) >= MAX_STRENGTH:
+            raise ValueError(f"{name} must be below {MAX_STRENGTH}, got {value}")
+    seed = checks.seed(seed)
     return keras.Sequential([
-        layers.RandomRotation(rotation, fill_mode="constant", seed=seed),
-        layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed + 1),
-        layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 2),
+        keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed),
+        keras.layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed + 1),
+        keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 2),
     ], name="augment")
 
 
-def with_augmentation(model, augment=None):
-    """``model`` with ``augment`` (default: ``augmenter()``) in front of it.
+def with_augmentation(model, augment):
+    """``model`` with the ``augment`` layers in front of it.
 
     Returns:
-        a ``keras.Model`` sharing ``model``'s layers and weights: (n, 28, 28, c) images in,
-        ``model``'s output out.
+        a ``keras.Model`` sharing ``model``'s layers and weights: training it trains
+        ``model``; test ``model`` itself afterwards (augmentation only acts in training).
     """
-    import keras
-
-    augment = augmenter() if augment is None else augment
     inputs = keras.Input(model.input_shape[1:], name="image")
     return keras.Model(inputs, model(augment(inputs)), name=f"augmented_{model.name}")
 
 
-def early_stopping(patience=2):
-    """Stop when the validation loss has not improved for ``patience`` epochs (of 25 steps),
-    and go back to the weights of the best epoch."""
-    import keras
-
-    if int(patience) != patience or patience < 0:
-        raise ValueError(f"patience must be a whole number >= 0, got {patience!r}")
-    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience),
+def early_stopping(patience=PATIENCE):
+    """Stop when the validation loss has not improved for ``patience`` epochs, and go back to
+    the weights of the epoch with the lowest validation loss (``best_epoch``, counted from 0)."""
+    return keras.callbacks.EarlyStopping(monitor="val_loss",
+                                         patience=checks.whole_number(patience, "patience", minimum=0),
                                          restore_best_weights=True)
 
 
@@ -104,57 +84,37 @@ def imbalanced_subset(x, y, counts, seed=0):
     Raises:
         ValueError: a count below 1, a class absent from ``y``, or more asked than it has.
     """
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    checks.same_length(x=x, y=y)
+    y = checks.labels(y)
     if not counts:
-        raise ValueError("counts is empty; give {class: how many}")
-    rng = np.random.default_rng(seed)
+        raise ValueError("counts is empty; give {class: how many}, e.g. {0: 40, 1: 3}")
+    rng = np.random.default_rng(checks.seed(seed))
     picked = []
     for c, n in counts.items():
+        n = checks.whole_number(n, f"the count of class {c}")
         have = int(np.sum(y == c))
-        if int(n) != n or n < 1:
-            raise ValueError(f"count for class {c} must be a whole number >= 1, got {n!r}")
         if n > have:
             raise ValueError(f"class {c} has {have} images, asked for {n}")
-        picked.append(rng.choice(np.flatnonzero(y == c), int(n), replace=False))
+        picked.append(rng.choice(np.flatnonzero(y == c), n, replace=False))
     picked = np.concatenate(picked)
     rng.shuffle(picked)
     return x[picked], y[picked]
 
 
-def per_class_accuracy(y_true, y_pred, n_classes=10):
-    """Accuracy on the images of each class (the recall of each class).
-
-    Args:
-        y_true, y_pred: (n,) integer labels and predictions.
-
-    Returns:
-        (n_classes,) float array; NaN for a class with no image in ``y_true``.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be 1-D of the same length, "
-                         f"got {y_true.shape} and {y_pred.shape}")
-    out = np.full(n_classes, np.nan)
-    for c in range(n_classes):
-        mine = y_true == c
-        if mine.any():
-            out[c] = float(np.mean(y_pred[mine] == c))
-    return out
-
-
 def balanced_resample(x, y, seed=0):
     """Oversample every class to the size of the largest (drawing with replacement).
 
-    Training on the result weighs every class equally, as class weights
-    ``n / (n_classes * count_c)`` would, but through the data, so any training loop works.
+    Training on the result weighs every class equally, as ``class_weights`` do through
+    the loss, but through the data.
 
     Returns:
-        ``(x_bal, y_bal)``, shuffled, ``n_classes * max count`` rows.
+        ``(x_bal, y_bal)``, shuffled, ``n_classes * largest count`` rows.
     """
-    if len(x) != len(y) or len(y) == 0:
-        raise ValueError(f"need matching, non-empty x and y; got {len(x)} and {len(y)} rows")
-    rng = np.random.default_rng(seed)
+    checks.same_length(x=x, y=y)
+    y = checks.labels(y)
+    if len(y) == 0:
+        raise ValueError("x and y are empty; give the labelled images to resample")
+    rng = np.random.default_rng(checks.seed(seed))
     classes, counts = np.unique(y, return_counts=True)
     picked = np.concatenate([rng.choice(np.flatnonzero(y == c), counts.max(), replace=True)
                              for c in classes])
@@ -162,51 +122,67 @@ def balanced_resample(x, y, seed=0):
     return x[picked], y[picked]
 
 
-def predict_labels(model, x, batch_size=512):
-    """Arg-max predictions (n,) of ``model`` on ``x``, in inference mode."""
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False)).argmax(axis=1)
-                           for i in range(0, len(x), batch_size)])
+def class_weights(y):
+    """``{class: n / (K * n_c)}`` for the ``K`` classes present in ``y`` (n labels, n_c of class c).
+
+    Every class then carries the same total weight, n / K, and the weights average 1 over
+    the images (the loss keeps its scale). Plain Keras takes them as
+    ``model.fit(..., class_weight=class_weights(y))``.
+    """
+    y = checks.labels(y)
+    if len(y) == 0:
+        raise ValueError("y is empty; give the training labels")
+    classes, counts = np.unique(y, return_counts=True)
+    return {int(c): len(y) / (len(classes) * int(k)) for c, k in zip(classes, counts)}
 
 
-def imbalance_plot(per_class, ax=None, counts=None):
-    """Bars of accuracy per class for several models; returns the ``Axes``.
+@keras.saving.register_keras_serializable(package="course_lib")
+class ClassWeightedLoss(keras.losses.Loss):
+    """Sparse categorical cross-entropy with each image's term multiplied by its class's weight.
+
+    ``mean_i(w[y_i] * CE_i)``: what ``model.fit(class_weight=w)`` computes in plain Keras.
+    Pass it as ``training.fit(model, data, loss=ClassWeightedLoss(class_weights(y), n_classes))``.
 
     Args:
-        per_class: ``{label: (n_classes,) accuracies}``.
-        counts: optional (n_classes,) training images per class, written under the ticks.
+        weights: ``{class: weight}``, positive finite weights; classes left out weigh 1.
+        n_classes: the width of the model's head.
     """
-    import matplotlib.pyplot as plt
 
-    from course_lib.plots import FONT_SIZE, style_axes
+    def __init__(self, weights, n_classes, name="class_weighted_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        n_classes = checks.whole_number(n_classes, "n_classes", minimum=2)
+        table = np.ones(n_classes, dtype="float32")
+        for c, w in dict(weights).items():
+            checks.whole_number(c, "a class in weights", minimum=0, maximum=n_classes - 1)
+            table[int(c)] = checks.positive_number(w, f"the weight of class {c}")
+        self.weights_by_class = table
 
-    if not per_class:
-        raise ValueError("per_class is empty; pass {label: accuracies per class}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3.8))
-    width = 0.8 / len(per_class)
-    n = len(next(iter(per_class.values())))
-    for i, (label, values) in enumerate(per_class.items()):
-        ax.bar(np.arange(n) + (i - (len(per_class) - 1) / 2) * width, values, width=width,
-               label=label)
-    ticks = [f"{c}\n({counts[c]})" if counts is not None else str(c) for c in range(n)]
-    ax.set_xticks(range(n), ticks)
-    ax.set_xlabel("digit (training images)" if counts is not None else "digit")
-    ax.set_ylabel("test accuracy of the class")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=FONT_SIZE - 2, loc="lower left")
-    style_axes(ax)
-    return ax
+    def call(self, y_true, y_pred):
+        from keras import ops
+
+        y_true = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        per_image = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+        return per_image * ops.take(ops.convert_to_tensor(self.weights_by_class), y_true)
+
+    def get_config(self):
+        return {**super().get_config(), "n_classes": len(self.weights_by_class),
+                "weights": {c: float(w) for c, w in enumerate(self.weights_by_class)}}
 
 
 # ----------------------------------------------------------------------------- label mismatch
 
-def _check_classes(classes, n_outputs):
+def _target_classes(probabilities, classes):
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or len(probabilities) == 0:
+        raise ValueError(f"probabilities must be (n, K) class probabilities, got shape {probabilities.shape}")
+    checks.finite(probabilities, "probabilities")
     classes = [int(c) for c in classes]
     if not classes or len(set(classes)) != len(classes):
         raise ValueError(f"classes must be non-empty and without repeats, got {classes}")
-    if min(classes) < 0 or max(classes) >= n_outputs:
-        raise ValueError(f"classes must be outputs of the model, 0..{n_outputs - 1}, got {classes}")
-    return classes
+    if min(classes) < 0 or max(classes) >= probabilities.shape[1]:
+        raise ValueError(f"classes must be outputs of the model, 0..{probabilities.shape[1] - 1}, "
+                         f"got {classes}")
+    return probabilities, classes
 
 
 def outside_share(probabilities, classes):
@@ -216,8 +192,7 @@ def outside_share(probabilities, classes):
         probabilities: (n, K) source-model probabilities.
         classes: the target's label set, a subset of 0..K-1.
     """
-    probabilities = np.asarray(probabilities)
-    classes = _check_classes(classes, probabilities.shape[1])
+    probabilities, classes = _target_classes(probabilities, classes)
     return float(np.mean(~np.isin(probabilities.argmax(axis=1), classes)))
 
 
@@ -227,6 +202,5 @@ def restrict_predictions(probabilities, classes):
     Returns:
         (n,) labels from ``classes``: the most probable class *among them* for each image.
     """
-    probabilities = np.asarray(probabilities)
-    classes = _check_classes(classes, probabilities.shape[1])
+    probabilities, classes = _target_classes(probabilities, classes)
     return np.asarray(classes)[probabilities[:, classes].argmax(axis=1)]

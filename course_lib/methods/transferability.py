@@ -1,120 +1,81 @@
-"""When does a source help? An unhelpful source, a probe that warns, and layer transferability.
+"""When does a source help? A cheap check before reusing features, and transplanted layers.
 
-Two tools for chapter 05:
-
-* ``shuffled_label_source``: the course's CNN trained with the source recipe on ``mnist``
-  with its labels **shuffled**: a source that has learned nothing true about digits (a
-  source for negative transfer), and ``probe_accuracy``, a linear probe of a model's
-  features on a few labelled target images: a cheap check before fine-tuning.
-* ``transplant`` and ``layer_transfer_curve``: Yosinski et al. (2014) at small scale. Copy the
-  first ``k`` blocks of a network trained on task A into a fresh network for task B, frozen
-  ("AnB") or fine-tuned ("AnB+"), train the rest on B, for each ``k``.
+* ``probe_accuracy``: how well a model's frozen features separate the target's few labelled
+  images, with no training at all: each image is given the class whose mean feature vector
+  (computed without it) is nearest (leave-one-out nearest class mean). Compare a source's
+  probe with the probe of an untrained network: features that separate the target no better
+  than random ones will not transfer either.
+* ``transplant`` and ``copied_layers``: Yosinski et al. (2014) at small scale. Copy the first
+  ``k`` blocks of a network trained on task A into a fresh network for task B, frozen
+  ("AnB") or fine-tuned ("AnB+"); the blocks above them start from random weights.
 
 The course's CNN has three blocks below the head that can be copied::
 
     k = 0   nothing copied (B trained from scratch)
     k = 1   block1     (conv 3x3x16 + BatchNorm)
     k = 2   + block2   (conv 3x3x32 + BatchNorm)
-    k = 3   + features (dense 128 + BatchNorm); only the new head is trained on B when frozen
+    k = 3   + features (dense 128 + BatchNorm); frozen, only the new head learns B
 """
 
 import numpy as np
 
-from course_lib.models import BLOCKS, SOURCE_RECIPE, build_cnn, cached_model
+from course_lib.core import checks
+from course_lib.core.cnn import BLOCKS, build_cnn
+from course_lib.core.layers import freeze, require_layer
 
 #: The blocks that ``transplant`` copies, in order: k copies the first k.
 TRANSFER_BLOCKS = ("block1", "block2", "features")
-#: Images of the ``mnist`` train split the shuffled-label source is trained on (a quarter:
-#: it is only ever used as a bad example, and costs a quarter of the source's time).
-SHUFFLED_IMAGES = 1000
-#: Learning rate for training a transplanted network on task B (Adam).
-TRANSFER_LEARNING_RATE = 1e-3
 
 
-# ----------------------------------------------------------------------------- an unhelpful source
+# ----------------------------------------------------------------------------- a probe
 
-def shuffled_labels(y, seed=0):
-    """``y`` randomly permuted: the same label counts, no relation left to the images."""
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) == 0:
-        raise ValueError(f"y must be a non-empty 1-D array of labels, got shape {y.shape}")
-    return np.random.default_rng(seed + 7919).permutation(y)
+def probe_accuracy(features, labels):
+    """Leave-one-out accuracy of the nearest class mean on ``features`` (no training).
 
-
-def shuffled_label_source(seed=0, progress=None):
-    """The CNN trained like ``models.source_model``, but on shuffled ``mnist`` labels; cached.
-
-    Same architecture, epochs, batch size and learning rate, on the first ``SHUFFLED_IMAGES``
-    images of the same training split, with their labels shuffled: whatever it learns is not
-    what the digits are. A few seconds on 2 cores the first time, then loaded from the cache folder.
-
-    Returns:
-        a compiled ``keras.Model`` (10-way head); its training accuracy is near chance.
-    """
-    import keras
-
-    from course_lib.data import load_domain
-    from course_lib.models import train_classifier
-
-    def train():
-        x, y = load_domain(SOURCE_RECIPE["domain"], "train", seed=seed)
-        x, y = x[:SHUFFLED_IMAGES], y[:SHUFFLED_IMAGES]
-        keras.utils.set_random_seed(seed)
-        model = build_cnn(name="shuffled_source_cnn")
-        train_classifier(model, x, shuffled_labels(y, seed), epochs=SOURCE_RECIPE["epochs"],
-                         batch_size=SOURCE_RECIPE["batch_size"],
-                         learning_rate=SOURCE_RECIPE["learning_rate"], seed=seed, progress=progress)
-        return model
-
-    recipe = sorted({**SOURCE_RECIPE, "seed": seed, "labels": "shuffled", "images": SHUFFLED_IMAGES}.items())
-    return cached_model("shuffled_source", recipe, train)[0]
-
-
-def probe_accuracy(model, train, test, n_classes=10, seed=0):
-    """A linear probe: test accuracy of a softmax regression on ``model``'s frozen features.
+    Every image is assigned the class whose mean feature vector, computed over the other
+    labelled images, is nearest (Euclidean); the share assigned their own class is the
+    probe's accuracy. It uses only the labelled target images, never a test set.
 
     Args:
-        model: a course CNN (its ``features_relu`` output, 128 numbers per image, is probed).
-        train, test: ``(x, y)`` pairs of target images (n, 28, 28, 1) and labels (n,).
+        features: (n, d) features of the labelled target images (``evaluation.layer_output``).
+        labels: (n,) their labels; every class needs at least 2 images.
 
     Returns:
-        accuracy in [0, 1]. About a second: the network runs once per image set.
-        Compare it with the probe of a *randomly initialised* CNN (``random_cnn``): features
-        that do no better than random ones will not transfer either.
+        the share of images whose nearest held-out class mean is their own class, in [0, 1].
     """
-    from course_lib.feature_extraction import layer_scores
-    from course_lib.models import FEATURE_LAYER
-
-    return layer_scores(model, *train, *test, layers=[FEATURE_LAYER], n_classes=n_classes,
-                        seed=seed)[FEATURE_LAYER]
-
-
-def random_cnn(seed=0):
-    """The course's CNN, freshly initialised (untrained): the probe's no-knowledge reference."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    return build_cnn(name="random_cnn")
+    f = np.asarray(checks.finite(np.asarray(features, dtype="float64"), "features"))
+    if f.ndim != 2 or len(f) == 0:
+        raise ValueError(f"features must be a non-empty (n, d) array, got shape {f.shape}")
+    y = checks.labels(labels, name="labels")
+    checks.same_length(features=f, labels=y)
+    classes, index, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if len(classes) < 2 or counts.min() < 2:
+        raise ValueError("the probe needs at least 2 classes and 2 images of every class "
+                         f"(class: count {dict(zip(classes.tolist(), counts.tolist()))})")
+    sums = np.stack([f[index == i].sum(axis=0) for i in range(len(classes))])
+    means = sums / counts[:, None]
+    distances = ((f[:, None, :] - means[None]) ** 2).sum(axis=-1)
+    rows = np.arange(len(f))
+    own_mean = (sums[index] - f) / (counts[index] - 1)[:, None]  # without the image itself
+    distances[rows, index] = ((f - own_mean) ** 2).sum(axis=-1)
+    return float(np.mean(distances.argmin(axis=1) == index))
 
 
 # ----------------------------------------------------------------------------- layer transferability
 
-def _check_k(k):
-    if isinstance(k, bool) or int(k) != k or not 0 <= k <= len(TRANSFER_BLOCKS):
-        raise ValueError(f"k must be a whole number from 0 to {len(TRANSFER_BLOCKS)} "
-                         f"(the blocks {', '.join(TRANSFER_BLOCKS)} in order), got {k!r}")
-    return int(k)
+def check_k(k):
+    """``k`` as an int, if it is a number of blocks ``transplant`` can copy (0 to 3)."""
+    return checks.whole_number(k, "k (blocks copied)", minimum=0, maximum=len(TRANSFER_BLOCKS))
 
 
-def copied_layers(k):
-    """Names of the layers with weights that ``transplant`` copies for ``k`` blocks."""
-    k = _check_k(k)
-    return [name for block in TRANSFER_BLOCKS[:k] for name in BLOCKS[block]
-            if name.endswith(("_conv", "_bn")) or name == "features"]
+def copied_layers(model, k):
+    """Names of ``model``'s layers with weights in its first ``k`` transferable blocks."""
+    names = [name for block in TRANSFER_BLOCKS[:check_k(k)] for name in BLOCKS[block]]
+    return [name for name in names if require_layer(model, name).weights]
 
 
 def transplant(base, k, n_classes, fine_tune=False, seed=0):
-    """A fresh CNN for a new task whose first ``k`` blocks are copies of ``base``'s.
+    """A fresh course CNN for a new task whose first ``k`` blocks are copies of ``base``'s.
 
     Args:
         base: a trained course CNN (e.g. trained on task A).
@@ -122,84 +83,16 @@ def transplant(base, k, n_classes, fine_tune=False, seed=0):
         n_classes: classes of the new task (its head is always new and random).
         fine_tune: False: the copied layers are frozen (Yosinski's AnB; a frozen BatchNorm
             layer keeps A's statistics); True: they train with the rest (AnB+).
+        seed: the random start of the layers that are not copied.
 
     Returns:
-        an uncompiled ``keras.Model``.
+        an uncompiled ``keras.Model``: copied weights below, fresh ones above, a new head.
     """
-    import keras
-
-    k = _check_k(k)
-    keras.utils.set_random_seed(seed)
-    model = build_cnn(channels=base.input_shape[-1], n_classes=n_classes, name=f"transplant_k{k}")
-    for name in copied_layers(k):
-        layer = model.get_layer(name)
-        layer.set_weights(base.get_layer(name).get_weights())
-        layer.trainable = bool(fine_tune)
+    model = build_cnn(channels=base.input_shape[-1], n_classes=n_classes, seed=seed,
+                      name=f"transplant_k{check_k(k)}")
+    copied = copied_layers(model, k)
+    for name in copied:
+        model.get_layer(name).set_weights(require_layer(base, name).get_weights())
+    if copied and not fine_tune:
+        freeze(model, names=copied)
     return model
-
-
-def layer_transfer_curve(base, train, test, ks=(0, 1, 2, 3), seed=0, steps=150, progress=False,
-                         fine_tuned_ks=None):
-    """Yosinski's curve: task-B test accuracy for each ``k``, copied layers frozen and fine-tuned.
-
-    Args:
-        base: the network trained on task A.
-        train, test: ``(x, y)`` of task B, labels 0..n_classes-1.
-        ks: the numbers of blocks to copy; ``k = 0`` (scratch) is trained once and shared.
-        steps: gradient steps per run (Adam ``TRANSFER_LEARNING_RATE``, batches of 32).
-        fine_tuned_ks: the ks also run fine-tuned (default: all of ``ks``), to save time.
-
-    Returns:
-        ``{"frozen": {k: accuracy}, "fine-tuned": {k: accuracy}}``, accuracies in [0, 1].
-    """
-    from course_lib.fine_tuning import fit
-    from course_lib.models import accuracy
-
-    ks = [_check_k(k) for k in ks]
-    if not ks:
-        raise ValueError("ks is empty; give at least one k, e.g. (0, 1, 2, 3)")
-    tuned = set(ks) if fine_tuned_ks is None else {_check_k(k) for k in fine_tuned_ks}
-    if not tuned <= set(ks):
-        raise ValueError(f"fine_tuned_ks {sorted(tuned)} must be among ks {ks}")
-    n_classes = int(np.max(train[1])) + 1
-    curve = {"frozen": {}, "fine-tuned": {}}
-    for k in ks:
-        for mode, fine_tune in (("frozen", False), ("fine-tuned", True)):
-            if fine_tune and k not in tuned:
-                continue
-            if k == 0 and fine_tune:
-                curve[mode][0] = curve["frozen"][0]  # nothing copied: the same run
-                continue
-            model = transplant(base, k, n_classes, fine_tune=fine_tune, seed=seed)
-            label = f"k={k} {mode}" if k else "k=0 (scratch)"
-            fit(model, *train, learning_rate=TRANSFER_LEARNING_RATE, steps=steps, seed=seed,
-                progress=label if progress else None)
-            curve[mode][k] = accuracy(model, *test)
-    return curve
-
-
-def transfer_plot(curve, ax=None, title=None):
-    """Accuracy against ``k``, one line per mode (frozen, fine-tuned); returns the ``Axes``."""
-    import matplotlib.pyplot as plt
-
-    from course_lib.plots import FONT_SIZE, style_axes
-
-    if not curve or not any(curve.values()):
-        raise ValueError("curve is empty; pass layer_transfer_curve's result")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    styles = {"frozen": ("-o", "C3"), "fine-tuned": ("-s", "C2")}
-    for mode, points in curve.items():
-        ks = sorted(points)
-        style, color = styles.get(mode, ("-o", None))
-        ax.plot(ks, [points[k] for k in ks], style, color=color, linewidth=2.5, markersize=8,
-                label=f"copied layers {mode}" if mode in styles else mode)
-    ax.set_xticks(range(len(TRANSFER_BLOCKS) + 1),
-                  ["0\n(scratch)", *[f"{k}\n+{b}" for k, b in enumerate(TRANSFER_BLOCKS, 1)]])
-    ax.set_xlabel("k: blocks copied from the task-A network")
-    ax.set_ylabel("task B test accuracy")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=FONT_SIZE - 1)
-    style_axes(ax)
-    return ax

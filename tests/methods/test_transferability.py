@@ -1,90 +1,79 @@
-"""course_lib.transferability: shuffled labels, probes, transplanting k blocks, the curve."""
+"""course_lib.methods.transferability: the leave-one-out probe and transplanting k blocks."""
 
 import numpy as np
 import pytest
 
-from course_lib import transferability as tr
-from course_lib.models import build_cnn
+from course_lib.core.cnn import build_cnn
+from course_lib.methods import transferability as tr
 
 
 @pytest.fixture(scope="module")
 def base():
-    import keras
-
-    keras.utils.set_random_seed(1)
-    return build_cnn(n_classes=5, name="task_a")
-
-
-@pytest.fixture(scope="module")
-def toy():
-    rng = np.random.default_rng(0)
-    x = rng.random((40, 28, 28, 1), dtype=np.float32)
-    y = np.tile(np.arange(5), 8)
-    return x, y
+    """A task-A network whose every weight differs from a fresh network's (as after training)."""
+    model = build_cnn(n_classes=5, seed=1, name="task_a")
+    rng = np.random.default_rng(1)
+    model.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+    return model
 
 
-def test_shuffled_labels_keep_the_counts_and_lose_the_order():
-    y = np.repeat(np.arange(10), 50)
-    s = tr.shuffled_labels(y, seed=0)
-    assert np.array_equal(np.bincount(s), np.bincount(y))
-    assert np.mean(s == y) < 0.3
-    assert np.array_equal(s, tr.shuffled_labels(y, seed=0))
-    with pytest.raises(ValueError, match="non-empty"):
-        tr.shuffled_labels(np.array([]))
+def test_probe_counts_images_nearest_to_their_own_held_out_class_mean():
+    # Two tight clusters far apart: every image is nearest to its own class mean.
+    f = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [5.0, 5.0], [5.1, 5.0], [5.0, 5.1]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert tr.probe_accuracy(f, y) == 1.0
+    # Swapping one label of each class: those two are now nearest to the other class's mean.
+    assert tr.probe_accuracy(f, np.array([0, 0, 1, 1, 1, 0])) == pytest.approx(4 / 6)
 
 
-@pytest.mark.parametrize("k, names", [
-    (0, []), (1, ["block1_conv", "block1_bn"]),
-    (3, ["block1_conv", "block1_bn", "block2_conv", "block2_bn", "features", "features_bn"])])
-def test_copied_layers_follow_the_blocks(k, names):
-    assert tr.copied_layers(k) == names
+def test_probe_leaves_the_image_out_of_its_own_class_mean():
+    # Class 0 is {0, 10}, class 1 is {4, 4.2}. Image 10 is 5 from its class's mean with
+    # itself in it (5) and 5.9 from class 1's (4.1): right, if it could vote for itself.
+    # Left out, its class's mean is 0 (distance 10): wrong. Image 0 is wrong either way,
+    # the two images of class 1 are right: 2 of 4 (a probe that kept the image in: 3 of 4).
+    f = np.array([[0.0], [10.0], [4.0], [4.2]])
+    assert tr.probe_accuracy(f, np.array([0, 0, 1, 1])) == 0.5
+    with pytest.raises(ValueError, match="2 images of every class"):
+        tr.probe_accuracy(np.array([[0.0], [2.0], [1.2]]), np.array([0, 0, 1]))
 
 
-@pytest.mark.parametrize("k", [-1, 4, 1.5, True, "2"])
-def test_k_out_of_range_is_a_clear_error(base, k):
-    with pytest.raises((ValueError, TypeError)):
+def test_probe_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="NaN"):
+        tr.probe_accuracy(np.array([[np.nan], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="same number of rows"):
+        tr.probe_accuracy(np.zeros((4, 2)), np.array([0, 0, 1]))
+    with pytest.raises(ValueError, match="2 classes"):
+        tr.probe_accuracy(np.zeros((4, 2)), np.zeros(4, dtype=int))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_transplant_copies_and_freezes_the_first_k_blocks(base, k):
+    model = tr.transplant(base, k, n_classes=3, seed=5)
+    copied = tr.copied_layers(model, k)
+    assert copied == ["block1_conv", "block1_bn", "block2_conv", "block2_bn", "features", "features_bn"][:2 * k]
+    assert model.output_shape[-1] == 3
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        same = all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), base.get_layer(layer.name).get_weights()))
+        assert same == (layer.name in copied), layer.name
+        assert layer.trainable == (layer.name not in copied), layer.name
+        assert layer is not base.get_layer(layer.name)
+
+
+def test_fine_tuned_transplant_copies_but_trains_everything(base):
+    model = tr.transplant(base, 2, n_classes=5, fine_tune=True)
+    assert all(layer.trainable for layer in model.layers)
+    assert np.array_equal(model.get_layer("block2_conv").get_weights()[0], base.get_layer("block2_conv").get_weights()[0])
+
+
+def test_the_fresh_layers_depend_on_the_seed_only(base):
+    a, b = tr.transplant(base, 1, 5, seed=3), tr.transplant(base, 1, 5, seed=3)
+    assert np.array_equal(a.get_layer("features").get_weights()[0], b.get_layer("features").get_weights()[0])
+    c = tr.transplant(base, 1, 5, seed=4)
+    assert not np.array_equal(a.get_layer("features").get_weights()[0], c.get_layer("features").get_weights()[0])
+
+
+@pytest.mark.parametrize("k", [-1, 4, 1.5, True])
+def test_transplant_rejects_impossible_k(base, k):
+    with pytest.raises(ValueError, match="k \\(blocks copied\\)"):
         tr.transplant(base, k, n_classes=5)
-
-
-def test_k_error_names_the_blocks(base):
-    with pytest.raises(ValueError, match="0 to 3.*block1, block2, features"):
-        tr.transplant(base, 4, n_classes=5)
-
-
-@pytest.mark.parametrize("fine_tune", [False, True])
-def test_transplant_copies_the_first_k_blocks_only(base, fine_tune):
-    model = tr.transplant(base, 2, n_classes=5, fine_tune=fine_tune, seed=3)
-    for name in tr.copied_layers(2):
-        for a, b in zip(model.get_layer(name).get_weights(), base.get_layer(name).get_weights()):
-            assert np.array_equal(a, b)
-        assert model.get_layer(name).trainable is fine_tune
-    assert not np.array_equal(model.get_layer("features").get_weights()[0],
-                              base.get_layer("features").get_weights()[0])
-    assert model.get_layer("features").trainable and model.get_layer("head").trainable
-    assert model.output_shape[-1] == 5
-
-
-def test_layer_transfer_curve_shares_the_scratch_run_and_plots(base, toy):
-    curve = tr.layer_transfer_curve(base, toy, toy, ks=(0, 2), steps=2)
-    assert set(curve) == {"frozen", "fine-tuned"}
-    assert curve["frozen"][0] == curve["fine-tuned"][0]
-    assert all(0 <= v <= 1 for points in curve.values() for v in points.values())
-    ax = tr.transfer_plot(curve)
-    assert len(ax.lines) == 2
-    with pytest.raises(ValueError, match="empty"):
-        tr.transfer_plot({})
-    with pytest.raises(ValueError, match="ks is empty"):
-        tr.layer_transfer_curve(base, toy, toy, ks=())
-
-
-def test_probe_accuracy_is_an_accuracy(toy):
-    x, y = toy
-    acc = tr.probe_accuracy(tr.random_cnn(0), (x, y), (x, y), n_classes=5)
-    assert 0 <= acc <= 1
-
-
-def test_fine_tuned_ks_limits_the_fine_tuned_runs(base, toy):
-    curve = tr.layer_transfer_curve(base, toy, toy, ks=(0, 2), steps=1, fine_tuned_ks=(2,))
-    assert sorted(curve["frozen"]) == [0, 2] and sorted(curve["fine-tuned"]) == [2]
-    with pytest.raises(ValueError, match="must be among ks"):
-        tr.layer_transfer_curve(base, toy, toy, ks=(0, 2), fine_tuned_ks=(3,))
