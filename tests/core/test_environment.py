@@ -13,8 +13,9 @@ from course_lib.core import environment
 def test_setup_seeds_python_numpy_tensorflow_and_new_keras_layers():
     """What the course relies on: Python, NumPy, TensorFlow draws and a new layer's initial weights.
 
-    (Keras's own global generator for ``keras.random`` calls without a seed is reset by
-    ``set_random_seed`` only from Keras 3.11 on; the course never draws from it.)
+    (Keras's own global generator for ``keras.random`` calls without a seed is not reset by
+    ``set_random_seed`` in Keras 3.10, the oldest the course supports; the course never draws
+    from it.)
     """
     import keras
     import tensorflow as tf
