@@ -139,7 +139,8 @@ def fit(model, data, *, epochs=None, steps=None, batch_size=32, learning_rate=1e
             each group of the course CNN's blocks at its own rate (``methods.learning_rates``;
             None when ``model`` is already a ``GroupedLearningRates``).
         validation_data: ``(x, y)`` measured after every epoch (``val_loss``,
-            ``val_accuracy``): a validation split, never the test set.
+            ``val_accuracy``): a validation split, never the test set. Or a
+            ``tf.data.Dataset`` of ``(x, y)`` batches.
         callbacks: more Keras callbacks.
         progress: a label for the course's progress line, or None for silence.
         seed: seeds shuffling, dropout and every random draw made while training.
@@ -176,7 +177,7 @@ def fit(model, data, *, epochs=None, steps=None, batch_size=32, learning_rate=1e
         per_epoch = min(STEPS_PER_EPOCH, steps)
         epochs = max(1, round(steps / per_epoch))
     epochs = checks.whole_number(epochs, "epochs")
-    if validation_data is not None:
+    if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
         check_inputs(validation_data[0], "validation_data")
     trainee = compile_for_training(model, learning_rate, loss, strategy)
     shown = [ProgressLine(progress)] if progress else []
