@@ -62,6 +62,8 @@ def parser():
     train.add_argument("--no-augment", action="store_true", help="no random flips, rotations, zooms")
     train.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout before the head")
     train.add_argument("--offline", action="store_true", help="do not try to download ImageNet weights")
+    train.add_argument("--random-init", action="store_true",
+                       help="start from random weights even if ImageNet weights are at hand (not transfer)")
     train.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"])
     train.add_argument("--cpu-devices", type=int, help="split the CPU into this many devices (to try "
                                                        "--strategy mirrored without GPUs)")
@@ -87,6 +89,7 @@ def _settings(args):
                     fine_epochs=args.fine_epochs, top_blocks=args.top_blocks, batch_size=args.batch_size,
                     validation_share=args.validation_share, test_share=args.test_share,
                     augment=not args.no_augment, dropout=args.dropout, cache=args.cache, download=not args.offline,
+                    pretrained=not args.random_init,
                     seed=args.seed).checked()
 
 

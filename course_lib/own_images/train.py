@@ -29,9 +29,11 @@ from course_lib.own_images.recipe import CALIBRATION_IMAGES, DROPOUT, FINE_LEARN
 class Settings:
     """Everything that shapes a run besides the folder and the strategy.
 
-    ``batch_size`` is per replica: the global batch is ``batch_size`` times the replicas. The
-    learning rates are for a global batch of ``distribution.REFERENCE_BATCH`` (32) images and
-    scale in proportion to the global batch (``distribution.scaled``).
+    ``pretrained`` looks for the backbone's ImageNet weights (in Keras's cache, or one download
+    when ``download``); False starts from random weights on purpose (the chapter's measured
+    offline recipe). ``batch_size`` is per replica: the global batch is ``batch_size`` times the
+    replicas. The learning rates are for a global batch of ``distribution.REFERENCE_BATCH`` (32)
+    images and scale in proportion to the global batch (``distribution.scaled``).
     """
 
     backbone: str = bb.DEFAULT_BACKBONE
@@ -44,6 +46,7 @@ class Settings:
     test_share: float = 0.2
     head_learning_rate: float = HEAD_LEARNING_RATE
     fine_learning_rate: float = FINE_LEARNING_RATE
+    pretrained: bool = True
     augment: bool = True
     dropout: float = DROPOUT
     cache: str = "auto"
@@ -187,14 +190,15 @@ def prepare(folder, output=None, settings=None):
     """
     from course_lib.own_images.folder import check_folder
     from course_lib.own_images.outputs import check_output
-    from course_lib.own_images.weights import imagenet_weights
+    from course_lib.own_images.weights import imagenet_weights, random_init
 
     settings = (settings or Settings()).checked()
     output = check_output(output)
     report = check_folder(folder)
     splits = pipeline.split_files(report, settings.validation_share, settings.test_share, settings.seed)
-    return Plan(settings, output, report, splits, imagenet_weights(settings.backbone,
-                                                                   download_missing=settings.download))
+    weights = (imagenet_weights(settings.backbone, download_missing=settings.download) if settings.pretrained
+               else random_init(settings.backbone))
+    return Plan(settings, output, report, splits, weights)
 
 
 def train_plan(plan, strategy=None, progress=True):

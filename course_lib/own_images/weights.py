@@ -30,6 +30,7 @@ NOT_TRANSFER = "random init, not transfer"
 TRANSFER = "ImageNet weights"
 #: ``WeightsStatus.how`` values.
 FOUND, DOWNLOADED, DAMAGED, UNAVAILABLE = "found in Keras's cache", "downloaded", "damaged", "unavailable"
+NOT_ASKED = "not asked for"
 
 
 class WeightsDamaged(ValueError):
@@ -92,7 +93,7 @@ class WeightsStatus:
     Attributes:
         backbone: the backbone's name.
         path: the verified ImageNet weights file, or None (random initialisation).
-        how: ``FOUND``, ``DOWNLOADED``, ``DAMAGED`` or ``UNAVAILABLE``.
+        how: ``FOUND``, ``DOWNLOADED``, ``DAMAGED``, ``UNAVAILABLE`` or ``NOT_ASKED``.
         message: what to tell the learner.
     """
 
@@ -133,6 +134,12 @@ def damaged_message(weights, error):
     return (f"DAMAGED IMAGENET WEIGHTS: {error}.\nThe course does not delete files it did not "
             f"make: delete {weights.path} yourself, then fetch it again:\n"
             f"    {FETCH_COMMAND} --backbone {weights.backbone}\n" + _instead(weights))
+
+
+def random_init(name=DEFAULT_BACKBONE):
+    """The status of a backbone asked to start from random weights (no ImageNet weights looked for)."""
+    return WeightsStatus(check_name(name), None, NOT_ASKED,
+                         f"{name} starts from random weights, as asked: {_instead(weights_file(name))}")
 
 
 def imagenet_weights(name=DEFAULT_BACKBONE, download_missing=True, timeout=dl.DEFAULT_TIMEOUT):

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,20 +116,28 @@ def _free_ports(n):
 
 
 def _run_together(jobs, cwd):
-    """Run ``[(argv, extra environment)]`` at once; return their outputs; leave none running."""
-    processes = []
+    """Run ``[(argv, extra environment)]`` at once; return their outputs. None outlives this call:
+    when one fails, or the time is up, the others are killed with their process groups."""
+    processes, logs = [], []
+    deadline = time.monotonic() + RUN_TIMEOUT
     try:
-        for argv, extra in jobs:
+        for i, (argv, extra) in enumerate(jobs):
             env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_QUIET": "1", **extra}
-            processes.append(subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, text=True,
-                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
-        outputs = [p.communicate(timeout=RUN_TIMEOUT)[0] for p in processes]
+            logs.append(Path(cwd) / f"process{i}.log")
+            with open(logs[-1], "w") as log:
+                processes.append(subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, stdout=log,
+                                                  stderr=subprocess.STDOUT, start_new_session=True))
+        while time.monotonic() < deadline:
+            codes = [p.poll() for p in processes]
+            if None not in codes or any(code not in (None, 0) for code in codes):
+                break
+            time.sleep(0.5)
     finally:
         for p in processes:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+    outputs = [log.read_text() for log in logs]
     for p, out in zip(processes, outputs):
         assert p.returncode == 0, out[-3000:]
     return outputs

@@ -1,4 +1,4 @@
-"""Chapter 07's exercise checks: the most confident mistakes, and an input pipeline in the right order.
+"""Chapter 07's exercise checks: an input pipeline in the right order, and the most confident mistakes.
 
 Each check runs the learner's function on inputs it makes itself and rejects a function that
 hands the work to the course's own implementation (``recipe.confident_mistakes``,
@@ -12,14 +12,14 @@ from course_lib.own_images.pipeline import dataset
 from course_lib.own_images.recipe import confident_mistakes
 
 HINTS = {
-    1: "keep the images whose arg-max is not the label (np.flatnonzero), sort those by their largest "
-       "probability, highest first (np.argsort of minus the confidence), and keep the first k.",
-    2: "ask which steps must run again every epoch and which only once. Decoding is slow and gives "
+    1: "ask which steps must run again every epoch and which only once. Decoding is slow and gives "
        "the same result every time: map it, then cache. Shuffling must differ every epoch, and "
        "batches are made from the shuffled images: shuffle (a buffer as large as the data set), "
        "then batch. Prefetch last.",
+    2: "keep the images whose arg-max is not the label (np.flatnonzero), sort those by their largest "
+       "probability, highest first (np.argsort of minus the confidence), and keep the first k.",
 }
-#: Exercise 2's made-up data set: files, batch size, epochs read.
+#: Exercise 1's made-up data set: files, batch size, epochs read.
 N_FILES, BATCH, EPOCHS = 48, 8, 3
 #: A well-shuffled batch spans most of the files: the mean range of 8 random files of 48 is
 #: about 7/9 of 48; a shuffle buffer of a few files gives about 8.
@@ -43,7 +43,7 @@ def _mistake_cases(rng):
 
 
 def check_confident_mistakes(my_function):
-    """Exercise 1: ``my_function(probabilities, labels, k)`` -> the indices of the ``k`` most
+    """Exercise 2: ``my_function(probabilities, labels, k)`` -> the indices of the ``k`` most
     confident wrong predictions, most confident first."""
     for name, p, y, k in _mistake_cases(np.random.default_rng(2027)):
         got, problem = attempt(my_function, p.copy(), y.copy(), k, forbidden=(confident_mistakes,))
@@ -55,7 +55,7 @@ def check_confident_mistakes(my_function):
             return verdict(False, "", "return the indices: a list or an array of whole numbers.")
         if got != confident_mistakes(p, y, k).tolist():
             return verdict(False, "", f"on the case '{name}' your indices are not the most confident "
-                                      "mistakes in order. Hint: " + HINTS[1])
+                                      "mistakes in order. Hint: " + HINTS[2])
     return verdict(True, "you found the most confident mistakes, in order, on four cases you had "
                          "never seen (and none when there were none).", "")
 
@@ -107,7 +107,7 @@ def _pipeline_problem(epochs, calls):
 
 
 def check_pipeline(my_pipeline):
-    """Exercise 2: ``my_pipeline(files, decode, batch_size, seed)`` -> a ``tf.data.Dataset`` that
+    """Exercise 1: ``my_pipeline(files, decode, batch_size, seed)`` -> a ``tf.data.Dataset`` that
     decodes each file once, and gives every file once per epoch in new, shuffled batches."""
     import tensorflow as tf
 
@@ -124,6 +124,6 @@ def check_pipeline(my_pipeline):
         return verdict(False, "", f"reading your data set raised {type(error).__name__}: {error}")
     problem = _pipeline_problem(epochs, calls)
     if problem:
-        return verdict(False, "", problem + " Hint: " + HINTS[2])
+        return verdict(False, "", problem + " Hint: " + HINTS[1])
     return verdict(True, f"decode ran once per file ({N_FILES} times in {EPOCHS} epochs), and every "
                          "epoch made new batches of every file.", "")
