@@ -18,6 +18,8 @@ SAMPLE_PER_CLASS = 50
 #: The chapter's settings: 96-pixel images, 10 epochs of the head, 10 of the top two blocks.
 SETTINGS = Settings(image_size=96, head_epochs=10, fine_epochs=10, top_blocks=2, pretrained=False)
 HEAD_ONLY, TWO_STAGES = "stage 1: head only", "stages 1 and 2: head, then top blocks"
+#: Chance for the sample folder's four classes, and the margin the claims state over it.
+CHANCE, MARGIN = 1 / 4, 0.2
 
 
 def sample_folder():
@@ -40,3 +42,13 @@ def own_images_two_stage(seed):
     with Stopwatch() as watch:
         run = train_folder(sample_folder(), settings=dataclasses.replace(SETTINGS, seed=seed), progress=None)
     return arms(run, watch.seconds)
+
+
+@own_images_two_stage.claim("the head alone beats chance (0.25 for four classes) by more than 0.2 on every seed")
+def _(report):
+    return min(report.values(HEAD_ONLY)) > CHANCE + MARGIN
+
+
+@own_images_two_stage.claim("after both stages the model beats chance by more than 0.2 on every seed")
+def _(report):
+    return min(report.values(TWO_STAGES)) > CHANCE + MARGIN
