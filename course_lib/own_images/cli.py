@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from course_lib.core import checks
 from course_lib.own_images.backbone import BACKBONES, DEFAULT_BACKBONE
 from course_lib.own_images.train import Settings
 
@@ -54,9 +55,11 @@ def parser():
     train.add_argument("--batch-size", type=int, default=defaults.batch_size,
                        help="images per replica per step: the global batch is this times the replicas, "
                             "and the learning rates grow in proportion to the global batch")
-    train.add_argument("--validation-share", type=float, default=defaults.validation_share)
-    train.add_argument("--test-share", type=float, default=defaults.test_share)
-    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--validation-share", type=float, default=defaults.validation_share,
+                       help="held out to choose epochs: this share of the smallest class, from every class")
+    train.add_argument("--test-share", type=float, default=defaults.test_share,
+                       help="held out for the final numbers, the same way")
+    train.add_argument("--seed", type=int, default=defaults.seed, help="the split, the initialisation, the order")
     train.add_argument("--cache", default=defaults.cache, choices=["auto", "memory", "disk"],
                        help="where decoded images are kept (auto: memory if they fit in 512 MB)")
     train.add_argument("--no-augment", action="store_true", help="no random flips, rotations, zooms")
@@ -64,7 +67,9 @@ def parser():
     train.add_argument("--offline", action="store_true", help="do not try to download ImageNet weights")
     train.add_argument("--random-init", action="store_true",
                        help="start from random weights even if ImageNet weights are at hand (not transfer)")
-    train.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"])
+    train.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
+                       help="default: one device; mirrored: every GPU here; multiworker: several "
+                            "machines, each started with its TF_CONFIG")
     train.add_argument("--cpu-devices", type=int, help="split the CPU into this many devices (to try "
                                                        "--strategy mirrored without GPUs)")
     train.add_argument("--threads", type=int, help="TensorFlow threads (default: every CPU available)")
@@ -81,7 +86,15 @@ def parser():
     fetch.add_argument("--backbone", nargs="+", default=[DEFAULT_BACKBONE], choices=list(BACKBONES))
     fetch.add_argument("--timeout", type=float, default=DEFAULT_FETCH_TIMEOUT,
                        help="seconds to wait for the server")
+    top.commands = {"check": check, "train": train, "bench": bench, "fetch-weights": fetch}
     return top
+
+
+def command_help(name):
+    """The help text of one command, e.g. ``command_help("train")``."""
+    commands = parser().commands
+    checks.choice(name, "command", tuple(commands))
+    return commands[name].format_help()
 
 
 def _settings(args):

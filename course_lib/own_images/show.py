@@ -7,6 +7,7 @@ a random-init run can pass for transfer learning.
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from course_lib.core.plots import FONT_SIZE, learning_curves, sample_grid, style_axes
 
@@ -61,6 +62,7 @@ def two_stage_curves(stages, weights_label):
                     label="kept (lowest validation loss)" if not i else None)
             offset += len(stage.logs[metric])
         ax.legend(fontsize=FONT_SIZE - 3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{metric} ({weights_label})")
         style_axes(ax)
     axes[0].figure.tight_layout()

@@ -78,3 +78,12 @@ def test_the_bench_command_measures_every_pass(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("check: 36 images decoded in")
     assert lines[1].startswith("pass 1 (decode, fill the cache): ") and lines[2].startswith("pass 2 (from the cache): ")
+
+
+def test_each_command_has_its_help():
+    from course_lib.own_images.cli import command_help
+
+    text = command_help("train")
+    assert text.startswith("usage: python -m course_lib.own_images train") and "--strategy" in text
+    with pytest.raises(ValueError, match="unknown command 'fit'"):
+        command_help("fit")
