@@ -64,11 +64,14 @@ def test_too_few_images_names_the_class_and_the_minimum(tmp_path):
 # ----------------------------------------------------------------------------- what is skipped, and why
 
 def _spoil(root):
-    """Five files training cannot use, and a WebP that it can, in class folders; one loose file."""
+    """Six files training cannot use, and a WebP that it can, in class folders; one loose file."""
     (root / "purple" / "notes.txt").write_text("not an image")
     (root / "purple" / "._purple_000.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
     good = (root / "blue" / "blue_000.png").read_bytes()
     (root / "blue" / "truncated.png").write_bytes(good[: len(good) // 2])
+    Image.open(root / "blue" / "blue_001.png").save(root / "purple" / "download.jpg", quality=90)
+    jpeg = (root / "purple" / "download.jpg").read_bytes()
+    (root / "purple" / "download.jpg").write_bytes(jpeg[: len(jpeg) * 3 // 4])  # cut off: a partial download
     (root / "blue" / "empty.jpg").write_bytes(b"")
     Image.new("RGB", (40, 40), "white").save(root / "orange" / "scan.tif", format="TIFF")
     Image.new("RGB", (40, 40), "white").save(root / "orange" / "really_webp.jpg", format="WEBP")
@@ -80,16 +83,18 @@ def test_files_training_cannot_use_are_skipped_each_with_its_reason(squares):
     report = check_folder(squares)
     assert report.counts == {"blue": 12, "orange": 13, "purple": 12}  # the WebP counts: TensorFlow decodes it
     reasons = {p.name: why for p, why in report.skipped}
-    assert set(reasons) == {"notes.txt", "._purple_000.png", "truncated.png", "empty.jpg", "scan.tif",
-                            "README.txt"}
+    assert set(reasons) == {"notes.txt", "._purple_000.png", "truncated.png", "download.jpg", "empty.jpg",
+                            "scan.tif", "README.txt"}
     assert reasons["notes.txt"].startswith("not an image TensorFlow recognises")
     assert reasons["._purple_000.png"].startswith("hidden file")
     assert reasons["truncated.png"].startswith("damaged image: TensorFlow could not decode it")
+    assert reasons["download.jpg"] == ("damaged image: TensorFlow could not decode it (jpeg::Uncompress failed. "
+                                       "Invalid JPEG data or crop window.)")  # found at 1/8 of its size too
     assert reasons["empty.jpg"] == "empty file (0 bytes)"
     assert reasons["scan.tif"].startswith("TIFF image, which TensorFlow does not decode")
     assert reasons["README.txt"] == "not inside a class sub-folder"
     text = report.text()
-    assert "skipped 6 file(s)" in text and "\n  1 x empty file (0 bytes): blue/empty.jpg\n" in text  # grouped
+    assert "skipped 7 file(s)" in text and "\n  1 x empty file (0 bytes): blue/empty.jpg\n" in text  # grouped
 
 
 def test_every_file_the_check_accepts_is_one_training_decodes(squares):

@@ -113,3 +113,20 @@ def test_images_per_second_counts_every_pass(report):
     split = pipeline.split_files(report, seed=0)["train"]
     rates = pipeline.images_per_second(pipeline.dataset(split, 32, 8, training=True), epochs=2)
     assert len(rates) == 2 and min(rates) > 0
+
+
+def test_a_large_jpeg_is_decoded_small_and_looks_the_same(tmp_path):
+    """A 1600 x 1200 photo for 96-pixel training decodes at 1/8 (200 x 150 pixels to make, not
+    1600 x 1200) and gives the image a full decode and an antialiased resize give."""
+    import tensorflow as tf
+
+    from course_lib.own_images.folder import decode_file
+
+    yy, xx = np.mgrid[:1200, :1600]
+    smooth = np.stack([xx / 1600 * 255, yy / 1200 * 255, (xx + yy) % 400 / 400 * 255], axis=-1)
+    Image.fromarray(smooth.astype("uint8")).save(tmp_path / "photo.jpg", quality=95)
+    assert decode_file(tmp_path / "photo.jpg", min_side=96).shape == (150, 200, 3)
+    assert decode_file(tmp_path / "photo.jpg").shape == (1200, 1600, 3)
+    full = tf.image.resize(decode_file(tmp_path / "photo.jpg")[:, 200:1400], (96, 96), antialias=True)
+    fast = pipeline.load_image(str(tmp_path / "photo.jpg"), 96).numpy().astype("float32")
+    assert np.abs(fast - full.numpy()).mean() < 2.0  # of 255 levels
