@@ -302,8 +302,8 @@ display(saved.table())
 for claim, holds in saved.claims().items():
     print(("holds on every seed: " if holds else "does NOT hold: ") + claim)
 gains = saved.gains(chapter.TWO_STAGES, [chapter.HEAD_ONLY])
-print(f"stage 2 raised the test accuracy on {sum(g > 0 for g in gains)} of {len(gains)} seeds "
-      f"(median change {statistics.median(gains):+.3f}): what these seeds show, not a law")
+print("what stage 2 added, seed by seed: " + ", ".join(f"{g:+.3f}" for g in gains)
+      + f" (median {statistics.median(gains):+.3f})")
 
 # %% [markdown]
 # A test set of a few dozen images is coarse: one image is a few percent, and the spread over seeds

@@ -59,7 +59,8 @@ def parser():
                        help="held out to choose epochs: this share of the smallest class, from every class")
     train.add_argument("--test-share", type=float, default=defaults.test_share,
                        help="held out for the final numbers, the same way")
-    train.add_argument("--seed", type=int, default=defaults.seed, help="the split, the initialisation, the order")
+    train.add_argument("--seed", type=int, default=defaults.seed,
+                       help="the split, the initialisation, the order")
     train.add_argument("--cache", default=defaults.cache, choices=["auto", "memory", "disk"],
                        help="where decoded images are kept (auto: memory if they fit in 512 MB)")
     train.add_argument("--no-augment", action="store_true", help="no random flips, rotations, zooms")
@@ -101,8 +102,8 @@ def _settings(args):
     return Settings(backbone=args.backbone, image_size=args.image_size, head_epochs=args.head_epochs,
                     fine_epochs=args.fine_epochs, top_blocks=args.top_blocks, batch_size=args.batch_size,
                     validation_share=args.validation_share, test_share=args.test_share,
-                    augment=not args.no_augment, dropout=args.dropout, cache=args.cache, download=not args.offline,
-                    pretrained=not args.random_init,
+                    augment=not args.no_augment, dropout=args.dropout, cache=args.cache,
+                    download=not args.offline, pretrained=not args.random_init,
                     seed=args.seed).checked()
 
 

@@ -10,9 +10,10 @@ The class names are the sub-folder names (sorted; hidden ones, starting with "."
 left out), and every file below a class sub-folder is an image of that class **if
 TensorFlow decodes it**: ``check_folder`` decodes every file with the decoder the input
 pipeline uses (``decode_file``; JPEGs at 1/8 of their size, which still reads every byte
-of the file), so a file is accepted exactly when training can read it. Phone photos that carry a second image (Pillow calls them "MPO"), WebP, 16-bit
-PNG: accepted. Text files, truncated downloads, TIFF or HEIC photos, macOS's ``._`` files:
-skipped, each with a reason the learner sees, also in the error when too few images are left.
+of the file), so a file is accepted exactly when training can read it. Phone photos that
+carry a second image (Pillow calls them "MPO"), WebP, 16-bit PNG: accepted. Text files,
+truncated downloads, TIFF or HEIC photos, macOS's ``._`` files: skipped, each with a reason
+the learner sees, also in the error when too few images are left.
 
 Images too large to decode safely (more than ``MAX_PIXELS`` pixels, or files over
 ``MAX_FILE_BYTES``) are skipped *before* decoding: a 27 KB PNG can hold 15000x15000
@@ -214,7 +215,8 @@ def decode_file(path, min_side=None):
     def jpeg():
         shape = tf.io.extract_jpeg_shape(contents)
         side = tf.minimum(shape[0], shape[1])
-        scaled = [(side >= ratio * min_side, lambda ratio=ratio: tf.io.decode_jpeg(contents, channels=3, ratio=ratio))
+        scaled = [(side >= ratio * min_side,
+                   lambda ratio=ratio: tf.io.decode_jpeg(contents, channels=3, ratio=ratio))
                   for ratio in JPEG_RATIOS]
         return tf.case(scaled, default=lambda: tf.io.decode_jpeg(contents, channels=3))
 

@@ -91,8 +91,10 @@ def report_text(facts, report):
     """``report.md``: the run in words and tables."""
     d, accuracy = facts["distributed"], facts["test_accuracy"]
     stages = "\n".join(f"- {name}: kept epoch {s['best_epoch']} of {s['epochs']} (lowest validation loss), "
-                       f"{s['trainable_parameters']:,} trainable parameters" for name, s in facts["stages"].items())
-    mistakes = _table(facts["confident_mistakes"]) if facts["confident_mistakes"] else "No mistakes on the test set."
+                       f"{s['trainable_parameters']:,} trainable parameters"
+                       for name, s in facts["stages"].items())
+    mistakes = (_table(facts["confident_mistakes"]) if facts["confident_mistakes"]
+                else "No mistakes on the test set.")
     return f"""# {Path(facts['folder']).name}: {facts['settings']['backbone']} ({facts['weights']})
 
 {facts['weights_message']}
@@ -105,8 +107,10 @@ Split (validation and test hold the same number of images of every class): {fact
 
 ## Training
 
-- strategy {d['strategy']}, {d['replicas']} replica(s), global batch {d['global_batch']}, precision {d['precision']}
-- learning rates (scaled to the global batch): head {d['head_learning_rate']:g}, top blocks {d['fine_learning_rate']:g}
+- strategy {d['strategy']}, {d['replicas']} replica(s), global batch {d['global_batch']},
+  precision {d['precision']}
+- learning rates (scaled to the global batch): head {d['head_learning_rate']:g},
+  top blocks {d['fine_learning_rate']:g}
 {stages}
 
 Curves: `curves.png` (training and validation; the validation split chose the epochs).
@@ -149,7 +153,8 @@ def write_run(run, output):
         _save(show.two_stage_curves(run.stages, run.weights.label)[0].figure, folder / "curves.png")
         _save(show.confusion(run.final.confusion, run.class_names, f"test set ({run.weights.label})").figure,
               folder / "confusion_matrix.png")
-        images = load_images([run.final.paths[i] for i in mistakes], run.settings.image_size) if len(mistakes) else []
+        images = (load_images([run.final.paths[i] for i in mistakes], run.settings.image_size)
+                  if len(mistakes) else [])
         _save(show.mistakes_grid(images, run.final.labels[mistakes], run.final.probabilities[mistakes],
                                  run.class_names, f"most confident mistakes ({run.weights.label})"),
               folder / "mistakes.png")

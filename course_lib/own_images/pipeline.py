@@ -10,8 +10,12 @@ The order of the steps is the whole lesson::
 
 Decoding is the expensive step, so it runs in parallel and only once: the cache keeps its
 result. Shuffling and batching come *after* the cache, so every epoch draws new batches.
-(Caching *after* shuffling and batching, as ``image_dataset_from_directory(...).cache()``
-does, stores the first epoch's batches and serves the same ones every epoch after.)
+(Caching *after* shuffling and batching, as ``.cache()`` after
+``keras.utils.image_dataset_from_directory`` does, since it shuffles and batches inside,
+stores the first epoch's batches and serves the same ones every epoch after.)
+
+TensorFlow's decoders ignore a photo's EXIF orientation tag: a phone photo taken upright
+may come out lying on its side, in training and in prediction alike.
 
 Every image is cropped to a square at its centre (nothing is squashed) and resized. A large
 JPEG is decoded straight to 1/2, 1/4 or 1/8 of its size (``folder.decode_file``: several times

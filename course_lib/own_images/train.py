@@ -219,7 +219,8 @@ def train_plan(plan, strategy=None, progress=True):
                                             augment=settings.augment, dropout=settings.dropout,
                                             seed=settings.seed)
         if not weights.transfer:
-            rc.calibrate_batchnorm(model, calibration_images(splits["train"], settings.image_size, settings.seed))
+            calibration = calibration_images(splits["train"], settings.image_size, settings.seed)
+            rc.calibrate_batchnorm(model, calibration)
         rc.freeze_backbone(model)
         stages = {"head": rc.train_stage(model, data["train"], data["validation"], settings.head_epochs,
                                          head_rate, settings.seed, strategy,
