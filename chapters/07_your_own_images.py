@@ -117,9 +117,9 @@ show.class_grid(pipeline.load_images(examples, IMAGE_SIZE),
 # %% [markdown]
 # ## 4. The input pipeline: decode once, new batches every epoch
 #
-# Reading and decoding a JPEG costs far more than a training step of a small network on it, so a
-# pipeline does it **in parallel** and **only once**, and prepares the next batch while the model
-# trains on this one. The order of the steps is the whole lesson:
+# Decoding a phone's large JPEG can take longer than a training step on it (on a GPU, much longer),
+# so a pipeline decodes **in parallel** and **only once**, and prepares the next batch while the
+# model trains on this one. The order of the steps is the whole lesson:
 #
 # ```
 # files -> map: read, decode, crop, resize   (in parallel)      runs once per image
@@ -201,8 +201,8 @@ exercises.check_pipeline(my_pipeline);
 from course_lib.own_images.weights import imagenet_weights
 
 status = imagenet_weights(chapter.SETTINGS.backbone)
-WEIGHTS = status.label  # "ImageNet weights" or "random init, not transfer": on every result below
 print(status.message)
+print(f"\nEvery result below is labelled: {status.label!r}")
 
 # %% [markdown]
 # ## 6. The transfer model, trained in two stages
