@@ -1,17 +1,25 @@
-"""Chapter 06: transfer learning on a folder of your own images.
+"""Chapter 07: transfer learning on a folder of your own images, also a command line.
 
-=============  ==============================================================
-module         what it does
-=============  ==============================================================
-``folder``     the course's sample folder (crops of colour photos), checking a
-               folder (skips unreadable files, with a count) and loading it
-               with ``keras.utils.image_dataset_from_directory``
-``backbone``   the ``keras.applications`` backbones, their ImageNet weights
-               (Keras's cache, or one download with a short timeout) and the
-               offline fallback: random initialisation, labelled "not transfer"
-``recipe``     the transfer model, the two-stage recipe (head, then the top
-               blocks), predictions, the most confident mistakes, export
-``show``       the chapter's plots: class grid, two-stage curves, confusion
-               matrix, mistakes
-=============  ==============================================================
+================  ============================================================
+module            what it does
+================  ============================================================
+``folder``        checks a folder of class sub-folders: decodes every file as
+                  training will, skips the rest with a reason, bounds sizes
+``samples``       the course's sample folder (crops of colour photos), written
+                  whole or not at all, never over a folder it did not make
+``pipeline``      the split (train, validation, test) and the ``tf.data``
+                  pipeline: parallel decoding, cache, shuffle, batch, prefetch
+``backbone``      the ``keras.applications`` backbones and their blocks
+``weights``       their ImageNet weights: Keras's cache or one download, always
+                  checked against the published hash; honest offline fallback
+``download``      one download with a deadline, atomic, hash-checked
+``recipe``        the transfer model, the two stages, predictions, export
+``distribution``  ``tf.distribute`` strategies, batch and learning-rate
+                  scaling, mixed precision
+``train``         ``train_folder``: the whole recipe on a folder (the command)
+``outputs``       a run's folder: model, report, figures, written atomically
+``show``          the chapter's plots
+``cli``           ``python -m course_lib.own_images`` (train, check, bench,
+                  fetch-weights)
+================  ============================================================
 """

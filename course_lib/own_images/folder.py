@@ -1,168 +1,58 @@
-"""A folder of images with one sub-folder per class: make one, check one, load one.
+"""A folder of images with one sub-folder per class: check it, and list what can be trained on.
 
-The layout ``keras.utils.image_dataset_from_directory`` reads::
+The layout::
 
     my_photos/
         cats/       img001.jpg  img002.png ...
         dogs/       ...
 
-The class names are the sub-folder names (sorted; hidden ones, starting with ".",
-are skipped), and every image below a class sub-folder belongs to that class.
-Keras only looks at the file extension, so a damaged ``.jpg`` (or a macOS
-``._img001.jpg``) stops training with a decoding error halfway through an epoch.
-``check_folder`` opens every file with Pillow first; ``load_folder`` leaves out the
-ones that fail and says how many.
+The class names are the sub-folder names (sorted; hidden ones, starting with ".", are
+left out), and every file below a class sub-folder is an image of that class **if
+TensorFlow decodes it**: ``check_folder`` decodes every file with the decoder the input
+pipeline uses (``decode_file``; JPEGs at 1/8 of their size, which still reads every byte
+of the file), so a file is accepted exactly when training can read it. Phone photos that
+carry a second image (Pillow calls them "MPO"), WebP, 16-bit PNG: accepted. Text files,
+truncated downloads, TIFF or HEIC photos, macOS's ``._`` files: skipped, each with a reason
+the learner sees, also in the error when too few images are left.
+
+Images too large to decode safely (more than ``MAX_PIXELS`` pixels, or files over
+``MAX_FILE_BYTES``) are skipped *before* decoding: a 27 KB PNG can hold 15000x15000
+pixels, 675 MB once decoded.
 """
 
-import contextlib
+import collections
 import dataclasses
-import hashlib
-import io
 import os
-import shutil
+import re
+import warnings
 from pathlib import Path
 
-import numpy as np
+from course_lib.core import checks
 
-from course_lib.environment import cache_dir
-
-#: The extensions ``image_dataset_from_directory`` reads (case-insensitive).
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-#: The formats TensorFlow can decode, as Pillow names them.
-DECODABLE_FORMATS = ("BMP", "GIF", "JPEG", "PNG")
-#: Fewest usable images a class may have (with a 20 % validation split, about 2 of them
-#: land in validation).
+#: Fewest usable images a class may have (a few for validation, a few for the test, the rest to train).
 MIN_IMAGES_PER_CLASS = 10
-#: The smallest side ``keras.applications`` MobileNets accept, in pixels.
-MIN_IMAGE_SIZE = 32
-DEFAULT_IMAGE_SIZE = 96
+#: Largest image decoded, in pixels: about 190 MB decoded; a 48-megapixel phone photo fits.
+MAX_PIXELS = 64_000_000
+#: Largest file read, in bytes.
+MAX_FILE_BYTES = 256 * 2**20
+#: What ``tf.io.decode_image`` reads (TensorFlow 2.21), for messages.
+TENSORFLOW_FORMATS = "JPEG, PNG, GIF, BMP, WebP, JPEG XL"
+#: The scales the JPEG decoder can decode at, largest reduction first (``decode_file``).
+JPEG_RATIOS = (8, 4, 2)
+#: The side ``check_folder`` decodes JPEGs down to: the cheapest decode that reads the whole file.
+CHECK_SIDE = 1
+#: How many skipped files a report lists one by one before it groups them by reason.
+SHOWN_SKIPPED = 5
 
-#: The sample folder's classes: class name -> the photo its crops are cut from.
-SAMPLE_CLASSES = {"cat": "chelsea", "coffee": "coffee", "flower": "flower", "rocket": "rocket"}
-#: Bump when the sample recipe changes, so that an old sample folder is not reused.
-SAMPLE_VERSION = 1
-
-
-# ----------------------------------------------------------------------------- the sample folder
-
-def _photos_by_name():
-    """``{name: (h, w, 3) uint8}`` for the photos in ``course_lib.data.load_photos``."""
-    from course_lib import data
-
-    return {n: np.round(p * 255).astype("uint8") for n, p in zip(data.photo_names(), data.load_photos())}
+LAYOUT = "one sub-folder per class, e.g. my_photos/cats/*.jpg and my_photos/dogs/*.jpg"
 
 
-def random_crops(photo, n, size, rng, scale=(0.3, 0.7)):
-    """``n`` random square crops of ``photo``, resized to ``size`` x ``size``.
+class FolderError(ValueError):
+    """The folder cannot be trained on; ``report`` (or None) holds what was found."""
 
-    Args:
-        photo: (h, w, 3) uint8 RGB.
-        scale: range of the crop's side as a share of the photo's shorter side.
-        rng: a ``numpy.random.Generator``; half the crops are mirrored left-right.
-
-    Returns:
-        (n, size, size, 3) uint8.
-    """
-    from PIL import Image
-
-    image = Image.fromarray(photo)
-    h, w = photo.shape[:2]
-    out = np.empty((n, size, size, 3), dtype="uint8")
-    for i in range(n):
-        side = int(rng.uniform(*scale) * min(h, w))
-        top, left = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
-        crop = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
-        if rng.random() < 0.5:
-            crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
-        out[i] = np.asarray(crop)
-    return out
-
-
-def _write_crops(folder, classes, per_class, size, seed, sub_folders):
-    photos = _photos_by_name()
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    from PIL import Image
-
-    for name, photo in classes.items():
-        target = folder / name if sub_folders else folder
-        target.mkdir(exist_ok=True)
-        for i, crop in enumerate(random_crops(photos[photo], per_class, size, rng)):
-            path = target / f"{name}_{i:03d}.jpg"
-            Image.fromarray(crop).save(path, quality=90)
-            paths.append(path)
-    return paths
-
-
-def make_sample_folder(root=None, per_class=40, image_size=128, seed=0):
-    """Write the course's sample folder (once; later calls reuse it).
-
-    Each class is one photo from scikit-image or scikit-learn (``SAMPLE_CLASSES``);
-    its images are random square crops of that photo (30-70 % of its shorter side),
-    resized, some mirrored, saved as JPEG. Telling crops of different photos apart is
-    a small, real image-classification task, made offline in about a second.
-
-    Args:
-        root: where to write it; default ``cache_dir() / "own_images_sample_v1_..."``.
-        per_class: images per class.
-        image_size: side of the saved images in pixels (the loader resizes again).
-
-    Returns:
-        the folder's ``Path`` (one sub-folder per class).
-    """
-    if root is None:
-        root = cache_dir() / f"own_images_sample_v{SAMPLE_VERSION}_{per_class}x{image_size}_s{seed}"
-    root = Path(root)
-    done = root / ".complete"
-    if not done.exists():
-        shutil.rmtree(root, ignore_errors=True)
-        _write_crops(root, SAMPLE_CLASSES, per_class, image_size, seed, sub_folders=True)
-        done.write_text("written by course_lib.own_images.folder.make_sample_folder\n")
-    return root
-
-
-def make_new_images(root=None, per_class=2, image_size=128, seed=1):
-    """A flat folder of new crops (not in the sample folder), named ``<class>_<i>.jpg``.
-
-    They stand for "new photos" to predict on. They are new crops of the *same*
-    photos, so they are easier than truly new photos would be.
-
-    Returns:
-        the list of image paths, sorted.
-    """
-    if root is None:
-        root = cache_dir() / f"own_images_new_v{SAMPLE_VERSION}_{per_class}x{image_size}_s{seed}"
-    root = Path(root)
-    if not (root / ".complete").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        _write_crops(root, SAMPLE_CLASSES, per_class, image_size, seed, sub_folders=False)
-        (root / ".complete").write_text("written by make_new_images\n")
-    return sorted(root.glob("*.jpg"))
-
-
-# ----------------------------------------------------------------------------- checking a folder
-
-def unreadable_reason(path):
-    """Why TensorFlow could not read ``path`` as an image, or None if it can.
-
-    Opens the file with Pillow and decodes every pixel: catches empty files, text
-    renamed to ``.jpg``, truncated downloads and formats TensorFlow cannot decode
-    (WebP, TIFF, HEIC...) under an image extension.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            kind = image.format
-            image.load()
-    except UnidentifiedImageError:
-        return "not an image Pillow recognises"
-    except (OSError, ValueError, SyntaxError) as error:  # truncated or damaged
-        return f"damaged image ({error})"
-    if kind not in DECODABLE_FORMATS:
-        return f"{kind} image; TensorFlow reads only {', '.join(DECODABLE_FORMATS)}"
-    return None
+    def __init__(self, message, report=None):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclasses.dataclass
@@ -171,9 +61,9 @@ class FolderReport:
 
     Attributes:
         root: the folder checked.
-        class_names: the classes, sorted (the label of an image is its index here).
-        images: ``{class: [usable image paths]}``.
-        skipped: ``[(path, reason)]`` for files left out (not an image, or unreadable).
+        class_names: the classes, sorted (an image's label is its class's index here).
+        images: ``{class: [paths TensorFlow decodes]}``, in sorted order.
+        skipped: ``[(path, reason)]``: files left out, and why.
     """
 
     root: Path
@@ -186,143 +76,234 @@ class FolderReport:
         """``{class: number of usable images}``."""
         return {name: len(self.images[name]) for name in self.class_names}
 
-    @property
-    def unreadable(self):
-        """The skipped files that have an image extension (Keras would try to read them)."""
-        return [p for p, _ in self.skipped if p.suffix.lower() in IMAGE_EXTENSIONS]
+    def files_and_labels(self):
+        """``(paths, labels)``: every usable image and its class index, class by class."""
+        paths = [p for name in self.class_names for p in self.images[name]]
+        labels = [k for k, name in enumerate(self.class_names) for _ in self.images[name]]
+        return paths, labels
 
-    def text(self, show=5):
+    def skipped_text(self, show=SHOWN_SKIPPED):
+        """The skipped files: each one when there are few, else grouped by reason."""
+        if not self.skipped:
+            return "skipped 0 files: every file is an image TensorFlow decodes"
+        lines = [f"skipped {len(self.skipped)} file(s) that are not images TensorFlow decodes:"]
+        if len(self.skipped) <= show:
+            return "\n".join(lines + [f"  {self.relative(p)}: {why}" for p, why in self.skipped])
+        by_reason = collections.defaultdict(list)
+        for path, why in self.skipped:
+            by_reason[_kind(why)].append((path, why))
+        for found in sorted(by_reason.values(), key=len, reverse=True):
+            path, why = found[0]
+            more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+            lines.append(f"  {len(found)} x {why}: {self.relative(path)}{more}")
+        return "\n".join(lines)
+
+    def text(self):
         """A few lines for the learner: classes, counts, and what was skipped."""
         counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
-        lines = [f"{self.root}: {len(self.class_names)} classes, "
-                 f"{sum(self.counts.values())} usable images ({counts})"]
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} file(s) that are not readable images:")
-            lines += [f"  {p.relative_to(self.root)}: {why}" for p, why in self.skipped[:show]]
-            if len(self.skipped) > show:
-                lines.append(f"  ... and {len(self.skipped) - show} more")
-        else:
-            lines.append("skipped 0 files: every file is a readable image")
-        return "\n".join(lines)
+        return (f"{self.root}: {len(self.class_names)} classes, {sum(self.counts.values())} usable "
+                f"images ({counts})\n{self.skipped_text()}")
+
+    def relative(self, path):
+        """``path`` relative to the folder, as text (for reports)."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def _kind(reason):
+    """A reason without its details (the part in brackets), to group files by."""
+    return re.sub(r"\s*\(.*\)$", "", reason)
+
+
+def _existing_folder(root):
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FolderError(f"image folder {root} does not exist; expected a folder with {LAYOUT}")
+    if not root.is_dir():
+        raise FolderError(f"{root} is a file, not a folder; expected a folder with {LAYOUT}")
+    return root
+
+
+def _files(folder):
+    """Files below ``folder``, sorted, not entering hidden sub-folders."""
+    for parent, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in sorted(files):
+            yield Path(parent) / name
+
+
+def _too_large(width=None, height=None):
+    size = f"{width}x{height} = {width * height:,} pixels" if width else f"over {MAX_PIXELS:,} pixels"
+    return (f"too large to decode safely ({size}; the limit is {MAX_PIXELS:,}): "
+            "shrink it with any photo editor")
+
+
+def _header_reason(path):
+    """Why ``path`` is not even worth decoding (hidden, empty, too large), or None.
+
+    Reads the file's size and its image header only (Pillow opens images lazily); a
+    header Pillow does not know is left to TensorFlow to judge.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if path.name.startswith("."):
+        return "hidden file (left out, as macOS's ._ files and editors' backups should be)"
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file (0 bytes)"
+    if size > MAX_FILE_BYTES:
+        return f"file too large ({size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES / 2**20:.0f} MB)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                frames = getattr(image, "n_frames", 1)
+    except Image.DecompressionBombError:
+        return _too_large()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None  # TensorFlow decides
+    if width * height * frames > MAX_PIXELS:
+        return _too_large(width, height * frames)
+    return None
+
+
+def _pillow_format(path):
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.format
+    except Exception:  # any failure means: Pillow does not know it either
+        return None
+
+
+def _decode_reason(path, message):
+    """The learner's reason for a file TensorFlow failed to decode, from its error message."""
+    message = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\].*$", "", message.strip()).splitlines()[0]
+    if "Unknown image file format" in message:
+        kind = _pillow_format(path)
+        if kind:
+            return (f"{kind} image, which TensorFlow does not decode (it reads {TENSORFLOW_FORMATS}): "
+                    "convert it, e.g. to JPEG")
+        return f"not an image TensorFlow recognises (it reads {TENSORFLOW_FORMATS})"
+    return f"damaged image: TensorFlow could not decode it ({message})"
+
+
+def decode_file(path, min_side=None):
+    """The image in ``path`` (a path, or a string tensor) as TensorFlow decodes it: (h, w, 3) uint8.
+
+    Args:
+        min_side: decode a JPEG at the smallest of 1/1, 1/2, 1/4 and 1/8 of its size whose shorter
+            side is still at least ``min_side`` pixels. The JPEG decoder scales while decoding
+            (averaging pixels, so nothing aliases), several times faster for a large photo: a
+            12-megapixel JPEG at 1/8 has 1500 x 2000 pixels to make, not 3000 x 4000. It still
+            reads every byte of the file, so a damaged file fails the same way. None: full size.
+    """
+    import tensorflow as tf
+
+    contents = tf.io.read_file(path if tf.is_tensor(path) else str(path))
+
+    def whole():
+        return tf.io.decode_image(contents, channels=3, expand_animations=False)
+
+    if min_side is None:
+        return whole()
+
+    def jpeg():
+        shape = tf.io.extract_jpeg_shape(contents)
+        side = tf.minimum(shape[0], shape[1])
+        scaled = [(side >= ratio * min_side,
+                   lambda ratio=ratio: tf.io.decode_jpeg(contents, channels=3, ratio=ratio))
+                  for ratio in JPEG_RATIOS]
+        return tf.case(scaled, default=lambda: tf.io.decode_jpeg(contents, channels=3))
+
+    return tf.cond(tf.io.is_jpeg(contents), jpeg, whole)
+
+
+def unreadable_reason(path):
+    """Why training cannot use the file ``path`` (a sentence), or None if TensorFlow decodes it."""
+    import tensorflow as tf
+
+    path = Path(path)
+    reason = _header_reason(path)
+    if reason:
+        return reason
+    try:
+        decode_file(path, CHECK_SIDE)
+    except tf.errors.OpError as error:
+        return _decode_reason(path, error.message)
+    return None
+
+
+def _decoded(paths):
+    """The positions in ``paths`` of the files TensorFlow decodes (decoded in parallel)."""
+    import tensorflow as tf
+
+    if not paths:
+        return set()
+    positions = tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), [str(p) for p in paths]))
+    decoded = positions.map(lambda i, path: (i, tf.shape(decode_file(path, CHECK_SIDE))[0]),
+                            num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    return {int(i) for i, _ in decoded.as_numpy_iterator()}
+
+
+def _short_message(report, min_per_class):
+    short = {k: v for k, v in report.counts.items() if v < min_per_class}
+    lines = [f"every class needs at least {min_per_class} images TensorFlow decodes; these have "
+             f"fewer (class: count): {short}."]
+    if report.skipped:
+        lines.append(report.skipped_text())
+    lines.append("Add images, convert or replace the skipped ones, or remove those sub-folders.")
+    return "\n".join(lines)
 
 
 def check_folder(root, min_per_class=MIN_IMAGES_PER_CLASS):
-    """Check a folder of class sub-folders and open every file in it.
+    """Check a folder of class sub-folders: decode every file in it, as training will.
 
     Args:
         root: the folder; one sub-folder per class, images anywhere below them.
-        min_per_class: fewest readable images a class may have.
+        min_per_class: fewest usable images a class may have.
 
     Returns:
         a ``FolderReport``.
 
     Raises:
-        ValueError: the folder is missing or not a folder; it has no class
-            sub-folders (files directly inside it count for nothing); it has only
-            one class; a class has fewer than ``min_per_class`` readable images.
-            Each message says what was found and what is needed.
+        FolderError (a ``ValueError``): the folder is missing or not a folder; it has no
+            class sub-folders; it has only one class; a class has fewer than
+            ``min_per_class`` usable images (the message lists why files were skipped).
     """
-    root = Path(root).expanduser()
-    layout = "one sub-folder per class, e.g. my_photos/cats/*.jpg and my_photos/dogs/*.jpg"
-    if not root.exists():
-        raise ValueError(f"image folder {root} does not exist; expected a folder with {layout}")
-    if not root.is_dir():
-        raise ValueError(f"{root} is a file, not a folder; expected a folder with {layout}")
-    class_names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    root = _existing_folder(root)
+    min_per_class = checks.whole_number(min_per_class, "min_per_class")
+    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    class_names = [p.name for p in entries if p.is_dir()]
+    loose = [p for p in entries if not p.is_dir()]
     if not class_names:
-        loose = sum(1 for p in root.iterdir() if p.is_file())
-        raise ValueError(f"image folder {root} has no class sub-folders ({loose} loose files); "
-                         f"expected {layout}")
+        raise FolderError(f"image folder {root} has no class sub-folders ({len(loose)} loose "
+                          f"files); expected {LAYOUT}")
     if len(class_names) == 1:
-        raise ValueError(f"image folder {root} has only one class ({class_names[0]!r}); a classifier "
-                         f"needs at least 2 class sub-folders: {layout}")
-    images, skipped = {}, []
+        raise FolderError(f"image folder {root} has only one class ({class_names[0]!r}); a "
+                          f"classifier needs at least 2 class sub-folders: {LAYOUT}")
+    skipped = [(p, "not inside a class sub-folder") for p in loose]
+    candidates = []
     for name in class_names:
-        images[name] = []
-        for folder, _, files in sorted(os.walk(root / name), key=lambda entry: entry[0]):
-            for file_name in sorted(files):
-                path = Path(folder) / file_name
-                if not file_name.lower().endswith(IMAGE_EXTENSIONS):
-                    skipped.append((path, f"not an image file (allowed: {', '.join(IMAGE_EXTENSIONS)})"))
-                    continue
-                reason = unreadable_reason(path)
-                if reason:
-                    skipped.append((path, reason))
-                else:
-                    images[name].append(path)
+        for path in _files(root / name):
+            reason = _header_reason(path)
+            if reason:
+                skipped.append((path, reason))
+            else:
+                candidates.append((name, path))
+    good = _decoded([path for _, path in candidates])
+    images = {name: [] for name in class_names}
+    for i, (name, path) in enumerate(candidates):
+        reason = None if i in good else unreadable_reason(path)  # one by one: the reason
+        if reason:
+            skipped.append((path, reason))
+        else:
+            images[name].append(path)
     report = FolderReport(root, class_names, images, skipped)
-    short = {k: v for k, v in report.counts.items() if v < min_per_class}
-    if short:
-        raise ValueError(f"every class needs at least {min_per_class} readable images; these have "
-                         f"fewer (class: count): {short}. Add images, or remove those sub-folders.")
+    if min(report.counts.values()) < min_per_class:
+        raise FolderError(_short_message(report, min_per_class), report)
     return report
-
-
-# ----------------------------------------------------------------------------- loading a folder
-
-def _clean_copy(report):
-    """A mirror of ``report.root`` holding only its readable images (symbolic links,
-    or copies where links are not allowed), under the course's cache folder."""
-    key = hashlib.sha1(str(report.root.resolve()).encode()).hexdigest()[:10]
-    mirror = cache_dir() / "own_images_readable" / key
-    shutil.rmtree(mirror, ignore_errors=True)
-    for name, paths in report.images.items():
-        for path in paths:
-            target = mirror / name / path.relative_to(report.root / name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                target.symlink_to(path.resolve())
-            except OSError:
-                shutil.copy2(path, target)
-    return mirror
-
-
-def load_folder(root, image_size=DEFAULT_IMAGE_SIZE, validation_split=0.2, batch_size=32, seed=0,
-                min_per_class=MIN_IMAGES_PER_CLASS):
-    """Check ``root`` and load it as a training and a validation ``tf.data.Dataset``.
-
-    Uses ``keras.utils.image_dataset_from_directory``: each image is cropped to a square
-    in its centre (no squashing) and resized to ``image_size``; the split is by file,
-    shuffled with ``seed``. Both datasets are cached in memory after the first pass and
-    prefetched; the training set's batches are reshuffled every epoch.
-
-    Args:
-        image_size: side in pixels, at least ``MIN_IMAGE_SIZE``.
-        validation_split: share of the images held out, between 0 and 1.
-
-    Returns:
-        ``(train, validation, report)``: datasets of ``(images, labels)`` batches, images
-        float32 (batch, image_size, image_size, 3) with values 0-255, labels int32 class
-        indices into ``report.class_names``; ``report`` a ``FolderReport`` (what was skipped).
-
-    Raises:
-        ValueError: the folder problems ``check_folder`` lists, an image size below
-            ``MIN_IMAGE_SIZE``, or a split outside (0, 1).
-    """
-    import keras
-    import tensorflow as tf
-
-    if int(image_size) != image_size or image_size < MIN_IMAGE_SIZE:
-        raise ValueError(f"image_size must be a whole number >= {MIN_IMAGE_SIZE} (the smallest input "
-                         f"the MobileNets accept), got {image_size!r}")
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"validation_split must be between 0 and 1, got {validation_split}")
-    report = check_folder(root, min_per_class=min_per_class)
-    source = _clean_copy(report) if report.unreadable else report.root
-    with contextlib.redirect_stdout(io.StringIO()):
-        train, validation = keras.utils.image_dataset_from_directory(
-            source, labels="inferred", label_mode="int", class_names=report.class_names,
-            color_mode="rgb", batch_size=batch_size, image_size=(image_size, image_size),
-            shuffle=True, seed=seed, validation_split=validation_split, subset="both",
-            crop_to_aspect_ratio=True, verbose=False)
-    autotune = tf.data.AUTOTUNE
-    n_batches = int(train.cardinality())
-    train = train.cache().shuffle(max(n_batches, 1), seed=seed).prefetch(autotune)
-    validation = validation.cache().prefetch(autotune)
-    return train, validation, report
-
-
-def to_arrays(dataset):
-    """All ``(images, labels)`` of a dataset as NumPy arrays (fine for a few hundred images)."""
-    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in dataset])
-    return np.concatenate(xs), np.concatenate(ys)

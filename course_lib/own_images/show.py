@@ -1,14 +1,15 @@
-"""Chapter 06's plots: a grid per class, the two-stage curves, the confusion matrix, mistakes.
+"""Chapter 07's plots: a grid per class, the two-stage curves, the confusion matrix, mistakes.
 
-Images are (n, h, w, 3) pixel values 0-255, as ``folder.load_folder`` gives them.
-Every title carries the weights label ("ImageNet weights" or "random init, not
-transfer"), so no plot of a random-init run can pass for transfer learning.
+Images are (n, h, w, 3) pixel values 0-255, as the input pipeline gives them. Every title
+carries the weights label ("ImageNet weights" or "random init, not transfer"), so no plot of
+a random-init run can pass for transfer learning.
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from course_lib.plots import FONT_SIZE, learning_curves, sample_grid, style_axes
+from course_lib.core.plots import FONT_SIZE, learning_curves, sample_grid, style_axes
 
 
 def class_grid(images, labels, class_names, n=6):
@@ -26,31 +27,50 @@ def class_grid(images, labels, class_names, n=6):
     return sample_grid(rows, n=n, titles=False)
 
 
-def two_stage_curves(result, weights_label):
-    """Accuracy and loss per epoch over both stages, with the switch to stage 2 marked.
+def joined_logs(stages):
+    """The stages' logs one after the other: ``{name: [value per epoch, all stages]}``."""
+    logs = {}
+    for stage in stages.values():
+        for name, values in stage.logs.items():
+            logs.setdefault(name, []).extend(values)
+    return logs
+
+
+def two_stage_curves(stages, weights_label):
+    """Accuracy and loss per epoch over both stages, training and validation; the switch to
+    stage 2 is a dotted line, and each stage's kept epoch (lowest validation loss) a star.
 
     Args:
-        result: what ``recipe.two_stage_fit`` returns.
+        stages: ``{"head": recipe.Stage, "top blocks": recipe.Stage}`` (``train.Run.stages``).
         weights_label: e.g. ``"random init, not transfer"``.
 
     Returns:
         the two matplotlib ``Axes``.
     """
+    logs = joined_logs(stages)
     _, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, metric in zip(axes, ("accuracy", "loss")):
-        learning_curves({"two-stage": result["history"]}, metric=metric, ax=ax)
-        if len(result["history"][metric]) > result["head_epochs"]:
-            ax.axvline(result["head_epochs"] + 0.5, color="grey", linestyle=":")
-            ax.text(result["head_epochs"] + 0.7, ax.get_ylim()[1], "stage 2: top blocks",
-                    va="top", fontsize=FONT_SIZE - 2, color="grey")
+        learning_curves({"two-stage": logs}, metric=metric, ax=ax)
+        offset = 0
+        for i, stage in enumerate(stages.values()):
+            if i:
+                ax.axvline(offset + 0.5, color="grey", linestyle=":")
+                ax.text(offset + 0.7, ax.get_ylim()[1], "stage 2: top blocks", va="top",
+                        fontsize=FONT_SIZE - 2, color="grey")
+            kept = offset + stage.best_epoch
+            ax.plot([kept], [logs[f"val_{metric}"][kept - 1]], "*", color="black", markersize=14,
+                    label="kept (lowest validation loss)" if not i else None)
+            offset += len(stage.logs[metric])
+        ax.legend(fontsize=FONT_SIZE - 3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{metric} ({weights_label})")
         style_axes(ax)
     axes[0].figure.tight_layout()
     return axes
 
 
-def confusion(labels, predicted, class_names, title):
-    """scikit-learn's ``ConfusionMatrixDisplay``: rows true class, columns predicted.
+def confusion(matrix, class_names, title):
+    """A confusion matrix of counts: rows the true class, columns the predicted one.
 
     Returns:
         the matplotlib ``Axes``.
@@ -58,33 +78,34 @@ def confusion(labels, predicted, class_names, title):
     from sklearn.metrics import ConfusionMatrixDisplay
 
     _, ax = plt.subplots(figsize=(5, 4.5))
-    ConfusionMatrixDisplay.from_predictions(labels, predicted, labels=range(len(class_names)),
-                                            display_labels=class_names, ax=ax, colorbar=False)
+    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=class_names).plot(ax=ax, colorbar=False,
+                                                                                cmap="Blues")
     ax.set_title(title)
     style_axes(ax)
     ax.grid(False)
     return ax
 
 
-def mistakes_grid(images, labels, probabilities, indices, class_names, title):
-    """The images at ``indices`` titled "true / predicted confidence" (e.g. the most
-    confident mistakes from ``recipe.confident_mistakes``).
+def mistakes_grid(images, labels, probabilities, class_names, title):
+    """Images titled "true / predicted confidence" (e.g. the most confident mistakes).
+
+    Args:
+        images: (k, h, w, 3) pixels 0-255; labels: (k,) true classes; probabilities: (k, classes).
 
     Returns:
         the matplotlib ``Figure``.
     """
-    indices = list(indices)
-    if not indices:
+    if len(images) == 0:
         fig, ax = plt.subplots(figsize=(6, 1))
         ax.text(0.5, 0.5, "no mistakes to show", ha="center", va="center", fontsize=FONT_SIZE)
         ax.axis("off")
         return fig
-    fig, axes = plt.subplots(1, len(indices), figsize=(2.1 * len(indices), 3.3), squeeze=False)
-    for ax, i in zip(axes[0], indices):
-        ax.imshow(np.asarray(images[i]) / 255.0)
-        predicted = int(np.argmax(probabilities[i]))
-        ax.set_title(f"true {class_names[labels[i]]}\npred {class_names[predicted]}\n"
-                     f"{probabilities[i][predicted]:.2f}", fontsize=FONT_SIZE - 1)
+    fig, axes = plt.subplots(1, len(images), figsize=(2.1 * len(images), 3.3), squeeze=False)
+    for ax, image, label, p in zip(axes[0], images, labels, probabilities):
+        ax.imshow(np.asarray(image) / 255.0)
+        predicted = int(np.argmax(p))
+        ax.set_title(f"true {class_names[label]}\npred {class_names[predicted]}\n{p[predicted]:.2f}",
+                     fontsize=FONT_SIZE - 1)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=FONT_SIZE + 1)

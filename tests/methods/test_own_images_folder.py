@@ -1,11 +1,11 @@
-"""Chapter 06 without training: the folder checks, the weights (network monkeypatched), the
-exercise check. Nothing here touches the network."""
+"""Chapter 07's folder checks and sample folders, without training.
 
-import io
-import socket
-import threading
-import time
-import urllib.error
+Issue 19's faults each have a test here: the sample folder never deletes what it did not make;
+phone photos (MPO) are accepted; why files were skipped reaches the learner; a decompression
+bomb is skipped with a reason that names it; sizes are bounded.
+"""
+
+import json
 
 import numpy as np
 import pytest
@@ -15,26 +15,9 @@ import course_lib
 
 course_lib.setup(0)
 
-from course_lib.exercises import own_images as exercises  # noqa: E402
-from course_lib.own_images import backbone as bb  # noqa: E402
-from course_lib.own_images import folder  # noqa: E402
-from course_lib.own_images.recipe import confident_mistakes  # noqa: E402
-
-COLOURS = {"blue": (30, 60, 220), "green": (40, 200, 60), "red": (220, 40, 40)}
-
-
-def make_squares(root, per_class=12, size=32, colours=COLOURS, seed=0):
-    """One sub-folder per colour, ``per_class`` PNGs of a coloured square on grey noise."""
-    rng = np.random.default_rng(seed)
-    for name, rgb in colours.items():
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            image = rng.integers(90, 160, size=(size, size, 3)).astype("uint8")
-            side = int(rng.integers(size // 3, size // 2 + 1))
-            top, left = rng.integers(0, size - side, size=2)
-            image[top:top + side, left:left + side] = rgb
-            Image.fromarray(image).save(root / name / f"{name}_{i:02d}.png")
-    return root
+from course_lib.own_images import folder, pipeline, samples  # noqa: E402
+from course_lib.own_images.folder import FolderError, check_folder, unreadable_reason  # noqa: E402
+from methods.own_images_fixtures import make_squares, save_bomb, save_mpo  # noqa: E402
 
 
 @pytest.fixture()
@@ -42,251 +25,193 @@ def squares(tmp_path):
     return make_squares(tmp_path / "squares")
 
 
-@pytest.fixture()
-def offline(tmp_path, monkeypatch):
-    """An empty Keras cache and a network that refuses every connection."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    calls = []
-
-    def refuse(url, timeout):
-        calls.append((url, timeout))
-        raise urllib.error.URLError("[Errno -2] Name or service not known")
-
-    monkeypatch.setattr(bb, "_open_url", refuse)
-    return calls
-
-
 # ----------------------------------------------------------------------------- folder errors
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(ValueError, match="does not exist.*one sub-folder per class"):
-        folder.check_folder(tmp_path / "nowhere")
+    with pytest.raises(FolderError, match="does not exist.*one sub-folder per class"):
+        check_folder(tmp_path / "nowhere")
 
 
 def test_a_file_is_not_a_folder(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"x")
-    with pytest.raises(ValueError, match="is a file, not a folder"):
-        folder.load_folder(path)
+    with pytest.raises(FolderError, match="is a file, not a folder"):
+        check_folder(path)
 
 
 def test_empty_folder(tmp_path):
     (tmp_path / "loose.jpg").write_bytes(b"x")
     (tmp_path / ".hidden").mkdir()  # hidden folders are not classes
-    with pytest.raises(ValueError, match=r"no class sub-folders \(1 loose files\)"):
-        folder.check_folder(tmp_path)
+    with pytest.raises(FolderError, match=r"no class sub-folders \(1 loose files\)"):
+        check_folder(tmp_path)
 
 
 def test_only_one_class(tmp_path):
-    make_squares(tmp_path, colours={"red": (220, 40, 40)})
-    with pytest.raises(ValueError, match="only one class \\('red'\\).*at least 2"):
-        folder.load_folder(tmp_path)
+    make_squares(tmp_path, colours={"blue": (30, 60, 220)})
+    with pytest.raises(FolderError, match="only one class \\('blue'\\).*at least 2"):
+        check_folder(tmp_path)
 
 
 def test_too_few_images_names_the_class_and_the_minimum(tmp_path):
     make_squares(tmp_path, per_class=folder.MIN_IMAGES_PER_CLASS)
-    for path in sorted((tmp_path / "green").iterdir())[:3]:
+    for path in sorted((tmp_path / "orange").iterdir())[:3]:
         path.unlink()
-    with pytest.raises(ValueError, match=r"at least 10 readable images.*\{'green': 7\}"):
-        folder.check_folder(tmp_path)
-    folder.check_folder(tmp_path, min_per_class=7)  # the minimum is a parameter
+    with pytest.raises(FolderError, match=r"at least 10 images TensorFlow decodes.*\{'orange': 7\}"):
+        check_folder(tmp_path)
+    assert check_folder(tmp_path, min_per_class=7).counts == {"blue": 10, "orange": 7, "purple": 10}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"image_size": 16}, "image_size must be a whole number >= 32"),
-    ({"validation_split": 0.0}, "validation_split must be between 0 and 1"),
-    ({"validation_split": 1.0}, "validation_split must be between 0 and 1"),
-])
-def test_bad_loading_options(squares, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        folder.load_folder(squares, **kwargs)
-
-
-# ----------------------------------------------------------------------------- unreadable files
+# ----------------------------------------------------------------------------- what is skipped, and why
 
 def _spoil(root):
-    """Four bad files in class folders: three with image extensions, one text file."""
-    (root / "red" / "notes.txt").write_text("not an image")
-    (root / "red" / "._red_00.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
-    good = (root / "blue" / "blue_00.png").read_bytes()
+    """Six files training cannot use, and a WebP that it can, in class folders; one loose file."""
+    (root / "purple" / "notes.txt").write_text("not an image")
+    (root / "purple" / "._purple_000.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    good = (root / "blue" / "blue_000.png").read_bytes()
     (root / "blue" / "truncated.png").write_bytes(good[: len(good) // 2])
-    Image.new("RGB", (40, 40), "white").save(root / "green" / "really_webp.jpg", format="WEBP")
+    Image.open(root / "blue" / "blue_001.png").save(root / "purple" / "download.jpg", quality=90)
+    jpeg = (root / "purple" / "download.jpg").read_bytes()
+    (root / "purple" / "download.jpg").write_bytes(jpeg[: len(jpeg) * 3 // 4])  # cut off: a partial download
+    (root / "blue" / "empty.jpg").write_bytes(b"")
+    Image.new("RGB", (40, 40), "white").save(root / "orange" / "scan.tif", format="TIFF")
+    Image.new("RGB", (40, 40), "white").save(root / "orange" / "really_webp.jpg", format="WEBP")
+    (root / "README.txt").write_text("my classes")
 
 
-def test_unreadable_files_are_skipped_with_a_count(squares):
+def test_files_training_cannot_use_are_skipped_each_with_its_reason(squares):
     _spoil(squares)
-    report = folder.check_folder(squares)
-    assert report.counts == {"blue": 12, "green": 12, "red": 12}
+    report = check_folder(squares)
+    assert report.counts == {"blue": 12, "orange": 13, "purple": 12}  # the WebP counts: TensorFlow decodes it
     reasons = {p.name: why for p, why in report.skipped}
-    assert set(reasons) == {"notes.txt", "._red_00.png", "truncated.png", "really_webp.jpg"}
-    assert "not an image file" in reasons["notes.txt"]
-    assert "not an image Pillow recognises" in reasons["._red_00.png"]
-    assert "damaged" in reasons["truncated.png"]
-    assert "WEBP" in reasons["really_webp.jpg"]
-    assert len(report.unreadable) == 3
-    assert "skipped 4 file(s)" in report.text()
+    assert set(reasons) == {"notes.txt", "._purple_000.png", "truncated.png", "download.jpg", "empty.jpg",
+                            "scan.tif", "README.txt"}
+    assert reasons["notes.txt"].startswith("not an image TensorFlow recognises")
+    assert reasons["._purple_000.png"].startswith("hidden file")
+    assert reasons["truncated.png"].startswith("damaged image: TensorFlow could not decode it")
+    assert reasons["download.jpg"] == ("damaged image: TensorFlow could not decode it (jpeg::Uncompress failed. "
+                                       "Invalid JPEG data or crop window.)")  # found at 1/8 of its size too
+    assert reasons["empty.jpg"] == "empty file (0 bytes)"
+    assert reasons["scan.tif"].startswith("TIFF image, which TensorFlow does not decode")
+    assert reasons["README.txt"] == "not inside a class sub-folder"
+    text = report.text()
+    assert "skipped 7 file(s)" in text and "\n  1 x empty file (0 bytes): blue/empty.jpg\n" in text  # grouped
 
 
-def test_keras_alone_would_crash_on_them_but_load_folder_does_not(squares):
-    import keras
-    import tensorflow as tf
-
+def test_every_file_the_check_accepts_is_one_training_decodes(squares):
     _spoil(squares)
-    raw = keras.utils.image_dataset_from_directory(squares, image_size=(32, 32), batch_size=64,
-                                                   verbose=False)
-    with pytest.raises(tf.errors.InvalidArgumentError):
-        for _ in raw:
-            pass
-    train, validation, report = folder.load_folder(squares, image_size=32, seed=0)
-    x, y = folder.to_arrays(train)
-    xv, yv = folder.to_arrays(validation)
-    assert len(x) + len(xv) == 36 and len(report.skipped) == 4
-    assert x.shape[1:] == (32, 32, 3) and x.dtype == np.float32 and x.max() > 1.0  # pixels 0-255
-    assert set(np.unique(np.concatenate([y, yv]))) == {0, 1, 2}
+    paths, labels = check_folder(squares).files_and_labels()
+    decoded = [pipeline.load_image(str(p), 32).numpy() for p in paths]
+    assert len(decoded) == 37 and all(image.shape == (32, 32, 3) for image in decoded)
+    assert labels == [0] * 12 + [1] * 13 + [2] * 12
+    assert unreadable_reason(paths[0]) is None
 
 
-def test_unreadable_files_can_leave_a_class_too_small(squares):
-    for i in range(3):
-        (squares / "red" / f"red_{i:02d}.png").write_bytes(b"broken")
-    with pytest.raises(ValueError, match=r"\{'red': 9\}"):
-        folder.load_folder(squares)
+def test_phone_photos_with_a_second_image_are_accepted(tmp_path):
+    """Issue 19: JPEGs that carry a second image (Pillow: "MPO") used to be refused, and the
+    learner saw only {'cats': 0, 'dogs': 0}; TensorFlow decodes them."""
+    rng = np.random.default_rng(0)
+    for name in ("cats", "dogs"):
+        (tmp_path / name).mkdir()
+        for i in range(10):
+            save_mpo(tmp_path / name / f"IMG_{i:04d}.jpg", rng)
+    with Image.open(tmp_path / "cats" / "IMG_0000.jpg") as image:
+        assert image.format == "MPO"
+    report = check_folder(tmp_path)
+    assert report.counts == {"cats": 10, "dogs": 10} and report.skipped == []
+    assert pipeline.load_image(str(tmp_path / "cats" / "IMG_0000.jpg"), 32).shape == (32, 32, 3)
 
 
-def test_clean_folder_loads_in_place_with_a_split(squares):
-    train, validation, report = folder.load_folder(squares, image_size=40, validation_split=0.25)
-    assert report.skipped == [] and report.class_names == ["blue", "green", "red"]
-    assert len(folder.to_arrays(train)[0]) == 27 and len(folder.to_arrays(validation)[0]) == 9
-    assert "skipped 0 files" in report.text()
+def test_why_files_were_skipped_reaches_the_error(tmp_path):
+    """Issue 19: when skipping leaves a class too small, the error says why they were skipped."""
+    for name in ("cats", "dogs"):
+        (tmp_path / name).mkdir()
+        for i in range(10):
+            Image.new("RGB", (20, 20), "white").save(tmp_path / name / f"IMG_{i}.tif", format="TIFF")
+    with pytest.raises(FolderError) as error:
+        check_folder(tmp_path)
+    message = str(error.value)
+    assert "{'cats': 0, 'dogs': 0}" in message
+    assert "skipped 20 file(s)" in message
+    assert "\n  20 x TIFF image, which TensorFlow does not decode (it reads JPEG, PNG, GIF, BMP, WebP, JPEG XL): " \
+           "convert it, e.g. to JPEG: cats/IMG_0.tif and 19 more\n" in message
+    assert error.value.report.counts == {"cats": 0, "dogs": 0}
 
 
-def test_sample_folder_is_made_once_and_loads(tmp_path):
-    root = folder.make_sample_folder(tmp_path / "sample", per_class=10, image_size=48)
-    report = folder.check_folder(root)
-    assert report.class_names == sorted(folder.SAMPLE_CLASSES) and set(report.counts.values()) == {10}
+def test_a_decompression_bomb_is_skipped_by_name_before_decoding(squares):
+    """Issue 19: a 27 KB PNG of 15000 x 15000 pixels raised Pillow's DecompressionBombError,
+    uncaught and naming no file. It is skipped, with its size, and never decoded."""
+    bomb = save_bomb(squares / "blue" / "scan.png")
+    assert bomb.stat().st_size < 30_000
+    report = check_folder(squares)
+    assert report.counts["blue"] == 12
+    assert report.skipped == [(bomb, "too large to decode safely (over 64,000,000 pixels; the limit is "
+                                     "64,000,000): shrink it with any photo editor")]
+
+
+def test_an_image_over_the_course_limit_is_skipped_with_its_size(squares):
+    big = squares / "orange" / "panorama.png"
+    Image.new("1", (8200, 8000)).save(big)  # 65.6 million pixels: Pillow alone would decode it
+    reason = unreadable_reason(big)
+    assert reason.startswith("too large to decode safely (8200x8000 = 65,600,000 pixels; the limit is 64,000,000)")
+    assert check_folder(squares).counts["orange"] == 12
+
+
+@pytest.mark.parametrize("size", [31, 513, 10**5, 96.5, "96"])
+def test_image_size_is_bounded(size):
+    with pytest.raises(ValueError, match="image_size must be a whole number"):
+        pipeline.check_image_size(size)
+    assert pipeline.check_image_size(512) == 512 and pipeline.check_image_size(32) == 32
+
+
+# ----------------------------------------------------------------------------- the sample folders
+
+def test_sample_folder_is_made_once_and_reused(tmp_path):
+    root = samples.make_sample_folder(tmp_path / "sample", per_class=10, image_size=48)
+    report = check_folder(root)
+    assert report.class_names == sorted(samples.SAMPLE_CLASSES) and set(report.counts.values()) == {10}
+    assert report.skipped == []  # the marker is a hidden file at the top: not a class, not reported
     stamp = (root / "cat" / "cat_000.jpg").stat().st_mtime_ns
-    folder.make_sample_folder(tmp_path / "sample", per_class=10, image_size=48)
+    assert samples.make_sample_folder(tmp_path / "sample", per_class=10, image_size=48) == root
     assert (root / "cat" / "cat_000.jpg").stat().st_mtime_ns == stamp  # reused, not rewritten
-    new = folder.make_new_images(tmp_path / "new", per_class=1, image_size=48)
-    assert [p.name for p in new] == [f"{c}_000.jpg" for c in sorted(folder.SAMPLE_CLASSES)]
+    new = samples.make_new_images(tmp_path / "new", per_class=1, image_size=48)
+    assert [p.name for p in new] == [f"{c}_000.jpg" for c in sorted(samples.SAMPLE_CLASSES)]
+    assert not list(tmp_path.glob(".*writing*"))  # no temporary folder left
 
 
-# ----------------------------------------------------------------------------- backbones and weights
-
-@pytest.mark.parametrize("call", [bb.check_name, bb.weights_file, bb.preprocessing_layer,
-                                  bb.imagenet_weights])
-def test_unknown_backbone_lists_the_allowed_ones(call):
-    with pytest.raises(ValueError, match="unknown backbone 'ResNet50'; allowed: MobileNetV3Small, MobileNetV2"):
-        call("ResNet50")
-
-
-def test_offline_weights_fail_fast_with_a_clear_message(offline):
-    start = time.perf_counter()
-    status = bb.imagenet_weights("MobileNetV3Small", 96, timeout=3)
-    assert time.perf_counter() - start < 2
-    assert offline == [(bb.weights_file().url, 3)]  # one try, with the timeout
-    assert status.path is None and not status.transfer and status.how == "unavailable"
-    assert status.label == bb.NOT_TRANSFER == "random init, not transfer"
-    for words in ("NO IMAGENET WEIGHTS", "Name or service not known", bb.FETCH_COMMAND,
-                  "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", "RANDOMLY INITIALISED",
-                  "NOT transfer learning"):
-        assert words in status.message
+@pytest.mark.parametrize("make", [samples.make_sample_folder, samples.make_new_images])
+def test_a_folder_the_course_did_not_make_is_never_touched(tmp_path, make):
+    """Issue 19: pointed at an existing folder, these deleted it with shutil.rmtree, photos and all."""
+    mine = tmp_path / "my_photos"
+    (mine / "holiday").mkdir(parents=True)
+    Image.new("RGB", (20, 20), "blue").save(mine / "holiday" / "beach.jpg")
+    before = (mine / "holiday" / "beach.jpg").read_bytes()
+    with pytest.raises(ValueError, match="already exists and was not made by the course"):
+        make(mine, per_class=2, image_size=32)
+    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*")) == ["holiday", "holiday/beach.jpg"]
+    assert (mine / "holiday" / "beach.jpg").read_bytes() == before
 
 
-def test_no_download_when_asked_not_to(offline):
-    status = bb.imagenet_weights("MobileNetV2", 96, download_missing=False)
-    assert status.path is None and "download not tried" in status.message and offline == []
+def test_a_course_folder_made_with_other_settings_is_refused_not_rewritten(tmp_path):
+    root = samples.make_sample_folder(tmp_path / "sample", per_class=2, image_size=32)
+    marker = (root / samples.MARKER).read_text()
+    with pytest.raises(ValueError, match="made by the course with other settings"):
+        samples.make_sample_folder(root, per_class=3, image_size=32)
+    assert (root / samples.MARKER).read_text() == marker and json.loads(marker)["per_class"] == 2
 
 
-def test_weights_in_keras_cache_are_used_without_the_network(offline):
-    weights = bb.weights_file("MobileNetV2", 128)
-    assert weights.file_name == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_128_no_top.h5"
-    weights.path.parent.mkdir(parents=True)
-    weights.path.write_bytes(b"stand-in")
-    status = bb.imagenet_weights("MobileNetV2", 128)
-    assert status.path == weights.path and status.transfer and status.label == "ImageNet weights"
-    assert offline == []  # never asked the network
+def test_an_empty_folder_is_filled(tmp_path):
+    (tmp_path / "empty").mkdir()
+    root = samples.make_sample_folder(tmp_path / "empty", per_class=2, image_size=32)
+    assert check_folder(root, min_per_class=2).counts == dict.fromkeys(sorted(samples.SAMPLE_CLASSES), 2)
 
 
-def test_timeout_is_honoured_when_the_server_never_answers(offline, monkeypatch):
-    release = threading.Event()
+def test_a_write_stopped_halfway_leaves_nothing(tmp_path, monkeypatch):
+    def fail_halfway(folder, recipe, sub_folders):
+        (folder / "cat").mkdir()
+        (folder / "cat" / "cat_000.jpg").write_bytes(b"half")
+        raise KeyboardInterrupt
 
-    def hang(url, timeout):  # e.g. a name lookup that hangs: no socket timeout covers it
-        release.wait(30)
-        raise urllib.error.URLError("too late")
-
-    monkeypatch.setattr(bb, "_open_url", hang)
-    start = time.perf_counter()
-    status = bb.imagenet_weights("MobileNetV3Small", 96, timeout=0.3)
-    elapsed = time.perf_counter() - start
-    release.set()
-    assert elapsed < 1.5 and status.path is None and "within 0.3 s" in status.message
-
-
-def test_socket_timeout_on_a_silent_local_server(offline, monkeypatch):
-    """A real connection (to this machine only) that is accepted and then never answered."""
-    monkeypatch.setattr(bb, "_open_url", bb.urllib.request.urlopen)
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    silent = bb.WeightsFile("MobileNetV3Small", "w.h5", f"http://127.0.0.1:{port}/w.h5", None)
-    start = time.perf_counter()
-    try:
-        with pytest.raises(bb.WeightsUnavailable, match="within 0.5 s|timed out"):
-            bb.download(silent, timeout=0.5)
-    finally:
-        server.close()
-    assert time.perf_counter() - start < 2.5
-    assert not list(silent.path.parent.glob("w.h5*"))  # no half-written file left behind
-
-
-class _Response(io.BytesIO):
-    pass
-
-
-def test_download_checks_the_hash_and_keeps_a_good_file(offline, monkeypatch):
-    monkeypatch.setattr(bb, "_open_url", lambda url, timeout: _Response(b"weights bytes"))
-    status = bb.imagenet_weights("MobileNetV3Small", 96)  # its MD5 is known: a mismatch
-    assert status.path is None and "MD5 mismatch" in status.message
-    assert not bb.weights_file().path.exists()
-    status = bb.imagenet_weights("MobileNetV2", 96)  # no published hash
-    assert status.how == "downloaded" and status.path.read_bytes() == b"weights bytes"
-
-
-def test_fetch_command_exit_codes(offline, capsys):
-    assert bb.main(["--fetch"]) == 1
-    assert "FAILED" in capsys.readouterr().out
-    assert bb.main([]) == 0
-    assert "NOT in Keras's cache" in capsys.readouterr().out
-
-
-def test_mobilenet_v2_preprocessing_is_preprocess_input():
-    import keras
-
-    x = np.random.default_rng(0).uniform(0, 255, size=(2, 8, 8, 3)).astype("float32")
-    expected = keras.applications.mobilenet_v2.preprocess_input(x.copy())
-    np.testing.assert_allclose(np.asarray(bb.preprocessing_layer("MobileNetV2")(x)), expected,
-                               rtol=1e-6, atol=1e-6)
-    assert bb.preprocessing_layer("MobileNetV3Small") is None  # built into the backbone
-
-
-# ----------------------------------------------------------------------------- mistakes and the exercise
-
-def test_confident_mistakes_order_and_edge_cases():
-    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
-    y = np.array([1, 1, 1, 0])  # wrong: 0 (0.9), 2 (0.6), 3 (0.7)
-    assert confident_mistakes(p, y, k=2).tolist() == [0, 3]
-    assert confident_mistakes(p, y, k=10).tolist() == [0, 3, 2]
-    assert confident_mistakes(p, p.argmax(axis=1)).tolist() == []
-    with pytest.raises(ValueError, match="probabilities"):
-        confident_mistakes(p, y[:3])
-
-
-def test_exercise_check(capsys):
-    assert not exercises.check_confident_mistakes(None)
-    assert not exercises.check_confident_mistakes(lambda p, y, k: [0])
-    assert "Not yet" in capsys.readouterr().out
-    assert not exercises.check_confident_mistakes(lambda p, y, k: 1 / 0)
-    assert "ZeroDivisionError" in capsys.readouterr().out
-    assert exercises.check_confident_mistakes(confident_mistakes)
-    assert "Correct" in capsys.readouterr().out
+    monkeypatch.setattr(samples, "_write_crops", fail_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        samples.make_sample_folder(tmp_path / "sample", per_class=2, image_size=32)
+    assert list(tmp_path.iterdir()) == []
