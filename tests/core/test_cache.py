@@ -47,6 +47,13 @@ def test_a_truncated_entry_is_reported_deleted_and_rebuilt(folder):
     np.testing.assert_array_equal(np.load(path)["x"], _arrays()["x"])
 
 
+def test_written_files_get_the_usual_permissions(folder):
+    path = cache.atomic_write(folder / "report.json", lambda temporary: temporary.write_text("{}"))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
 def test_a_failed_write_leaves_no_file(folder):
     target = folder / "entry.npz"
 
