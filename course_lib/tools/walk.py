@@ -224,6 +224,27 @@ def table(record):
     return "\n".join(lines)
 
 
+def save_benchmark(record, folder=None):
+    """Write a one-CPU walk's per-chapter numbers as ``course_lib/results/benchmark.json``.
+
+    ``check_env(chapter)`` prints a chapter's line from it, and the README's benchmark table is
+    ``table(...)`` of the walk record kept in it. Returns the path.
+    """
+    from course_lib.core.cache import atomic_write
+    from course_lib.results import FOLDER
+
+    if record["machine"]["cpus_used"] != 1 or not record["policy"]:
+        raise ValueError("the course's benchmark is the walk on one CPU with the kernel policy on")
+    saved = {"made": {"date": record["when"][:10], "machine": record["machine"]},
+             "chapters": {row["notebook"]: {"seconds_1cpu": row["run_all_seconds"],
+                                            "peak_mb": row["peak"]["largest_kernel_mb"]}
+                          for row in record["chapters"]},
+             "walk": record}
+    path = Path(folder or FOLDER) / "benchmark.json"
+    text = json.dumps(saved, indent=1) + "\n"
+    return atomic_write(path, lambda temporary: temporary.write_text(text))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_lib.tools.walk", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/*.ipynb")
@@ -232,6 +253,8 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default: {DEFAULT_JSON}")
     parser.add_argument("--screenshots", type=Path, help="a folder for screenshots")
     parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of an earlier walk and stop")
+    parser.add_argument("--save", action="store_true",
+                        help="also write course_lib/results/benchmark.json (check_env and the README quote it)")
     args = parser.parse_args(argv)
     if args.table:
         print(table(json.loads(args.table.read_text())))
@@ -244,6 +267,8 @@ def main(argv=None):
     print("\n" + table(record).split("\n\n", 1)[1])
     print(f"back to the first chapter: {record.get('back_to_first')}")
     print(f"written to {args.json}")
+    if args.save:
+        print(f"written to {save_benchmark(record)}")
     return 0 if all(record["summary"]["fits"].values()) else 1
 
 
