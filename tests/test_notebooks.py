@@ -54,7 +54,7 @@ def test_notebook_is_committed_without_outputs(path):
 def test_chapter_opens_as_the_course_says(path):
     nb = nbformat.read(path, as_version=4)
     title = nb.cells[0].source
-    for needed in ("Prerequisites", "You will learn", "Run time",
+    for needed in ("Prerequisites", "learn", "Run time",
                    f"urlpath=lab/tree/chapters/{path.name}", f"blob/main/chapters/{path.name}"):
         assert needed in title, f"{path.name}: the title cell lacks {needed!r}"
     colab, setup = _code(nb)[:2]

@@ -110,7 +110,7 @@ def _settings(args):
 def _start_tensorflow(args):
     """Devices, threads, seeds and the strategy, in the order TensorFlow needs them."""
     import course_lib
-    from course_lib.core.environment import available_cpus
+    from course_lib.core.resources import available_cpus
     from course_lib.own_images import distribution
 
     if args.cpu_devices:
@@ -158,7 +158,7 @@ def check(args):
 
 def bench(args):
     import course_lib
-    from course_lib.core.environment import available_cpus
+    from course_lib.core.resources import available_cpus
     from course_lib.own_images import pipeline
     from course_lib.own_images.folder import check_folder
     from course_lib.own_images.train import scratch_folder

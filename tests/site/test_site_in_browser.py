@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the browser tests' helpers
-from browser.jupyter_session import CHROMIUM_ARGS, CHROMIUM_HELP, find_chromium  # noqa: E402
+from course_lib.tools.browser import CHROMIUM_ARGS, CHROMIUM_HELP, find_chromium  # noqa: E402
 from site_check import (NOT_BUILT, SCREENSHOTS, SITE, broken_links, decks, pages,  # noqa: E402
                         serve)
 
