@@ -1,6 +1,9 @@
 """The experiments registry: registration, claims, reports, results files, the command line."""
 
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -77,11 +80,16 @@ def test_command_line_refuses_bad_arguments_before_running(argv, message, capsys
     assert message in capsys.readouterr().err
 
 
-def test_parallel_seeds_give_the_serial_numbers(tmp_path):
-    serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
-    assert experiments.main(["domain_gap", "--seeds", "3", "4", "--json", str(serial)]) == 0
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset pins a process to one CPU (Linux)")
+def test_parallel_seeds_on_two_cpus_give_the_numbers_of_one_cpu(tmp_path):
+    """--jobs 2 matches the serial run, and one CPU gives what two give: the course's numbers do
+    not depend on the learner's core count (TensorFlow runs on one thread everywhere)."""
+    one_cpu, parallel = tmp_path / "one_cpu.json", tmp_path / "parallel.json"
+    command = [sys.executable, "-m", "course_lib.experiments", "domain_gap", "--seeds", "3", "4"]
+    subprocess.run(["taskset", "-c", "0", *command, "--json", str(one_cpu)], check=True,
+                   capture_output=True)
     assert experiments.main(["domain_gap", "--seeds", "3", "4", "--jobs", "2", "--json", str(parallel)]) == 0
-    a, b = json.loads(serial.read_text()), json.loads(parallel.read_text())
+    a, b = json.loads(one_cpu.read_text()), json.loads(parallel.read_text())
     assert a["results"] == b["results"] and a["seeds"] == b["seeds"] == [3, 4]
 
 
