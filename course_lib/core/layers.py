@@ -149,7 +149,7 @@ def cut(model, layer, name=None):
     import keras
 
     output = require_layer(model, layer).output
-    return keras.Model(model.inputs, output, name=name or f"{model.name}_to_{layer}")
+    return keras.Model(model.input, output, name=name or f"{model.name}_to_{layer}")
 
 
 def split(model, layer):
@@ -189,7 +189,7 @@ def with_new_head(model, n_classes=10, seed=0, below="dropout"):
     seed_everything(seed)
     head = keras.layers.Dense(checks.whole_number(n_classes, "n_classes", minimum=2),
                               activation="softmax", name="head")
-    new = keras.Model(base.inputs, head(require_layer(base, below).output), name=f"{model.name}_new_head")
+    new = keras.Model(base.input, head(require_layer(base, below).output), name=f"{model.name}_new_head")
     for layer in new.layers:
         layer.trainable = True
     return new
