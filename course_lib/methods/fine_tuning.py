@@ -57,11 +57,11 @@ BASELINES = ("scratch", "new_head", "mapping")
 #: tolerates larger steps than a network whose early features may move; the mapping's
 #: inputs are probabilities in [0, 1], so its weights need much larger steps to move its output.
 RATE_GRID = {
-    "scratch": (1e-3, 3e-3, 1e-2),
-    "new_head": (3e-3, 1e-2, 3e-2),
+    "scratch": (3e-3, 1e-2, 3e-2),
+    "new_head": (1e-2, 3e-2, 1e-1),
     "mapping": (1e-1, 3e-1, 1.0),
     "head": (3e-3, 1e-2, 3e-2),
-    "top": (1e-4, 3e-4, 1e-3),
+    "top": (3e-4, 1e-3, 3e-3),
     "full": (3e-4, 1e-3, 3e-3),
 }
 #: Gradient steps per fine-tuning run (a budget of steps, not of passes: 3 and 30 labels
