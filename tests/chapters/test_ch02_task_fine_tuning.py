@@ -69,7 +69,7 @@ def fake_report(name, results_by_arm):
 
 def test_the_label_budget_claim_reads_the_right_arms():
     arms = {ex.arm(s, n): [0.5, 0.5] for s in ex.BUDGET_STRATEGIES for n in ex.BUDGETS}
-    arms.update({"full@6": [0.7, 0.7], "scratch@6": [0.3, 0.4], "full@60": [0.9, 0.9],
+    arms.update({"head@6": [0.55, 0.55], "head@60": [0.6, 0.6],"full@6": [0.7, 0.7], "scratch@6": [0.3, 0.4], "full@60": [0.9, 0.9],
                  "scratch@60": [0.85, 0.8], "full@20": [0.8, 0.8], "scratch@20": [0.6, 0.6]})
     holds = fake_report("labels_per_class", arms).claims()
     assert all(holds.values()), holds

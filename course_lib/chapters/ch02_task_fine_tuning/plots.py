@@ -81,7 +81,7 @@ def seed_bars(report, arms, labels=None, ylabel="test accuracy", title=None, ax=
         ax.bar(i, median, color=PALETTE[i % len(PALETTE)], alpha=0.85)
         ax.plot(np.full(len(values), i) + np.linspace(-0.2, 0.2, len(values)), values, "o",
                 color="black", markersize=4)
-        ax.text(i, median + 0.02, f"{median:.2f}", ha="center", va="bottom", fontsize=FONT_SIZE - 1)
+        ax.text(i, max(values) + 0.02, f"{median:.2f}", ha="center", va="bottom", fontsize=FONT_SIZE - 1)
     ax.set_xticks(range(len(arms)), labels)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.05)
@@ -143,7 +143,7 @@ def stage_plot(log, steps_per_stage, ax=None):
     ax.set_ylim(0, 1)
     ax.set_xlabel("gradient steps")
     ax.set_ylabel("validation accuracy")
-    ax.set_title("gradual unfreezing: one more block per stage (trainable blocks at the bottom)")
+    ax.set_title("gradual unfreezing: one more block per stage")
     style_axes(ax)
     return ax
 

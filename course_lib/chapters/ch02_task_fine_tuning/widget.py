@@ -331,8 +331,8 @@ class LayerFreezingDemo:
             self._draw_toggle(unit)
         self.rate.value = self.state.learning_rate
         self.count.value = self.state.count_text()
-        self.table.value = self.state.results_html()
-        self.curve.value = self.state.curve_png()
+        self._redraw_curve()
+        self._redraw_table()
 
     def _on_epoch(self, done, epochs, logs):
         self.progress.value = done
@@ -342,6 +342,8 @@ class LayerFreezingDemo:
     def train(self):
         """What the Train button does: one run, then redraw the curve and the table.
 
+        The table is redrawn last, with Train usable again: a new row means the run is done.
+
         Returns:
             the new results row, or None when the run failed (the status line says why).
         """
@@ -350,18 +352,21 @@ class LayerFreezingDemo:
         self.status.value = "training..."
         try:
             row, error = self._guarded(self.state.train, self._on_epoch)
-            if error is not None:
-                return None
-            self.status.value = (f"run {row['run']}: validation accuracy "
-                                 f"<b>{row['val_accuracy']:.3f}</b> in {row['seconds']:.1f} s")
-            self._guarded(self._redraw_results)
-            return row
+            if error is None:
+                self._guarded(self._redraw_curve)
+                self.status.value = (f"run {row['run']}: validation accuracy "
+                                     f"<b>{row['val_accuracy']:.3f}</b> in {row['seconds']:.1f} s")
         finally:
             self.train_button.disabled = False
+        if error is None:
+            self._guarded(self._redraw_table)
+        return row
 
-    def _redraw_results(self):
-        self.table.value = self.state.results_html()
+    def _redraw_curve(self):
         self.curve.value = self.state.curve_png()
+
+    def _redraw_table(self):
+        self.table.value = self.state.results_html()
 
     def reset(self):
         """What the Reset button does."""
