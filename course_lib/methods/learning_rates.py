@@ -149,7 +149,7 @@ def step_sizes(model, x, y, rates, groups=None, optimizer="adam", seed=0):
 
 def gradual_unfreezing(model, data, rates, stages=("head", "features", "block2", "block1"),
                        steps_per_stage=50, batch_size=32, seed=0, validation_data=None,
-                       progress=None):
+                       callbacks=(), progress=None):
     """Unfreeze from the top, one block per stage; train each stage with per-group rates.
 
     Stage 1 trains ``stages[0]`` only, stage 2 ``stages[:2]``, and so on.
@@ -157,6 +157,8 @@ def gradual_unfreezing(model, data, rates, stages=("head", "features", "block2",
     Args:
         data: ``(x, y)`` labelled target images.
         validation_data: ``(x, y)`` a validation split, measured after every 25 steps.
+        callbacks: Keras callbacks for every stage's ``fit`` (e.g. one that keeps each
+            stage's best validation weights).
 
     Returns:
         a dict of per-epoch lists: ``stage`` (1-based), ``trainable`` (the blocks that
@@ -173,7 +175,7 @@ def gradual_unfreezing(model, data, rates, stages=("head", "features", "block2",
         train_only(model, stages[:k])
         history = fit(model, data, steps=steps_per_stage, batch_size=batch_size, seed=seed + k,
                       learning_rate={s: rates[s] for s in stages[:k]},
-                      validation_data=validation_data,
+                      validation_data=validation_data, callbacks=callbacks,
                       progress=f"{progress} stage {k}" if progress else None)
         n = len(history.history["loss"])
         log["stage"] += [k] * n

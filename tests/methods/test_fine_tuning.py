@@ -1,4 +1,5 @@
-"""Freezing helpers, trainable_summary, the strategies, the probability mapping, BatchNorm."""
+"""The strategies and their baselines, fine-tuning with a kept best validation point, the
+learning-rate choice, the probability mapping, label smoothing, calibration, swapped activations."""
 
 import numpy as np
 import pytest
@@ -7,199 +8,190 @@ import course_lib
 
 course_lib.setup(0)
 
-from course_lib import batchnorm, fine_tuning as ft  # noqa: E402
-from course_lib.models import build_cnn  # noqa: E402
+import keras  # noqa: E402
+
+from course_lib.core.cnn import build_cnn  # noqa: E402
+from course_lib.core.evaluation import accuracy, predict  # noqa: E402
+from course_lib.core.layers import parameter_counts, train_only  # noqa: E402
+from course_lib.methods import batchnorm  # noqa: E402
+from course_lib.methods import fine_tuning as ft  # noqa: E402
 
 
 @pytest.fixture()
 def cnn():
-    return build_cnn(channels=1, filters=(4, 8), units=16)
+    return build_cnn(channels=1, filters=(4, 8), units=16, seed=0)
 
 
 @pytest.fixture(scope="module")
 def toy_data():
     rng = np.random.default_rng(0)
-    x = rng.random((64, 28, 28, 1), dtype=np.float32)
-    y = rng.integers(0, 10, size=64)
-    return x, y
+    x = rng.random((96, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, size=96)
+    return (x[:64], y[:64]), (x[64:], y[64:])
 
 
-def test_select_layers_by_each_selector(cnn):
-    assert ft.select_layers(cnn, names=["head", "block1_conv"]) == ["block1_conv", "head"]
-    assert ft.select_layers(cnn, pattern="block2_") == ["block2_conv", "block2_bn", "block2_relu",
-                                                        "block2_pool"]
-    assert ft.select_layers(cnn, indices=(1, 3)) == ["block1_conv", "block1_bn"]
-    assert ft.select_layers(cnn, blocks="head") == ["head"]
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({}, "exactly one"),
-    ({"names": ["head"], "pattern": "x"}, "exactly one"),
-    ({"names": ["conv9"]}, "block1_conv"),  # the message lists the names that exist
-    ({"pattern": "nothing"}, "matches no layer"),
-    ({"indices": (5, 2)}, "0 <= start < stop"),
-    ({"blocks": ["block7"]}, "block1, block2"),
-])
-def test_select_layers_rejects_bad_input(cnn, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ft.select_layers(cnn, **kwargs)
-
-
-def test_freeze_and_unfreeze_change_flags_and_counts(cnn):
-    total = cnn.count_params()
-    trainable, frozen = ft.parameter_counts(cnn)
-    assert trainable + frozen == total
-    ft.freeze(cnn, blocks=["block1", "block2", "features"])
-    after, _ = ft.parameter_counts(cnn)
-    assert after == cnn.get_layer("head").count_params()
-    assert not cnn.get_layer("block1_conv").trainable
-    ft.unfreeze(cnn, names="block2_conv")
-    conv2 = cnn.get_layer("block2_conv").count_params()
-    assert ft.parameter_counts(cnn)[0] == after + conv2
-
-
-def test_trainable_summary_counts_per_layer_and_total(cnn):
-    ft.train_only(cnn, ["head"])
-    table = ft.trainable_summary(cnn).set_index("layer")
-    assert list(table.index[:-1]) == ft.weighted_layers(cnn)
-    assert table.loc["head", "trainable_params"] == cnn.get_layer("head").count_params()
-    assert table.loc["block1_conv", "trainable_params"] == 0
-    # BatchNorm's 4 vectors: all frozen here; moving stats frozen always
-    assert table.loc["block1_bn", "frozen_params"] == 4 * 4
-    assert table.loc["total", "trainable_params"] + table.loc["total", "frozen_params"] == \
-        cnn.count_params()
-    ft.train_only(cnn, None)
-    table = ft.trainable_summary(cnn).set_index("layer")
-    assert table.loc["block1_bn", "trainable_params"] == 2 * 4
+def trainable_layers(model):
+    return {layer.name for layer in model.layers if layer.trainable and layer.weights}
 
 
 @pytest.mark.parametrize("strategy, trainable", [
     ("head", {"head"}),
     ("top", {"block2_conv", "block2_bn", "features", "features_bn", "head"}),
-    ("full", {"block1_conv", "block1_bn", "block2_conv", "block2_bn", "features",
-              "features_bn", "head"}),
+    ("full", {"block1_conv", "block1_bn", "block2_conv", "block2_bn", "features", "features_bn", "head"}),
 ])
-def test_build_freezes_as_the_strategy_says(cnn, strategy, trainable):
+def test_build_freezes_as_the_strategy_says_and_keeps_every_source_weight(cnn, strategy, trainable):
     model = ft.build(strategy, cnn, seed=0)
-    assert {layer.name for layer in model.layers if layer.trainable and layer.weights} == trainable
-    # same ten classes: every source weight is kept, the head too
-    for name in ("block1_conv", "head"):
-        np.testing.assert_array_equal(model.get_layer(name).get_weights()[0],
-                                      cnn.get_layer(name).get_weights()[0])
+    assert trainable_layers(model) == trainable
+    for a, b in zip(model.get_weights(), cnn.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert trainable_layers(cnn) == {layer.name for layer in cnn.layers if layer.weights}  # untouched
 
 
-def test_new_head_is_new_and_alone_trainable(cnn):
-    model = ft.build("new_head", cnn, seed=0)
-    assert [n for n in ft.weighted_layers(model) if model.get_layer(n).trainable] == ["head"]
-    assert not np.allclose(model.get_layer("head").get_weights()[0],
-                           cnn.get_layer("head").get_weights()[0])
-    five = ft.build("full", cnn, n_classes=5, seed=0)  # other classes: a new head anyway
-    assert five.output_shape == (None, 5)
+def test_new_head_and_scratch_start_elsewhere(cnn):
+    new_head = ft.build("new_head", cnn, seed=0)
+    assert trainable_layers(new_head) == {"head"}
+    assert not np.allclose(new_head.get_layer("head").get_weights()[0], cnn.get_layer("head").get_weights()[0])
+    np.testing.assert_array_equal(new_head.get_layer("block1_conv").get_weights()[0],
+                                  cnn.get_layer("block1_conv").get_weights()[0])
+    kernels = [ft.build("scratch", cnn, seed=s).get_layer("block1_conv").get_weights()[0] for s in (5, 5, 6)]
+    np.testing.assert_array_equal(kernels[0], kernels[1])  # a fresh course CNN, from its seed
+    assert not np.allclose(kernels[0], kernels[2])
+    assert ft.build("full", cnn, n_classes=5, seed=0).output_shape == (None, 5)  # other classes: new head
 
 
 def test_build_rejects_unknown_strategy_and_missing_source(cnn):
-    with pytest.raises(ValueError, match="allowed: head, top, full, scratch, new_head, mapping"):
+    with pytest.raises(ValueError, match="allowed: 'head', 'top', 'full', 'scratch', 'new_head', 'mapping'"):
         ft.build("everything", cnn)
-    with pytest.raises(ValueError, match="needs the source model"):
+    with pytest.raises(ValueError, match="pass source="):
         ft.build("head", None)
 
 
 def test_probability_mapping_starts_as_the_source_classifier(cnn, toy_data):
-    x, _ = toy_data
-    model = ft.probability_mapping_model(cnn, n_classes=10, alpha=1.0)
-    assert ft.parameter_counts(model)[0] == 10 * 10 + 10
-    p_source = np.asarray(cnn(x, training=False))
-    p = np.asarray(model(x, training=False))
-    np.testing.assert_allclose(p, np.exp(p_source) / np.exp(p_source).sum(1, keepdims=True),
-                               rtol=1e-5)
+    (x, _), _ = toy_data
+    model = ft.build("mapping", cnn)
+    assert parameter_counts(model)[0] == 10 * 10 + 10
+    p_source = predict(cnn, x)
+    expected = np.exp(p_source) / np.exp(p_source).sum(axis=1, keepdims=True)  # softmax(p_s I + 0)
+    np.testing.assert_allclose(predict(model, x), expected, rtol=1e-5)
+    layer = model.get_layer("mapping")
+    clone = ft.ProbabilityMapping.from_config(layer.get_config())
+    assert (clone.n_classes, clone.alpha) == (10, ft.MAPPING_ALPHA)
     with pytest.raises(ValueError, match="alpha"):
-        ft.probability_mapping_model(cnn, alpha=0)
+        ft.ProbabilityMapping(10, alpha=0)
 
 
-def test_fit_trains_only_unfrozen_layers(cnn, toy_data):
-    model = ft.build("new_head", cnn, seed=0)
-    conv_before = model.get_layer("block2_conv").get_weights()[0].copy()
-    head_before = model.get_layer("head").get_weights()[0].copy()
-    ft.fit(model, *toy_data, learning_rate=1e-2, steps=4)
-    np.testing.assert_array_equal(model.get_layer("block2_conv").get_weights()[0], conv_before)
-    assert not np.allclose(model.get_layer("head").get_weights()[0], head_before)
+def test_fine_tune_trains_only_unfrozen_layers(cnn, toy_data):
+    train, validation = toy_data
+    model = ft.build("head", cnn)
+    conv = model.get_layer("block2_conv").get_weights()[0].copy()
+    head = model.get_layer("head").get_weights()[0].copy()
+    statistics = batchnorm.moving_statistics(model)
+    summary = ft.fine_tune(model, train, validation, learning_rate=1e-2, steps=50)
+    np.testing.assert_array_equal(model.get_layer("block2_conv").get_weights()[0], conv)
+    assert not np.allclose(model.get_layer("head").get_weights()[0], head)
+    drift = batchnorm.statistics_drift(statistics, batchnorm.moving_statistics(model))
+    assert max(drift.values()) == 0.0  # frozen BatchNorm: inference mode, statistics kept
+    assert summary["steps"] == [25, 50] and len(summary["val_accuracy"]) == 2
 
 
-def test_schedule_keeps_the_step_budget():
-    assert ft.schedule(150) == (6, 25)
-    assert ft.schedule(4) == (1, 4)
-    for bad in (0, 2.5):
-        with pytest.raises(ValueError, match="steps"):
-            ft.schedule(bad)
-    with pytest.raises(ValueError, match="non-empty"):
-        ft.training_stream(np.zeros((0, 2)), np.zeros(0))
+def test_fine_tune_ends_with_the_weights_of_its_best_validation_point(toy_data):
+    """Validation labels unrelated to training's: the curve wanders, and the model keeps its best."""
+    train, (x_val, y_val) = toy_data
+    model = build_cnn(filters=(4, 8), units=16, seed=3)
+    summary = ft.fine_tune(model, train, (x_val, (y_val + 3) % 10), learning_rate=3e-2, steps=150)
+    assert summary["val_accuracy"][-1] < summary["best_val_accuracy"], "the test needs a wandering curve"
+    assert accuracy(model, x_val, (y_val + 3) % 10) == pytest.approx(summary["best_val_accuracy"])
+    assert summary["best_step"] == summary["steps"][int(np.argmax(summary["val_accuracy"]))]
 
 
-def test_frozen_batchnorm_keeps_its_moving_statistics(cnn, toy_data):
-    ft.train_only(cnn, ["head"])
-    before = batchnorm.moving_statistics(cnn)
-    ft.fit(cnn, *toy_data, learning_rate=1e-2, steps=4)
-    drift = batchnorm.statistics_drift(before, batchnorm.moving_statistics(cnn))
-    assert max(drift.values()) == 0.0
-    assert batchnorm.inference_mode_gap(cnn, toy_data[0][:8]) == 0.0
+def test_fine_tune_checks_its_data(cnn, toy_data):
+    train, validation = toy_data
+    with pytest.raises(ValueError, match="validation must be a pair"):
+        ft.fine_tune(cnn, train, validation[0], learning_rate=1e-3)
+    with pytest.raises(ValueError, match="same number of rows"):
+        ft.fine_tune(cnn, (train[0], train[1][:3]), validation, learning_rate=1e-3)
+    with pytest.raises(ValueError, match="learning_rate"):
+        ft.fine_tune(cnn, train, validation, learning_rate=-1.0, steps=25)
 
 
-def test_trainable_batchnorm_moves_its_statistics(cnn, toy_data):
-    """The contrast: the mistake (BatchNorm left trainable) changes the statistics."""
-    assert "block1_bn" in batchnorm.freeze_all_but_batchnorm(cnn)
-    before = batchnorm.moving_statistics(cnn)
-    ft.fit(cnn, *toy_data, learning_rate=1e-2, steps=4)
-    drift = batchnorm.statistics_drift(before, batchnorm.moving_statistics(cnn))
-    assert min(drift.values()) > 0.01
-    assert batchnorm.inference_mode_gap(cnn, toy_data[0][:8]) > 1e-3
+def test_validation_summary_marks_the_first_best():
+    summary = ft.validation_summary([0.5, 0.7, 0.7, 0.6], steps=100)
+    assert summary == {"steps": [25, 50, 75, 100], "val_accuracy": [0.5, 0.7, 0.7, 0.6],
+                       "best_step": 50, "best_val_accuracy": 0.7}
+    with pytest.raises(ValueError, match="empty"):
+        ft.validation_summary([], steps=10)
 
 
-def test_batchnorm_helpers_reject_models_without_batchnorm():
-    import keras
+def test_select_learning_rate_keeps_the_best_rate_and_its_model():
+    built = []
+    scores = {1e-3: 0.5, 3e-3: 0.7, 1e-2: 0.7}
 
+    def make():
+        built.append(object())
+        return built[-1]
+
+    chosen = ft.select_learning_rate(make, scores, lambda model, rate: {"best_val_accuracy": scores[rate]})
+    assert chosen.learning_rate == 3e-3 and chosen.model is built[1]  # a tie goes to the first
+    assert chosen.best_val_accuracy == 0.7 and set(chosen.runs) == set(scores)
+    with pytest.raises(ValueError, match="empty"):
+        ft.select_learning_rate(make, [], lambda model, rate: {})
+    with pytest.raises(ValueError, match="learning rate must be > 0"):
+        ft.select_learning_rate(make, [0.0], lambda model, rate: {})
+
+
+def test_smoothed_targets_and_the_loss_agree():
+    y = np.array([0, 2, 1])
+    targets = ft.smoothed_targets(y, 3, smoothing=0.3)
+    np.testing.assert_allclose(targets[0], [0.8, 0.1, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]], dtype="float32")
+    expected = np.mean(-(targets * np.log(p)).sum(axis=1))
+    assert float(ft.SmoothedCrossentropy(0.3)(y, p)) == pytest.approx(expected, rel=1e-5)
+    plain = keras.losses.SparseCategoricalCrossentropy()(y, p)
+    assert float(ft.SmoothedCrossentropy(0.0)(y, p)) == pytest.approx(float(plain), rel=1e-5)
+    with pytest.raises(ValueError, match="label 3"):
+        ft.smoothed_targets(np.array([3]), 3)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ft.SmoothedCrossentropy(1.5)
+
+
+def test_fit_accepts_the_smoothed_loss(cnn, toy_data):
+    train, validation = toy_data
+    summary = ft.fine_tune(ft.build("head", cnn), train, validation, 1e-2, steps=25,
+                           loss=ft.SmoothedCrossentropy())
+    assert len(summary["val_accuracy"]) == 1
+
+
+def test_calibration_error_measures_the_gap_between_confidence_and_accuracy():
+    honest = np.tile([0.75, 0.25], (8, 1))  # 75 % sure of class 0, right 6 times in 8
+    assert ft.calibration_error(honest, np.array([0] * 6 + [1] * 2)) == pytest.approx(0.0)
+    sure = np.tile([1.0, 0.0], (4, 1))  # certain, right half the time
+    assert ft.calibration_error(sure, np.array([0, 0, 1, 1])) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"\(n, classes\)"):
+        ft.calibration_error(np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="NaN"):
+        ft.calibration_error(np.array([[np.nan, 1.0]]), np.array([0]))
+
+
+def test_with_activation_swaps_only_the_activations(cnn, toy_data):
+    (x, _), _ = toy_data
+    swapped = ft.with_activation(cnn, "tanh")
+    kinds = {layer.name: type(layer).__name__ for layer in swapped.layers}
+    assert kinds["block1_relu"] == "Activation" and kinds["block1_conv"] == "Conv2D"
+    for a, b in zip(swapped.get_weights(), cnn.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(predict(swapped, x), predict(cnn, x), atol=1e-3)
+    np.testing.assert_allclose(predict(ft.with_activation(cnn, "relu"), x), predict(cnn, x), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown activation"):
+        ft.with_activation(cnn, "wiggle")
     plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="no BatchNormalization"):
-        batchnorm.moving_statistics(plain)
-    with pytest.raises(ValueError, match="different layers"):
-        batchnorm.statistics_drift({"a": None}, {"b": None})
+    with pytest.raises(ValueError, match="no ReLU"):
+        ft.with_activation(plain, "tanh")
 
 
-def test_forgetting_table_subtracts_from_before():
-    table = ft.forgetting_table([{"strategy": "full", "target_accuracy": 0.7,
-                                  "source_accuracy": 0.8}], source_before=0.95)
-    assert table.loc[0, "forgotten"] == pytest.approx(0.15)
-
-
-def test_experiments_are_registered_and_the_curve_plots():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from course_lib.experiments import EXPERIMENTS, labels_per_class
-
-    assert {"fine_tuning_strategies", "labels_per_class"} <= set(EXPERIMENTS)
-    ax = labels_per_class.curve_plot({"full@3": 0.6, "full@10": 0.7, "scratch@3": 0.3,
-                                      "scratch@10": 0.5})
-    assert len(ax.lines) == 2
-
-
-def test_exercise_checks_accept_the_answer_and_never_raise(cnn, capsys):
-    from course_lib.exercises import fine_tuning as ex
-    from course_lib.learning_rates import layerwise_rates
-
-    assert not ex.check_top_freezing(cnn)  # everything trains
-    assert not ex.check_top_freezing("not a model")
-    ft.train_only(cnn, ["block2", "features", "head"])
-    assert ex.check_top_freezing(cnn)
-    for wrong in ({}, None, {"block1": 1e-4, "block2": 1e-2, "features": 1e-3, "head": 1e-3},
-                  {"block1": "x", "block2": 1, "features": 1, "head": 1e-3},
-                  layerwise_rates(1e-3, factor=2.0)):
-        assert not ex.check_rates(wrong)
-    assert ex.check_rates(layerwise_rates(1e-3, factor=10 ** (1 / 3)))
-    assert "Not yet" in capsys.readouterr().out
-
-
-def test_feature_change_is_relative_and_checks_shapes():
-    assert batchnorm.feature_change(np.ones((2, 3)), np.ones((2, 3))) == 0.0
-    assert batchnorm.feature_change(np.ones((2, 3)), 1.5 * np.ones((2, 3))) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="shape"):
-        batchnorm.feature_change(np.ones((2, 3)), np.ones((3, 2)))
+def test_train_only_in_build_counts_match(cnn):
+    """What the strategies train, in parameters: head < top < full."""
+    counts = [parameter_counts(ft.build(s, cnn))[0] for s in ("head", "top", "full")]
+    assert counts[0] == cnn.get_layer("head").count_params() and counts[0] < counts[1] < counts[2]
+    train_only(cnn, None)
+    assert counts[2] == parameter_counts(cnn)[0]

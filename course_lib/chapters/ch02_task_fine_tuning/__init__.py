@@ -1,5 +1,7 @@
-"""Chapter 02, task fine-tuning: what to unfreeze, learning rates, BatchNorm, forgetting; the layer-freezing widget.
+"""Chapter 02, task fine-tuning: what to unfreeze, learning rates, BatchNorm, loss design, forgetting.
 
-The chapter's own pieces: ``experiments`` (registered with ``course_lib.experiments``),
-``exercises`` (the checks of its exercises), ``widget``.
+The chapter's own pieces: ``task`` (the labelled target images, split into train and
+validation, and the test sets), ``experiments`` (registered with ``course_lib.experiments``),
+``exercises`` (the checks of its exercises), ``widget`` (the layer-freezing widget) and
+``plots`` (its figures).
 """

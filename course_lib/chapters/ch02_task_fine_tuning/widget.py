@@ -1,17 +1,21 @@
-"""The layer-freezing widget: freeze blocks, fine-tune, compare runs.
+"""The layer-freezing widget: freeze blocks, fine-tune, compare runs on the validation split.
 
-``layer_freezing_demo(model, target_data, source_data)`` shows, top to bottom:
+``layer_freezing_demo(model, train, validation)`` shows, top to bottom:
 
 - one toggle button per block (or per layer with weights) in model order; pressed
   (with a lock icon) means frozen;
 - a live count of trainable and frozen parameters, updated the moment a toggle changes;
 - a learning-rate choice;
-- a Train button: fine-tunes a fresh copy of the source model for a few epochs (a few
-  seconds), with a progress bar and a status line;
-- the learning curves (target test accuracy per epoch) of this run over the earlier ones;
+- a Train button: fine-tunes a fresh copy of the source model for a few short epochs
+  (seconds), with a progress bar and a status line;
+- the learning curves (**validation** accuracy per epoch) of this run over the earlier ones;
 - a results table that grows by one row per run (frozen blocks, trainable parameters,
-  learning rate, target accuracy, source accuracy, seconds);
+  learning rate, last and best validation accuracy, seconds);
 - a Reset button: clears the runs and restores the toggles and the learning rate.
+
+Every number it shows is measured on the validation split: the widget is for choosing
+what to freeze, and choices are made on validation data, never on the test set.
+Whatever goes wrong in a run is shown in the status line, and the widget stays usable.
 
 All logic is in ``LayerFreezingState``, a plain object tests drive without a browser;
 ``LayerFreezingDemo`` only wires ipywidgets to it. Plots are drawn off-screen
@@ -30,24 +34,38 @@ Stable CSS classes, for browser tests (Playwright) and for styling:
 ``course-train-button``             the Train ``Button``
 ``course-reset-button``             the Reset ``Button``
 ``course-train-progress``           the ``IntProgress`` bar (epochs done)
-``course-train-status``             ``HTML`` status line (``ready`` / ``epoch 2/3`` / result)
-``course-learning-curve``           the ``Image`` with the learning curves (an ``<img>``;
+``course-train-status``             ``HTML`` status line (``ready`` / ``epoch 2/8`` / result /
+                                    what went wrong)
+``course-learning-curve``           the ``Image`` with the validation curves (an ``<img>``;
                                     its picture changes after every run)
 ``course-results-table``            ``HTML`` widget holding ``<table class="course-results">``
                                     with one ``<tr>`` per run in ``<tbody>``
 ==================================  ==========================================================
 """
 
+import html
 import io
 import time
 
+import keras
 import numpy as np
 
 from course_lib import publishing
-from course_lib.models import BLOCKS, accuracy
+from course_lib.core import checks
+from course_lib.core.cnn import BLOCKS
+from course_lib.core.layers import copy_model, parameter_counts
+from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
+from course_lib.core.training import fit
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 UNITS = ("blocks", "layers")
+#: Passes over the training images per run: short, so a run takes seconds.
+EPOCHS = 8
+DEFAULT_RATE = 1e-3
+#: The colour of a failure in the status line (the palette's vermillion).
+ERROR_COLOUR = PALETTE[3]
+RESULT_COLUMNS = ("run", "frozen", "trainable_params", "learning_rate", "val_accuracy",
+                  "best_val_accuracy", "seconds")
 
 
 class LayerFreezingState:
@@ -55,52 +73,50 @@ class LayerFreezingState:
 
     Args:
         model: the trained source model; it is copied, never changed.
-        target_data: ``((x_train, y_train), (x_test, y_test))`` on the target domain.
-        source_data: ``(x_test, y_test)`` on the source domain, to measure forgetting;
-            None to skip it.
-        units: ``"blocks"`` (one toggle per course block) or ``"layers"`` (per layer
+        train: ``(x, y)`` labelled target images to fine-tune on.
+        validation: ``(x, y)`` labelled target images to measure every epoch.
+        units: ``"blocks"`` (one toggle per course block) or ``"layers"`` (one per layer
             with weights).
-        epochs: epochs per run.
+        epochs: passes over ``train`` per run.
         learning_rate: the starting choice, one of ``LEARNING_RATES``.
         batch_size: training batch size.
         seed: every run starts from the same weights and the same shuffling.
     """
 
-    def __init__(self, model, target_data, source_data=None, units="blocks", epochs=3,
-                 learning_rate=1e-3, batch_size=32, seed=0):
-        from course_lib.fine_tuning import copy_model
-
-        if units not in UNITS:
-            raise ValueError(f"unknown units {units!r}; allowed: {', '.join(UNITS)}")
-        if int(epochs) != epochs or epochs < 1:
-            raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
-        (self.x_train, self.y_train), (self.x_test, self.y_test) = target_data
-        self.source_data = source_data
+    def __init__(self, model, train, validation, units="blocks", epochs=EPOCHS,
+                 learning_rate=DEFAULT_RATE, batch_size=32, seed=0):
+        checks.choice(units, "units", UNITS)
+        self.epochs = checks.whole_number(epochs, "epochs")
+        self.batch_size = checks.whole_number(batch_size, "batch_size")
+        self.seed = checks.seed(seed)
+        for name, pair in (("train", train), ("validation", validation)):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"{name} must be a pair (x, y) of images and labels")
+            checks.same_length(**{f"{name} images": pair[0], f"{name} labels": pair[1]})
+        self.train_data, self.validation = tuple(train), tuple(validation)
         self.model = copy_model(model)
         self._initial_weights = self.model.get_weights()
-        self.epochs, self.batch_size, self.seed = int(epochs), int(batch_size), seed
         self._default_rate = self._check_rate(learning_rate)
         weighted = [layer.name for layer in self.model.layers if layer.weights]
         if units == "blocks":
-            self.units = {b: [n for n in names if n in weighted] for b, names in BLOCKS.items()}
-            self.units = {b: names for b, names in self.units.items() if names}
+            grouped = {b: [n for n in names if n in weighted] for b, names in BLOCKS.items()}
+            self.units = {b: names for b, names in grouped.items() if names}
         else:
             self.units = {n: [n] for n in weighted}
+        if not self.units:
+            raise ValueError(f"model {model.name!r} has no layer with weights to freeze")
         self.results = []
         self.histories = []
         self.reset()
 
     @staticmethod
     def _check_rate(rate):
-        if rate not in LEARNING_RATES:
-            raise ValueError(f"learning rate {rate!r} is not offered; choose one of {LEARNING_RATES}")
-        return rate
+        return checks.choice(rate, "learning rate", LEARNING_RATES)
 
     # -- the controls
     def set_frozen(self, unit, frozen):
         """Freeze (True) or unfreeze (False) every layer of ``unit``; returns ``counts()``."""
-        if unit not in self.units:
-            raise ValueError(f"unknown block or layer {unit!r}; toggles: {', '.join(self.units)}")
+        checks.choice(unit, "block or layer", tuple(self.units))
         self.frozen[unit] = bool(frozen)
         for name in self.units[unit]:
             self.model.get_layer(name).trainable = not frozen
@@ -108,8 +124,7 @@ class LayerFreezingState:
 
     def toggle(self, unit):
         """Flip ``unit`` between frozen and trainable; returns ``counts()``."""
-        if unit not in self.units:
-            raise ValueError(f"unknown block or layer {unit!r}; toggles: {', '.join(self.units)}")
+        checks.choice(unit, "block or layer", tuple(self.units))
         return self.set_frozen(unit, not self.frozen[unit])
 
     def set_learning_rate(self, rate):
@@ -118,8 +133,6 @@ class LayerFreezingState:
 
     def counts(self):
         """``(trainable, frozen)`` parameters of the model as the toggles stand."""
-        from course_lib.fine_tuning import parameter_counts
-
         return parameter_counts(self.model)
 
     def count_text(self):
@@ -136,7 +149,8 @@ class LayerFreezingState:
         """Fine-tune a fresh copy of the source weights with the current toggles and rate.
 
         Args:
-            on_epoch: optional ``on_epoch(done, epochs, logs)`` after each epoch.
+            on_epoch: optional ``on_epoch(done, epochs, logs)`` after each epoch; ``logs``
+                holds ``val_accuracy``.
 
         Returns:
             the new results row (also appended to ``results``).
@@ -144,35 +158,29 @@ class LayerFreezingState:
         Raises:
             ValueError: when every toggle is frozen (nothing would train).
         """
-        import keras
-
-        from course_lib.models import compile_classifier
-
         if self.counts()[0] == 0:
             raise ValueError("every block is frozen, so nothing would train: unfreeze at least one")
         start = time.perf_counter()
         self.model.set_weights(self._initial_weights)
-        keras.utils.set_random_seed(self.seed)
-        compile_classifier(self.model, self.learning_rate)
         callbacks = []
         if on_epoch is not None:
             callbacks.append(keras.callbacks.LambdaCallback(
                 on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, self.epochs, logs or {})))
-        history = self.model.fit(self.x_train, self.y_train, epochs=self.epochs,
-                                 batch_size=self.batch_size, verbose=0, shuffle=True,
-                                 validation_data=(self.x_test, self.y_test), callbacks=callbacks)
+        history = fit(self.model, self.train_data, epochs=self.epochs, batch_size=self.batch_size,
+                      learning_rate=self.learning_rate, validation_data=self.validation,
+                      callbacks=callbacks, seed=self.seed)
+        curve = [float(v) for v in history.history["val_accuracy"]]
         row = {
             "run": len(self.results) + 1,
             "frozen": ", ".join(self.frozen_units()) or "none",
             "trainable_params": self.counts()[0],
             "learning_rate": self.learning_rate,
-            "target_accuracy": round(accuracy(self.model, self.x_test, self.y_test), 3),
-            "source_accuracy": (round(accuracy(self.model, *self.source_data), 3)
-                                if self.source_data is not None else float("nan")),
+            "val_accuracy": round(curve[-1], 3),
+            "best_val_accuracy": round(max(curve), 3),
             "seconds": round(time.perf_counter() - start, 1),
         }
         self.results.append(row)
-        self.histories.append([float(v) for v in history.history["val_accuracy"]])
+        self.histories.append(curve)
         return row
 
     def reset(self):
@@ -189,40 +197,38 @@ class LayerFreezingState:
         """The runs so far as a ``pandas.DataFrame`` (one row per run)."""
         import pandas as pd
 
-        columns = ["run", "frozen", "trainable_params", "learning_rate", "target_accuracy",
-                   "source_accuracy", "seconds"]
-        return pd.DataFrame(self.results, columns=columns)
+        return pd.DataFrame(self.results, columns=list(RESULT_COLUMNS))
 
     def results_html(self):
         """The results table as ``<table class="course-results">`` HTML."""
         if not self.results:
             return "<p class='course-results-empty'>No runs yet: press <b>Train</b>.</p>"
-        table = self.results_table().rename(columns=lambda c: c.replace("_", " "))
+        table = self.results_table().rename(columns=lambda c: c.replace("val_", "validation ")
+                                            .replace("_", " "))
         return table.to_html(index=False, classes="course-results", border=0,
                              float_format=lambda v: f"{v:g}")
 
     def curve_figure(self):
-        """A ``matplotlib.figure.Figure``: target test accuracy per epoch, one line per run."""
+        """A ``matplotlib.figure.Figure``: validation accuracy per epoch, one line per run."""
         from matplotlib.figure import Figure
-
-        from course_lib.plots import FONT_SIZE, style_axes
 
         fig = Figure(figsize=(6.5, 3.6), dpi=80)
         ax = fig.add_subplot()
         for i, (curve, row) in enumerate(zip(self.histories, self.results)):
             last = i == len(self.histories) - 1
-            ax.plot(np.arange(1, len(curve) + 1), curve, "-o", color=f"C{i % 10}",
+            ax.plot(np.arange(1, len(curve) + 1), curve, "-o", color=PALETTE[i % len(PALETTE)],
                     linewidth=3 if last else 1.2, alpha=1.0 if last else 0.5,
-                    label=f"run {row['run']}: frozen {row['frozen']}")
+                    label=f"run {row['run']}: frozen {row['frozen']}, rate {row['learning_rate']:g}")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("target test accuracy")
+        ax.set_ylabel("validation accuracy")
+        ax.set_title(f"mnist_m validation accuracy ({len(self.validation[1])} images)")
         ax.set_ylim(0, 1)
         ax.set_xlim(0.8, self.epochs + 0.2)
         ax.set_xticks(range(1, self.epochs + 1))
         if self.histories:
             ax.legend(fontsize=FONT_SIZE - 3, loc="lower right")
         else:
-            ax.text(0.5, 0.5, "press Train to see a learning curve", ha="center",
+            ax.text(0.5, 0.5, "press Train to see a validation curve", ha="center",
                     transform=ax.transAxes, fontsize=FONT_SIZE)
         style_axes(ax)
         fig.tight_layout()
@@ -233,6 +239,12 @@ class LayerFreezingState:
         buffer = io.BytesIO()
         self.curve_figure().savefig(buffer, format="png")
         return buffer.getvalue()
+
+
+def failure_html(error):
+    """A status line for ``error``: its kind and message, HTML-escaped, in the error colour."""
+    return (f"<span style='color:{ERROR_COLOUR}'>{html.escape(type(error).__name__)}: "
+            f"{html.escape(str(error))}</span>")
 
 
 class LayerFreezingDemo:
@@ -260,7 +272,8 @@ class LayerFreezingDemo:
                                value=state.learning_rate, description="learning rate",
                                style={"description_width": "initial"})
         self.rate.add_class("course-lr-choice")
-        self.rate.observe(lambda change: state.set_learning_rate(change["new"]), names="value")
+        self.rate.observe(lambda change: self._guarded(state.set_learning_rate, change["new"]),
+                          names="value")
         self.train_button = w.Button(description="Train", button_style="primary", icon="play")
         self.train_button.add_class("course-train-button")
         self.train_button.on_click(lambda _: self.train())
@@ -276,7 +289,8 @@ class LayerFreezingDemo:
         self.table = w.HTML()
         self.table.add_class("course-results-table")
         self.box = w.VBox([
-            w.HTML("<b>Press a block to freeze it</b> (locked = frozen), then Train."),
+            w.HTML("<b>Press a block to freeze it</b> (locked = frozen), then Train. "
+                   "Curves and table: accuracy on the <b>validation</b> split."),
             w.HBox(list(self.toggles.values()), layout=w.Layout(flex_flow="row wrap")),
             self.count,
             w.HBox([self.rate, self.train_button, self.reset_button]),
@@ -287,8 +301,20 @@ class LayerFreezingDemo:
         self.box.add_class("course-layer-freezing")
         self.refresh()
 
+    def _guarded(self, action, *args):
+        """Run ``action(*args)``; show any failure in the status line instead of raising.
+
+        Returns:
+            ``(result, None)`` or ``(None, error)``.
+        """
+        try:
+            return action(*args), None
+        except Exception as error:  # a widget callback must never leave the widget half-done
+            self.status.value = failure_html(error)
+            return None, error
+
     def _on_toggle(self, unit, frozen):
-        self.state.set_frozen(unit, frozen)
+        self._guarded(self.state.set_frozen, unit, frozen)
         self._draw_toggle(unit)
         self.count.value = self.state.count_text()
 
@@ -306,45 +332,60 @@ class LayerFreezingDemo:
             self._draw_toggle(unit)
         self.rate.value = self.state.learning_rate
         self.count.value = self.state.count_text()
-        self.table.value = self.state.results_html()
-        self.curve.value = self.state.curve_png()
+        self._redraw_curve()
+        self._redraw_table()
 
     def _on_epoch(self, done, epochs, logs):
         self.progress.value = done
-        self.status.value = (f"epoch {done}/{epochs} · target test accuracy "
+        self.status.value = (f"epoch {done}/{epochs} · validation accuracy "
                              f"{logs.get('val_accuracy', float('nan')):.3f}")
 
     def train(self):
-        """What the Train button does: one run, then redraw the curve and the table."""
+        """What the Train button does: one run, then redraw the curve and the table.
+
+        The table is redrawn last, with Train usable again: a new row means the run is done.
+
+        Returns:
+            the new results row, or None when the run failed (the status line says why).
+        """
         self.train_button.disabled = True
         self.progress.value = 0
         self.status.value = "training..."
         try:
-            row = self.state.train(on_epoch=self._on_epoch)
-        except ValueError as error:
-            self.status.value = f"<span style='color:#b00'>{error}</span>"
-            return None
+            row, error = self._guarded(self.state.train, self._on_epoch)
+            if error is None:
+                self._guarded(self._redraw_curve)
+                self.status.value = (f"run {row['run']}: validation accuracy "
+                                     f"<b>{row['val_accuracy']:.3f}</b> in {row['seconds']:.1f} s")
         finally:
             self.train_button.disabled = False
-        self.status.value = (f"run {row['run']}: target accuracy <b>{row['target_accuracy']:.3f}</b>"
-                             f" in {row['seconds']:.1f} s")
-        self.table.value = self.state.results_html()
-        self.curve.value = self.state.curve_png()
+        if error is None:
+            self._guarded(self._redraw_table)
         return row
+
+    def _redraw_curve(self):
+        self.curve.value = self.state.curve_png()
+
+    def _redraw_table(self):
+        self.table.value = self.state.results_html()
 
     def reset(self):
         """What the Reset button does."""
-        self.state.reset()
+        _, error = self._guarded(self.state.reset)
         self.progress.value = 0
-        self.status.value = "ready"
-        self.refresh()
+        if error is None:
+            self.status.value = "ready"
+        self._guarded(self.refresh)
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.box._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self):
+        """Shown as the last line of a cell: the widget box (ipywidgets 7 and 8 alike)."""
+        from IPython.display import display
+
+        display(self.box)
 
 
-def layer_freezing_demo(model, target_data, source_data=None, units="blocks", epochs=3,
-                        learning_rate=1e-3, batch_size=32, seed=0):
+def layer_freezing_demo(model, train, validation, units="blocks", epochs=EPOCHS,
+                        learning_rate=DEFAULT_RATE, batch_size=32, seed=0):
     """The layer-freezing widget for ``model`` (see the module docstring for its parts).
 
     Args: as ``LayerFreezingState``.
@@ -352,7 +393,7 @@ def layer_freezing_demo(model, target_data, source_data=None, units="blocks", ep
     Returns:
         a ``LayerFreezingDemo``; display it (last line of a cell); its ``state`` holds the runs.
     """
-    state = LayerFreezingState(model, target_data, source_data, units=units, epochs=epochs,
+    state = LayerFreezingState(model, train, validation, units=units, epochs=epochs,
                                learning_rate=learning_rate, batch_size=batch_size, seed=seed)
     demo = LayerFreezingDemo(state)
     if publishing.building_site():  # a static page has no kernel: show a recorded session

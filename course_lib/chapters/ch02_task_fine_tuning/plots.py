@@ -1,0 +1,177 @@
+"""Chapter 02's figures: the three freezing strategies as a picture, results over seeds,
+validation curves of a rate choice and of gradual unfreezing, accuracy against label budget."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyBboxPatch
+from matplotlib.ticker import NullLocator
+
+from course_lib.core.cnn import BLOCKS
+from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
+
+#: What each course block is, bottom (input) to top, for the diagram.
+BLOCK_LABELS = {"block1": "block1: conv 3x3, BN, ReLU, pool", "block2": "block2: conv 3x3, BN, ReLU, pool",
+                "features": "features: dense 128, BN, ReLU", "head": "head: dense, softmax"}
+DIAGRAM_STRATEGIES = {"head": "head only", "top": "top blocks", "full": "whole model"}
+TRAINS, FROZEN = PALETTE[1], PALETTE[2]
+
+
+def strategy_diagram(trainable_blocks, parameters=None):
+    """The freezing strategies side by side: each a stack of the CNN's blocks, input at the bottom.
+
+    Args:
+        trainable_blocks: ``{strategy: blocks that train (None: all)}``, e.g.
+            ``fine_tuning.STRATEGIES``.
+        parameters: optional ``{strategy: (trainable, total)}`` parameter counts to print
+            under each stack.
+
+    Returns:
+        the matplotlib ``Figure``. Trainable blocks are orange and say "trains", frozen ones
+        light blue and say "frozen" (the words carry the meaning, not only the colours).
+    """
+    if not trainable_blocks:
+        raise ValueError("trainable_blocks is empty; pass {strategy: blocks or None}")
+    fig, axes = plt.subplots(1, len(trainable_blocks), figsize=(4.2 * len(trainable_blocks), 4.6),
+                             squeeze=False)
+    for ax, (strategy, blocks) in zip(axes[0], trainable_blocks.items()):
+        for level, block in enumerate(BLOCKS):
+            trains = blocks is None or block in blocks
+            ax.add_patch(FancyBboxPatch((0.05, 0.12 + 0.2 * level), 0.9, 0.15,
+                                        boxstyle="round,pad=0.01", linewidth=1.5, edgecolor="black",
+                                        facecolor=TRAINS if trains else FROZEN))
+            ax.text(0.5, 0.225 + 0.2 * level, BLOCK_LABELS.get(block, block), ha="center",
+                    va="center", fontsize=FONT_SIZE - 3)
+            ax.text(0.5, 0.16 + 0.2 * level, "trains" if trains else "frozen", ha="center",
+                    va="center", fontsize=FONT_SIZE - 1, fontweight="bold")
+        ax.annotate("", xy=(0.5, 0.115), xytext=(0.5, 0.03),
+                    arrowprops={"arrowstyle": "->", "linewidth": 1.5})
+        ax.text(0.5, 0.0, "image", ha="center", va="bottom", fontsize=FONT_SIZE - 2)
+        title = DIAGRAM_STRATEGIES.get(strategy, strategy)
+        if parameters and strategy in parameters:
+            trainable, total = parameters[strategy]
+            title += f"\ntrains {trainable:,} of {total:,} parameters"
+        ax.set_title(f"{strategy}: {title}", fontsize=FONT_SIZE)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 0.95)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def seed_bars(report, arms, labels=None, ylabel="test accuracy", title=None, ax=None):
+    """One bar per arm at its median over the report's seeds, each seed a dot on it.
+
+    Args:
+        report: an ``experiments.Report`` (e.g. ``results.load(name)``).
+        arms: the arms to show, in order.
+        labels: optional names to print under the bars (default: the arms).
+
+    Returns:
+        the matplotlib ``Axes``.
+    """
+    arms = list(arms)
+    if not arms:
+        raise ValueError("arms is empty; name the arms to show")
+    labels = list(labels or arms)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.5 * len(arms) + 2, 4))
+    for i, arm in enumerate(arms):
+        values = report.values(arm)
+        median = float(np.median(values))
+        ax.bar(i, median, color=PALETTE[i % len(PALETTE)], alpha=0.85)
+        ax.plot(np.full(len(values), i) + np.linspace(-0.2, 0.2, len(values)), values, "o",
+                color="black", markersize=4)
+        ax.text(i, max(values) + 0.02, f"{median:.2f}", ha="center", va="bottom", fontsize=FONT_SIZE - 1)
+    ax.set_xticks(range(len(arms)), labels)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title or f"median over seeds {report.seeds} (dots: each seed)")
+    style_axes(ax)
+    return ax
+
+
+def rate_curves(selection, ax=None, title="choosing the learning rate on the validation split"):
+    """Validation accuracy against steps, one line per learning rate tried; the kept rate bold.
+
+    Args:
+        selection: a ``fine_tuning.Selection``.
+
+    Returns:
+        the matplotlib ``Axes``. A star marks the kept point of the kept rate.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for i, (rate, run) in enumerate(selection.runs.items()):
+        kept = rate == selection.learning_rate
+        ax.plot(run["steps"], run["val_accuracy"], "-o", color=PALETTE[i % len(PALETTE)],
+                linewidth=3 if kept else 1.2, label=f"rate {rate:g}" + (" (kept)" if kept else ""))
+        if kept:
+            ax.plot(run["best_step"], run["best_val_accuracy"], "*", color="black", markersize=16)
+    ax.set_xlabel("gradient steps")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(title)
+    ax.legend(fontsize=FONT_SIZE - 2, loc="lower right")
+    style_axes(ax)
+    return ax
+
+
+def stage_plot(log, steps_per_stage, ax=None):
+    """Validation accuracy through gradual unfreezing; dotted lines where a block is unfrozen.
+
+    Args:
+        log: ``learning_rates.gradual_unfreezing``'s log (``stage``, ``trainable``,
+            ``val_accuracy`` per evaluation).
+        steps_per_stage: the steps each stage trained.
+
+    Returns:
+        the matplotlib ``Axes``.
+    """
+    if "val_accuracy" not in log or not log["val_accuracy"]:
+        raise ValueError("the log has no validation accuracy: run gradual_unfreezing with validation_data")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    n = len(log["val_accuracy"])
+    steps = np.arange(1, n + 1) * (steps_per_stage * log["stage"][-1] / n)
+    ax.plot(steps, log["val_accuracy"], "-o", color=PALETTE[0], linewidth=2.5)
+    for stage in sorted(set(log["stage"])):
+        start = (stage - 1) * steps_per_stage
+        trainable = log["trainable"][log["stage"].index(stage)]
+        if stage > 1:
+            ax.axvline(start, color="grey", linestyle=":")
+        ax.text(start + steps_per_stage / 2, 0.04, trainable.replace("+", "\n+"), ha="center",
+                va="bottom", fontsize=FONT_SIZE - 4)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("gradient steps")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("gradual unfreezing: one more block per stage")
+    style_axes(ax)
+    return ax
+
+
+def budget_curve(report, strategies, budgets, ax=None, ylabel="mnist_m test accuracy"):
+    """Test accuracy against labelled images per class: the median over seeds, and the range.
+
+    Args:
+        report: the ``labels_per_class`` report; its arms are ``"<strategy>@<budget>"``.
+
+    Returns:
+        the matplotlib ``Axes``.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    budgets = list(budgets)
+    for i, strategy in enumerate(strategies):
+        values = np.array([report.values(f"{strategy}@{n}") for n in budgets])
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(budgets, np.median(values, axis=1), "-o", color=color, linewidth=2.5,
+                markersize=8, label=strategy)
+        ax.fill_between(budgets, values.min(axis=1), values.max(axis=1), color=color, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("labelled target images per class (half of them validate)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"median over seeds {report.seeds}; band: lowest to highest")
+    ax.legend(fontsize=FONT_SIZE - 1)
+    style_axes(ax)
+    return ax

@@ -1,0 +1,251 @@
+"""Chapter 02's pieces: its task, its experiments and their claims, its results files, the
+BatchNorm demonstration's helpers, its exercise checks (right answers pass, shortcuts and wrong
+answers do not, nothing raises) and its figures."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+import course_lib
+
+course_lib.setup(0)
+matplotlib.use("Agg")
+
+import keras  # noqa: E402
+
+from course_lib import results  # noqa: E402
+from course_lib.chapters.ch02_task_fine_tuning import experiments as ex  # noqa: E402
+from course_lib.chapters.ch02_task_fine_tuning import exercises  # noqa: E402
+from course_lib.chapters.ch02_task_fine_tuning import plots  # noqa: E402
+from course_lib.chapters.ch02_task_fine_tuning.task import load_task  # noqa: E402
+from course_lib.core.cnn import BLOCKS, build_cnn  # noqa: E402
+from course_lib.core.layers import train_only  # noqa: E402
+from course_lib.core.pretrained import SOURCE  # noqa: E402
+from course_lib.experiments import Report, registry  # noqa: E402
+from course_lib.methods import fine_tuning as ft  # noqa: E402
+from course_lib.methods.learning_rates import GROUP_ORDER, layerwise_rates  # noqa: E402
+
+EXPERIMENTS = ("fine_tuning_strategies", "labels_per_class", "batchnorm_freezing",
+               "unfreezing_schedules", "label_smoothing", "swapped_activation")
+
+
+# ----------------------------------------------------------------------------- the task
+
+def test_the_task_splits_the_labelled_images_into_train_and_validation():
+    task = load_task(seed=3)
+    (x_train, y_train), (x_val, y_val) = task["train"], task["validation"]
+    assert np.bincount(y_train).tolist() == [10] * 10 and np.bincount(y_val).tolist() == [10] * 10
+    assert x_train.shape[1:] == (28, 28, 1) and task["test"][0].shape == (1000, 28, 28, 1)
+    flat = lambda x: {row.tobytes() for row in x}  # noqa: E731
+    assert not flat(x_train) & flat(x_val), "an image is both a training and a validation image"
+    assert len(task["source_test"][1]) == 1000
+    odd = load_task(7, validation_per_class=2, seed=3)
+    assert len(odd["train"][1]) == 50 and len(odd["validation"][1]) == 20
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"labels_per_class": 1}, "labels_per_class"),
+    ({"labels_per_class": 6, "validation_per_class": 6}, "validation_per_class"),
+])
+def test_the_task_rejects_impossible_splits(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_task(**kwargs)
+
+
+# ----------------------------------------------------------------------------- the experiments
+
+def test_the_experiments_are_registered_with_their_recipes():
+    found = registry()
+    assert set(EXPERIMENTS) <= set(found)
+    assert found["fine_tuning_strategies"].claims and found["labels_per_class"].claims
+    assert ex.RECIPES == (SOURCE,)
+
+
+def fake_report(name, results_by_arm):
+    seeds = list(range(len(next(iter(results_by_arm.values())))))
+    return Report(name, "target_accuracy", seeds, results_by_arm,
+                  {arm: [0.0] * len(seeds) for arm in results_by_arm})
+
+
+def test_the_label_budget_claim_reads_the_right_arms():
+    arms = {ex.arm(s, n): [0.5, 0.5] for s in ex.BUDGET_STRATEGIES for n in ex.BUDGETS}
+    arms.update({"head@6": [0.55, 0.55], "head@60": [0.6, 0.6],"full@6": [0.7, 0.7], "scratch@6": [0.3, 0.4], "full@60": [0.9, 0.9],
+                 "scratch@60": [0.85, 0.8], "full@20": [0.8, 0.8], "scratch@20": [0.6, 0.6]})
+    holds = fake_report("labels_per_class", arms).claims()
+    assert all(holds.values()), holds
+    arms["scratch@6"] = [0.3, 0.69]  # seed 1: a smaller lead with few labels than with many
+    assert not all(fake_report("labels_per_class", arms).claims().values())
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_the_saved_results_hold_their_claims_on_seeds_0_to_4(name):
+    report = results.load(name)
+    assert report.seeds == [0, 1, 2, 3, 4]
+    holds = report.claims()
+    assert all(holds.values()), {claim: ok for claim, ok in holds.items() if not ok}
+
+
+def test_the_mistake_leaves_batchnorm_and_the_head_trainable():
+    model = build_cnn(filters=(4, 8), units=16)
+    left = ex.freeze_all_but_batchnorm(model)
+    assert left == ["block1_bn", "block2_bn", "features_bn", "head"]
+    assert not model.get_layer("block2_conv").trainable
+
+
+def test_feature_change_is_relative_and_checks_shapes():
+    assert ex.feature_change(np.ones((2, 3)), np.ones((2, 3))) == 0.0
+    assert ex.feature_change(np.ones((2, 3)), 1.5 * np.ones((2, 3))) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="shape"):
+        ex.feature_change(np.ones((2, 3)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="all zero"):
+        ex.feature_change(np.zeros((2, 3)), np.ones((2, 3)))
+
+
+def test_gradual_run_ends_at_the_last_stages_best(monkeypatch):
+    monkeypatch.setattr(ex, "STEPS_PER_STAGE", 2)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size=64)
+    task = {"train": (x[:48], y[:48]), "validation": (x[48:], y[48:])}
+    summary, log = ex.gradual_run(build_cnn(filters=(4, 8), units=16), task, top_rate=1e-2)
+    assert log["stage"] == [1, 2, 3, 4] and summary["steps"] == [2, 4, 6, 8]
+    assert summary["best_step"] == 8 and summary["best_val_accuracy"] == log["val_accuracy"][-1]
+
+
+# ----------------------------------------------------------------------------- exercise 1
+
+def freeze_for_top(model):
+    model.trainable = True
+    for layer in model.layers:
+        layer.trainable = not layer.name.startswith("block1_")
+    return model
+
+
+def freeze_with_the_course(model):
+    train_only(model, ["block2", "features", "head"])
+    return model
+
+
+def forgets_the_model_flag(model):
+    for layer in model.layers:
+        layer.trainable = not layer.name.startswith("block1_")
+    return model
+
+
+def only_freezes_block1(model):
+    for layer in model.layers:
+        if layer.name.startswith("block1_"):
+            layer.trainable = False
+    return model
+
+
+def test_exercise_1_accepts_plain_keras_freezing(capsys):
+    assert exercises.check_top_freezing(freeze_for_top)
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, says", [
+    (freeze_with_the_course, "train_only"),
+    (lambda model: ft.build("top", model), "calls the course's own build"),
+    (forgets_the_model_flag, "is the model itself still frozen"),
+    (only_freezes_block1, "frozen but should train"),
+    (lambda model: None, "returned None"),
+    (lambda model: 1 / 0, "ZeroDivisionError"),
+    (lambda model: "top", "return the Keras model"),
+    (None, "define the function"),
+])
+def test_exercise_1_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
+    assert not exercises.check_top_freezing(answer)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and says in out
+
+
+# ----------------------------------------------------------------------------- exercise 2
+
+def my_rates(head_rate, slowdown):
+    factor = slowdown ** (1 / 3)
+    return {block: head_rate / factor ** (3 - i) for i, block in enumerate(GROUP_ORDER)}
+
+
+def test_exercise_2_accepts_a_constant_factor_per_block(capsys):
+    assert exercises.check_rates(my_rates)
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, says", [
+    (lambda head, slow: layerwise_rates(head, slow ** (1 / 3)), "calls the course's own layerwise_rates"),
+    (lambda head, slow: {"block1": head / slow, "block2": head / slow, "features": head / slow, "head": head},
+     "blocks between"),
+    (lambda head, slow: {b: head for b in GROUP_ORDER}, "times slower"),
+    (lambda head, slow: {"block1": head / slow, "head": head}, "exactly the keys"),
+    (lambda head, slow: {**my_rates(head, slow), "head": 2 * head}, "the head's rate"),
+    (lambda head, slow: {b: "fast" for b in GROUP_ORDER}, "must be a number"),
+    (lambda head, slow: my_rates(1e-3, 10.0), "the head's rate"),  # one right answer typed in
+])
+def test_exercise_2_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
+    assert not exercises.check_rates(answer)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and says in out
+
+
+# ----------------------------------------------------------------------------- exercise 3
+
+def smooth(y, n_classes, epsilon):
+    return (1 - epsilon) * np.eye(n_classes)[y] + epsilon / n_classes
+
+
+def test_exercise_3_accepts_smoothed_one_hot_targets(capsys):
+    assert exercises.check_smoothing(smooth)
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, says", [
+    (lambda y, k, e: ft.smoothed_targets(y, k, e), "calls the course's own smoothed_targets"),
+    (lambda y, k, e: keras.ops.convert_to_numpy(ft.SmoothedCrossentropy(e).call(y, np.eye(k)[y])),
+     "calls the course's own SmoothedCrossentropy.call"),
+    (lambda y, k, e: np.eye(k)[y], "not (1 - epsilon)"),
+    (lambda y, k, e: (1 - e) * np.eye(k)[y] + e, "sum to"),
+    (lambda y, k, e: np.eye(k)[y][:, :-1], "shape"),
+])
+def test_exercise_3_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
+    assert not exercises.check_smoothing(answer)
+    out = capsys.readouterr().out
+    assert "Not yet" in out and says in out
+
+
+def test_hints_exist_for_every_exercise(capsys):
+    for n in (1, 2, 3):
+        exercises.show_hint(n)
+    assert capsys.readouterr().out.count("Hint:") == 3
+
+
+# ----------------------------------------------------------------------------- figures
+
+def test_the_strategy_diagram_says_what_trains_in_words():
+    fig = plots.strategy_diagram(ft.STRATEGIES, {"head": (1290, 110000)})
+    assert len(fig.axes) == 3
+    words = [t.get_text() for t in fig.axes[0].texts]
+    assert words.count("frozen") == len(BLOCKS) - 1 and words.count("trains") == 1
+    assert "1,290 of 110,000" in fig.axes[0].get_title()
+    assert [t.get_text() for t in fig.axes[2].texts].count("trains") == len(BLOCKS)
+    with pytest.raises(ValueError, match="empty"):
+        plots.strategy_diagram({})
+
+
+def test_the_result_plots_draw_what_they_are_given():
+    report = fake_report("x", {"a": [0.2, 0.4, 0.3], "b": [0.8, 0.7, 0.9]})
+    ax = plots.seed_bars(report, ["a", "b"])
+    assert [round(p.get_height(), 2) for p in ax.patches] == [0.3, 0.8]
+    selection = ft.Selection(None, 1e-3, {1e-3: ft.validation_summary([0.4, 0.6], 50),
+                                          3e-3: ft.validation_summary([0.5, 0.5], 50)})
+    ax = plots.rate_curves(selection)
+    assert "rate 0.001 (kept)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    log = {"stage": [1, 1, 2, 2], "trainable": ["head", "head", "head+features", "head+features"],
+           "val_accuracy": [0.1, 0.2, 0.3, 0.4]}
+    ax = plots.stage_plot(log, steps_per_stage=50)
+    assert list(ax.lines[0].get_xdata()) == [25, 50, 75, 100]
+    budgets = fake_report("labels_per_class", {f"{s}@{n}": [0.5, 0.6] for s in ("full", "scratch")
+                                               for n in (6, 60)})
+    ax = plots.budget_curve(budgets, ("full", "scratch"), (6, 60))
+    assert len(ax.lines) == 2
+    with pytest.raises(ValueError, match="validation"):
+        plots.stage_plot({"stage": [1]}, 10)
