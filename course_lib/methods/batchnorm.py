@@ -31,7 +31,7 @@ def moving_statistics(model):
     layers = batchnorm_layers(model)
     if not layers:
         raise ValueError(f"model {model.name!r} has no BatchNormalization layer")
-    return {layer.name: (np.array(layer.moving_mean), np.array(layer.moving_variance))
+    return {layer.name: (layer.moving_mean.numpy().copy(), layer.moving_variance.numpy().copy())
             for layer in layers}
 
 

@@ -135,12 +135,12 @@ def step_sizes(model, x, y, rates, groups=None, optimizer="adam", seed=0):
 
     saved = model.get_weights()
     wrapper = GroupedLearningRates(model, rates, groups=groups, optimizer=optimizer)
-    before = {layer.name: [np.array(w) for w in layer.trainable_weights] for layer in model.layers}
+    before = {layer.name: [w.numpy().copy() for w in layer.trainable_weights] for layer in model.layers}
     fit(wrapper, (x, y), steps=1, batch_size=len(x), learning_rate=None, seed=seed)
     rows = []
     for group, variables in wrapper.group_variables.items():
         old = [w for layer in model.layers if layer.name in wrapper.groups[group] for w in before[layer.name]]
-        moved = np.concatenate([np.abs(np.array(v) - b).ravel() for v, b in zip(variables, old)])
+        moved = np.concatenate([np.abs(v.numpy() - b).ravel() for v, b in zip(variables, old)])
         rows.append({"group": group, "learning_rate": rates[group], "mean_step": float(moved.mean()),
                      "step_per_rate": float(moved.mean() / rates[group])})
     model.set_weights(saved)
