@@ -97,6 +97,15 @@ def cluster_pseudo_labels(features, probabilities, iterations=CLUSTER_ITERATIONS
     return labels.astype("int64")
 
 
+def _images_and_index(data):
+    """The target images and their positions from a batch of ``{"image": ..., "index": ...}``."""
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if not isinstance(x, dict) or set(x) != {"image", "index"}:
+        raise ValueError("fit needs x = {'image': target images, 'index': their positions 0..n-1}; "
+                         "information_maximisation(model, x_target) builds it")
+    return x["image"], x["index"]
+
+
 class InformationMaximisation(keras.Model):
     """A classifier whose training step is the information-maximisation loss (SHOT).
 
@@ -150,17 +159,14 @@ class InformationMaximisation(keras.Model):
     def train_step(self, data):
         import tensorflow as tf
 
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if not isinstance(x, dict) or set(x) != {"image", "index"}:
-            raise ValueError("fit needs x = {'image': target images, 'index': their positions 0..n-1}; "
-                             "information_maximisation(model, x_target) builds it")
+        images, index = _images_and_index(data)
         with tf.GradientTape() as tape:
-            probabilities = self.classifier(x["image"], training=True)
+            probabilities = self.classifier(images, training=True)
             per_image, diversity = _entropy_terms(probabilities)
             loss = per_image - self.diversity_weight * diversity
             if self.cluster_weight > 0:
-                labels = ops.take(self.cluster_labels, x["index"])
-                cluster = self.compute_loss(x=x["image"], y=labels, y_pred=probabilities, training=True)
+                labels = ops.take(self.cluster_labels, index)
+                cluster = self.compute_loss(x=images, y=labels, y_pred=probabilities, training=True)
                 loss = loss + self.cluster_weight * cluster
                 self.cluster_tracker.update_state(cluster)
         gradients = tape.gradient(loss, self.trainable_variables)
