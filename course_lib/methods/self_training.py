@@ -198,7 +198,8 @@ def self_train(model, x_target, rounds=3, selection="balanced", threshold=DEFAUL
     ks = None
     if selection == "balanced":
         if len(fractions) != rounds:
-            raise ValueError(f"fractions has {len(fractions)} entries but rounds is {rounds}: give one per round")
+            raise ValueError(f"fractions has {len(fractions)} entries but rounds is {rounds}: "
+                             "give one per round")
         ks = balanced_schedule(len(x_target), n_classes, fractions)
     empty = np.zeros(0, dtype="int64")
     watched = watch(model) if watch else {}
@@ -215,7 +216,7 @@ def self_train(model, x_target, rounds=3, selection="balanced", threshold=DEFAUL
         if len(index):
             fit(student, (x_target[index], labels), epochs=epochs, batch_size=batch_size,
                 learning_rate=learning_rate, seed=seed + r,
-                progress=f"{progress}, round {r}" if progress else None)
+                progress=f"{progress}, round {r} (fit to its pseudo-labels)" if progress else None)
             reestimate(student, x_target)
         history.append(Round(r, index, labels, confidence, watch(student) if watch else {}))
     return student, history

@@ -57,7 +57,8 @@ def information_maximisation_loss(probabilities, diversity_weight=1.0):
         when every image gets the same one-hot prediction (collapse).
     """
     per_image, diversity = _entropy_terms(probabilities)
-    return per_image - checks.positive_number(diversity_weight, "diversity_weight", allow_zero=True) * diversity
+    weight = checks.positive_number(diversity_weight, "diversity_weight", allow_zero=True)
+    return per_image - weight * diversity
 
 
 def _entropy_terms(probabilities):

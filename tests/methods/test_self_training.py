@@ -113,7 +113,8 @@ def test_self_train_trains_through_fit_records_rounds_and_leaves_the_start_uncha
         np.testing.assert_array_equal(a, b)
     assert final is not weak_model
     table = self_training.history_table(history, y)
-    assert list(table.columns) == ["round", "pseudo_labels", "claimed_precision", "precision", "test_accuracy"]
+    assert list(table.columns) == ["round", "pseudo_labels", "claimed_precision", "precision",
+                                   "test_accuracy"]
     assert table["pseudo_labels"].tolist() == [0, 16, 80]
 
 

@@ -179,8 +179,9 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
             line.value = html.escape(state.text())
             line.remove_class("course-threshold-error")
         except Exception as error:  # show any failure; the slider stays usable
-            line.value = (f"<b>Could not show threshold {slider.value:.2f}</b>: {html.escape(type(error).__name__)}: "
-                          f"{html.escape(str(error))}. Move the slider to try again.")
+            line.value = (f"<b>Could not show threshold {slider.value:.2f}</b>: "
+                          f"{html.escape(type(error).__name__)}: {html.escape(str(error))}. "
+                          "Move the slider to try again.")
             line.add_class("course-threshold-error")
 
     slider.observe(draw, names="value")
