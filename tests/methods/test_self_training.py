@@ -141,3 +141,15 @@ def test_self_train_refuses_0_255_images():
     x, _ = _toy_task(20, 0)
     with pytest.raises(ValueError, match="divide by 255"):
         self_training.self_train(build_cnn(n_classes=2), x * 255, progress=None)
+
+
+def test_self_train_gives_the_same_student_whatever_ran_before(weak_model):
+    """The student's dropout layer draws its seed when it is made: self_train seeds before."""
+    import random
+
+    x, _ = _toy_task(60, 3)
+    first, _ = self_training.self_train(weak_model, x, rounds=1, fractions=(0.5,), epochs=1, progress=None)
+    random.random()  # any draw in between (e.g. another model built) must not change the result
+    second, _ = self_training.self_train(weak_model, x, rounds=1, fractions=(0.5,), epochs=1, progress=None)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
