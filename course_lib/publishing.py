@@ -132,7 +132,7 @@ def record_layer_freezing(demo):
         state.set_learning_rate(rate)
         row = state.train()
         label = text.format(frozen=", ".join(frozen), rate=rate)
-        steps.append(f"Set {label}; pressed Train: target accuracy {row['target_accuracy']:.3f}.")
+        steps.append(f"Set {label}; pressed Train: validation accuracy {row['val_accuracy']:.3f}.")
     recording = Recording("the layer-freezing widget", steps, state.results_html(),
                           state.curve_png(), live=demo)
     demo.reset()
@@ -144,23 +144,20 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
 
     Args:
         widget: the live widget; its ``state`` is a ``ThresholdState``.
-        plot_state: ``plot_state(state, ax)`` draws the widget's bar chart.
+        plot_state: ``plot_state(state, axes, curve)`` draws the widget's two panels on ``axes``.
     """
     import pandas as pd
     from matplotlib.figure import Figure
 
     state = widget.state
     start = state.threshold
-    columns = 2
-    figure_rows = -(-len(thresholds) // columns)
-    figure = Figure(figsize=(7 * columns, 3.6 * figure_rows), dpi=72)
-    axes = figure.subplots(figure_rows, columns, squeeze=False).ravel()
-    for unused in axes[len(thresholds):]:
-        unused.set_visible(False)
+    figure = Figure(figsize=(13, 3.6 * len(thresholds)), dpi=72)
+    panels = figure.subplots(len(thresholds), 2, squeeze=False)
+    curve = state.curve()
     steps, rows = [], []
-    for threshold, ax in zip(thresholds, axes):
+    for threshold, axes in zip(thresholds, panels):
         summary = state.set_threshold(threshold)
-        plot_state(state, ax)
+        plot_state(state, axes, curve)
         counts = state.text().split(": ", 1)[1]  # the widget's line, without its "threshold t:"
         steps.append(f"Moved the slider to {threshold:.2f}: {counts}.")
         rows.append({"threshold": threshold, "passed": summary["passed"],
@@ -172,20 +169,13 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
     return Recording("the confidence-threshold widget", steps, table, png_bytes(figure), live=widget)
 
 
-def record_adaptation(widget, lab, script=(("mmd", 0.0), ("mmd", 5.0), ("dann", 1.0))):
-    """Short adaptation runs from the adaptation widget, as ``(method, weight)`` clicks.
+def record_adaptation(widget, lab):
+    """The adaptation lab's table as the notebook left it: the runs it added, no new training.
 
     Args:
         widget: the live widget.
-        lab: its ``AdaptationLab``; the recorded rows are removed afterwards.
+        lab: its ``AdaptationLab``.
     """
-    before = len(lab.rows)
-    steps = []
-    for method, weight in script:
-        row = lab.run(method, weight)
-        steps.append(f"Chose {method} with weight {weight:g}; pressed adapt ({lab.epochs} epochs): "
-                     f"target accuracy {row['target_accuracy']:.3f}.")
-    table = lab.table().to_html(index=False, border=0, classes="course-results",
-                                float_format=lambda v: f"{v:g}")
-    del lab.rows[before:]
-    return Recording("the adaptation widget", steps, table, live=widget)
+    steps = [f"Run {r['run']}: {r['method']} at weight {r['weight']:g}: source validation "
+             f"{r['source_validation']:.3f}, PAD {r['pad']:.2f}." for r in lab.rows]
+    return Recording("the adaptation lab", steps or ["No runs were made."], lab.html(), live=widget)

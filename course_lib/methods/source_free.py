@@ -1,187 +1,76 @@
 """Source-free adaptation: adapt a trained model to a new domain with no source data at all.
 
-"Source-free" means the standard thing (Liang et al. 2020): you have the trained source
-model and unlabelled target images, and nothing else; not one source image. Every
+"Source-free" means (Liang et al. 2020): you have the trained source model and unlabelled
+target images, and nothing else; not one source image, not one target label. Every
 function here therefore takes a model and target images only.
 
-Two methods:
+- **AdaBN** (Li et al. 2016) re-estimates BatchNorm's statistics on the target, with no
+  gradient step: ``methods.batchnorm.adabn``.
+- **Information maximisation** (the core of SHOT, Liang et al. 2020): freeze the
+  classifier head (the source's hypothesis) and train the feature extractor so that the
+  head's predictions on target images are confident one by one (low entropy) and diverse
+  over the batch (high entropy of the mean prediction)::
 
-- **AdaBN** (Li et al. 2016): a BatchNorm layer normalises with the mean and variance it
-  saw in training, i.e. the *source's* statistics. Re-estimate them on the target, with no
-  gradient step: ``adabn(model, x_target)``.
-- **Information maximisation** (the core of SHOT, Liang et al. 2020): freeze the classifier
-  head and train the feature extractor so that the predictions on target images are
-  confident one by one (low entropy) and diverse over the batch (high entropy of the mean
-  prediction), optionally adding SHOT's clustering pseudo-labels:
-  ``information_maximisation(model, x_target)``.
+      L = mean_i H(p_i) - lambda * H(mean_i p_i),   H(p) = -sum_k p_k log p_k
+
+  SHOT adds pseudo-labels from clustering the target features (``cluster_weight``).
+  ``InformationMaximisation`` is a ``keras.Model`` whose ``train_step`` is this loss;
+  ``information_maximisation(model, x_target)`` trains it with ``training.fit``.
 """
 
+import keras
 import numpy as np
+from keras import ops
 
-N_CLASSES = 10
+from course_lib.core import checks
+from course_lib.core.cnn import FEATURE_LAYER
 
-
-def _check_images(x, name="x_target"):
-    if not hasattr(x, "ndim") or x.ndim != 4 or len(x) == 0:
-        shape = getattr(x, "shape", type(x).__name__)
-        raise ValueError(f"{name} must be a non-empty (n, height, width, channels) array, got {shape}")
-
-
-def _check_positive_int(value, name):
-    if int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-
-
-def batchnorm_layers(model):
-    """The model's ``BatchNormalization`` layers, in the order data flows through them.
-
-    Layers inside nested sub-models are included, in place of the sub-model.
-    """
-    import keras
-
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer)
-        elif isinstance(layer, keras.Model):
-            found.extend(batchnorm_layers(layer))
-    return found
+#: Probabilities are clipped to at least this before taking logarithms.
+EPSILON = 1e-6
+#: Refinements of SHOT's cluster centroids after the prediction-weighted start.
+CLUSTER_ITERATIONS = 2
+#: Defaults of ``information_maximisation``: passes over the target, batch size, Adam's rate.
+EPOCHS = 5
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
 
 
-def copy_model(model):
-    """A new, independent model with the same architecture and weights (uncompiled)."""
-    import keras
-
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone
+def entropy(probabilities, axis=-1):
+    """Shannon entropy ``-sum p log p`` along ``axis`` (natural log), of a tensor or array."""
+    p = ops.clip(ops.convert_to_tensor(probabilities, "float32"), EPSILON, 1.0)
+    return -ops.sum(p * ops.log(p), axis=axis)
 
 
-def _reduce_axes(layer, ndim):
-    axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
-    keep = {a % ndim for a in axes}
-    return tuple(a for a in range(ndim) if a not in keep)
+def information_maximisation_loss(probabilities, diversity_weight=1.0):
+    """SHOT's information-maximisation loss of a batch of predictions: a scalar tensor.
 
-
-def input_statistics(predict_inputs, x, layer, batch_size):
-    """Mean and (population) variance of a BatchNorm layer's input over all of ``x``.
-
-    Args:
-        predict_inputs: a model mapping ``x`` to the layer's input.
-        layer: the ``BatchNormalization`` layer (its ``axis`` says what is per channel).
-
-    Returns:
-        ``(mean, variance)``, float64 arrays with one value per normalised channel,
-        computed exactly over all the images (batch results merged with Chan's formula).
-    """
-    count, mean, m2 = 0, None, None
-    for start in range(0, len(x), batch_size):
-        h = np.asarray(predict_inputs(x[start:start + batch_size], training=False), dtype="float64")
-        axes = _reduce_axes(layer, h.ndim)
-        n = int(np.prod([h.shape[a] for a in axes]))
-        batch_mean = h.mean(axis=axes)
-        batch_m2 = ((h - h.mean(axis=axes, keepdims=True)) ** 2).sum(axis=axes)
-        if mean is None:
-            count, mean, m2 = n, batch_mean, batch_m2
-            continue
-        delta = batch_mean - mean
-        total = count + n
-        mean = mean + delta * n / total
-        m2 = m2 + batch_m2 + delta ** 2 * count * n / total
-        count = total
-    return mean, m2 / count
-
-
-def reestimate_batchnorm(model, x_target, batch_size=500):
-    """AdaBN in place: set every BatchNorm layer's moving mean and variance to the target's.
-
-    The layers are visited in data-flow order, and each one's statistics are measured on
-    the inputs it receives once the layers before it already use the target's statistics.
-    No gradient step is taken; every other weight (including BatchNorm's gamma and beta)
-    is left as it was.
-
-    Args:
-        model: a functional or Sequential Keras model (nested sub-models are handled).
-        x_target: (n, height, width, channels) unlabelled target images.
-        batch_size: images per forward pass (memory, not the result, depends on it).
-
-    Returns:
-        ``model``, for chaining.
-
-    Raises:
-        ValueError: the model has no BatchNormalization layer, or ``x_target`` is not a batch of images.
-    """
-    import keras
-
-    _check_images(x_target)
-    _check_positive_int(batch_size, "batch_size")
-    if len(model.inputs) != 1:
-        raise ValueError(f"model {model.name!r} has {len(model.inputs)} inputs; AdaBN here needs a one-input model")
-    if not batchnorm_layers(model):
-        raise ValueError(f"model {model.name!r} has no BatchNormalization layer: AdaBN has nothing to re-estimate")
-    _reestimate(model, x_target, batch_size, keras)
-    return model
-
-
-def _reestimate(model, x, batch_size, keras):
-    for layer in model.layers:
-        is_bn = isinstance(layer, keras.layers.BatchNormalization)
-        is_nested = isinstance(layer, keras.Model) and batchnorm_layers(layer)
-        if not (is_bn or is_nested):
-            continue
-        predict_inputs = keras.Model(model.inputs[0], layer.input)
-        if is_bn:
-            mean, variance = input_statistics(predict_inputs, x, layer, batch_size)
-            layer.moving_mean.assign(mean.astype("float32"))
-            layer.moving_variance.assign(variance.astype("float32"))
-        else:
-            inner = np.concatenate([np.asarray(predict_inputs(x[s:s + batch_size], training=False))
-                                    for s in range(0, len(x), batch_size)])
-            _reestimate(layer, inner, batch_size, keras)
-
-
-def adabn(model, x_target, batch_size=500):
-    """AdaBN (Li et al. 2016): a copy of ``model`` with BatchNorm statistics from the target.
-
-    Args:
-        model: a trained Keras model with BatchNormalization layers; left unchanged.
-        x_target: (n, height, width, channels) unlabelled target images. No labels, no source data.
-
-    Returns:
-        the adapted copy (uncompiled).
-    """
-    return reestimate_batchnorm(copy_model(model), x_target, batch_size=batch_size)
-
-
-def information_maximisation_loss(probabilities, diversity_weight=1.0, epsilon=1e-6):
-    """SHOT's information-maximisation loss of a batch of predictions (a scalar tensor).
-
-    .. math::
-        L = \\underbrace{\\tfrac{1}{n}\\sum_i H(p_i)}_{\\text{confident}}
-            - \\lambda \\underbrace{H(\\bar p)}_{\\text{diverse}},\\qquad
-        \\bar p = \\tfrac{1}{n}\\sum_i p_i,\\quad H(p) = -\\sum_k p_k \\log p_k
+    ``mean_i H(p_i) - diversity_weight * H(mean_i p_i)``.
 
     Args:
         probabilities: (batch, n_classes) softmax outputs.
-        diversity_weight: lambda; 0 gives plain entropy minimisation, which can collapse
-            every image into one class.
+        diversity_weight: lambda; 0 gives plain entropy minimisation, which is as happy to
+            call every image the same class as to get them right.
 
     Returns:
         a scalar: lowest (``-lambda log K``) when each prediction is one-hot and the batch
-        uses all K classes equally; high for uniform predictions (``log K``) and for
-        collapsed ones (0 when every image gets the same one-hot prediction).
+        uses all K classes equally; ``log K - lambda log K`` for uniform predictions; 0
+        when every image gets the same one-hot prediction (collapse).
     """
-    from keras import ops
-
-    p = ops.clip(probabilities, epsilon, 1.0)
-    per_sample = -ops.mean(ops.sum(p * ops.log(p), axis=1))
-    mean = ops.mean(p, axis=0)
-    diversity = -ops.sum(mean * ops.log(mean))
-    return per_sample - diversity_weight * diversity
+    per_image, diversity = _entropy_terms(probabilities)
+    weight = checks.positive_number(diversity_weight, "diversity_weight", allow_zero=True)
+    return per_image - weight * diversity
 
 
-def cluster_pseudo_labels(features, probabilities, iterations=2):
-    """SHOT's clustering pseudo-labels: nearest class centroid in feature space (cosine).
+def _entropy_terms(probabilities):
+    """(mean entropy of the predictions, entropy of their mean), two scalars."""
+    p = ops.convert_to_tensor(probabilities, "float32")
+    if len(p.shape) != 2:
+        raise ValueError(f"probabilities must be (batch, n_classes), got shape {tuple(p.shape)}")
+    return ops.mean(entropy(p)), entropy(ops.mean(p, axis=0))
+
+
+def cluster_pseudo_labels(features, probabilities, iterations=CLUSTER_ITERATIONS):
+    """SHOT's clustering pseudo-labels: the nearest class centroid in feature space (cosine).
 
     The centroids start as the prediction-weighted means of the features, then are refined
     ``iterations`` times as the means of the images assigned to them.
@@ -193,86 +82,160 @@ def cluster_pseudo_labels(features, probabilities, iterations=2):
     Returns:
         (n,) int64 labels.
     """
-    if len(features) != len(probabilities):
-        raise ValueError(f"features has {len(features)} rows but probabilities has {len(probabilities)}")
-    f = np.asarray(features, dtype="float64")
-    f = np.concatenate([f, np.ones((len(f), 1))], axis=1)  # as in SHOT: a bias dimension
+    checks.same_length(features=features, probabilities=probabilities)
+    iterations = checks.whole_number(iterations, "iterations", minimum=0)
+    f = checks.finite(np.asarray(features, dtype="float64"), "features")
+    f = np.concatenate([f, np.ones((len(f), 1))], axis=1)  # as in SHOT: a constant dimension
     f /= np.linalg.norm(f, axis=1, keepdims=True)
     weights = np.asarray(probabilities, dtype="float64")
+    n_classes = weights.shape[1]
     labels = None
     for _ in range(iterations + 1):
-        centroids = weights.T @ f / (weights.sum(axis=0)[:, None] + 1e-8)
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-8
+        centroids = weights.T @ f / (weights.sum(axis=0)[:, None] + EPSILON)
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + EPSILON
         labels = np.argmax(f @ centroids.T, axis=1)
-        weights = np.eye(probabilities.shape[1])[labels]
+        weights = np.eye(n_classes)[labels]
     return labels.astype("int64")
 
 
-def information_maximisation(model, x_target, epochs=5, batch_size=128, learning_rate=1e-3,
-                             diversity_weight=1.0, cluster_weight=0.0, head="head",
-                             feature_layer="features_relu", seed=0, progress="information maximisation"):
+def _images_and_index(data):
+    """The target images and their positions from a batch of ``{"image": ..., "index": ...}``."""
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if not isinstance(x, dict) or set(x) != {"image", "index"}:
+        raise ValueError("fit needs x = {'image': target images, 'index': their positions 0..n-1}; "
+                         "information_maximisation(model, x_target) builds it")
+    return x["image"], x["index"]
+
+
+class InformationMaximisation(keras.Model):
+    """A classifier whose training step is the information-maximisation loss (SHOT).
+
+    Inputs to ``fit``: ``x = {"image": (n, 28, 28, c) target images, "index": (n,) their
+    positions 0..n-1}``, no labels (``information_maximisation`` builds them). At inference
+    it is the classifier: ``model(images)``.
+
+    Logs per epoch: ``loss`` (the total), ``entropy`` (mean entropy of the predictions,
+    lower = more confident), ``diversity`` (entropy of the batch's mean prediction, higher =
+    classes more evenly used) and, with ``cluster_weight > 0``, ``cluster_loss`` (the
+    compiled cross-entropy against SHOT's cluster pseudo-labels).
+
+    Args:
+        classifier: the model to adapt (a functional Keras model); its ``trainable`` flags
+            decide what trains (freeze the head first). It changes in place.
+        n_images: how many target images ``fit`` will see (the size of the pseudo-label table).
+        diversity_weight: lambda of ``information_maximisation_loss``.
+        cluster_weight: weight of SHOT's cluster pseudo-label term (0: off).
+        feature_layer: the layer whose output is clustered.
+    """
+
+    def __init__(self, classifier, n_images, diversity_weight=1.0, cluster_weight=0.0,
+                 feature_layer=FEATURE_LAYER, **kwargs):
+        from course_lib.core.layers import require_layer
+
+        super().__init__(name=kwargs.pop("name", "information_maximisation"), **kwargs)
+        self.classifier = classifier
+        self.diversity_weight = checks.positive_number(diversity_weight, "diversity_weight", allow_zero=True)
+        self.cluster_weight = checks.positive_number(cluster_weight, "cluster_weight", allow_zero=True)
+        self.features_and_predictions = keras.Model(
+            classifier.input, [require_layer(classifier, feature_layer).output, classifier.output])
+        self.cluster_labels = keras.Variable(np.zeros(checks.whole_number(n_images, "n_images"), "int32"),
+                                             trainable=False, name="cluster_labels")
+        self.entropy_tracker = keras.metrics.Mean(name="entropy")
+        self.diversity_tracker = keras.metrics.Mean(name="diversity")
+        self.cluster_tracker = keras.metrics.Mean(name="cluster_loss")
+
+    def call(self, x, training=False):
+        return self.classifier(x["image"] if isinstance(x, dict) else x, training=training)
+
+    def update_cluster_labels(self, x_target):
+        """Recompute SHOT's pseudo-labels for all of ``x_target`` (inference mode)."""
+        from course_lib.core.evaluation import INFERENCE_BATCH
+
+        parts = [self.features_and_predictions(x_target[s:s + INFERENCE_BATCH], training=False)
+                 for s in range(0, len(x_target), INFERENCE_BATCH)]
+        features = np.concatenate([np.asarray(f).reshape(len(f), -1) for f, _ in parts])
+        probabilities = np.concatenate([np.asarray(p) for _, p in parts])
+        self.cluster_labels.assign(cluster_pseudo_labels(features, probabilities).astype("int32"))
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        images, index = _images_and_index(data)
+        with tf.GradientTape() as tape:
+            probabilities = self.classifier(images, training=True)
+            per_image, diversity = _entropy_terms(probabilities)
+            loss = per_image - self.diversity_weight * diversity
+            if self.cluster_weight > 0:
+                labels = ops.take(self.cluster_labels, index)
+                cluster = self.compute_loss(x=images, y=labels, y_pred=probabilities, training=True)
+                loss = loss + self.cluster_weight * cluster
+                self.cluster_tracker.update_state(cluster)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        for metric, value in ((self.entropy_tracker, per_image), (self.diversity_tracker, diversity)):
+            metric.update_state(value)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    @property
+    def metrics(self):
+        """Keras's loss tracker and the trackers this step updates (cluster_loss only when on);
+        not the compiled accuracy: with no labels there is no accuracy to measure."""
+        trackers = [self.entropy_tracker, self.diversity_tracker]
+        if self.cluster_weight > 0:
+            trackers.append(self.cluster_tracker)
+        return [m for m in super().metrics if m.name == "loss"] + trackers
+
+
+class ClusterPseudoLabels(keras.callbacks.Callback):
+    """Before every epoch, recompute the ``InformationMaximisation`` model's cluster pseudo-labels."""
+
+    def __init__(self, x_target):
+        super().__init__()
+        self.x_target = x_target
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.update_cluster_labels(self.x_target)
+
+
+def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SIZE,
+                             learning_rate=LEARNING_RATE, diversity_weight=1.0, cluster_weight=0.0,
+                             head="head", feature_layer=FEATURE_LAYER, seed=0,
+                             progress="information maximisation"):
     """Adapt a copy of ``model`` to the target by information maximisation (SHOT-style).
 
-    Starts from AdaBN (target BatchNorm statistics), freezes the ``head`` layer (the
+    Starts from AdaBN (the target's BatchNorm statistics), freezes the ``head`` layer (the
     source's classifier stays the hypothesis), and trains everything before it for
-    ``epochs`` on unlabelled target batches with :func:`information_maximisation_loss`.
-    With ``cluster_weight > 0`` it adds ``cluster_weight`` times the cross-entropy with
-    :func:`cluster_pseudo_labels`, recomputed at the start of every epoch. The BatchNorm
-    statistics are re-estimated on the whole target set at the end.
+    ``epochs`` on unlabelled target batches through ``training.fit``. With
+    ``cluster_weight > 0`` SHOT's cluster pseudo-labels are recomputed before every epoch.
+    At the end the BatchNorm statistics are re-estimated on the whole target set.
 
     Args:
         model: the trained source model; left unchanged. No source data is needed or accepted.
-        x_target: (n, height, width, channels) unlabelled target images.
-        head: name of the classifier layer to freeze.
-        feature_layer: name of the layer whose output is clustered (only used with
-            ``cluster_weight > 0``).
+        x_target: (n, 28, 28, channels) unlabelled target images.
+        head: the classifier layer to freeze.
+        feature_layer: the layer whose output is clustered (with ``cluster_weight > 0``).
 
     Returns:
-        ``(adapted_model, history)``: history is a dict of per-epoch lists, ``"loss"``.
+        ``(adapted_model, history)``: history is Keras's dict of per-epoch lists (``loss``,
+        ``entropy``, ``diversity``, ``cluster_loss``).
     """
-    import keras
+    from course_lib.core.environment import seed_everything
+    from course_lib.core.layers import freeze, require_layer
+    from course_lib.core.training import fit
+    from course_lib.methods.batchnorm import adabn, reestimate
 
-    from course_lib.models import compile_built
-    from course_lib.progress import ProgressLine
-
-    _check_images(x_target)
-    _check_positive_int(epochs, "epochs")
-    _check_positive_int(batch_size, "batch_size")
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    if diversity_weight < 0 or cluster_weight < 0:
-        raise ValueError(f"diversity_weight and cluster_weight must be >= 0, "
-                         f"got {diversity_weight} and {cluster_weight}")
-    names = [layer.name for layer in model.layers]
-    if head not in names:
-        raise ValueError(f"model has no layer {head!r} to freeze; its layers: {', '.join(names)}")
-    if cluster_weight > 0 and feature_layer not in names:
-        raise ValueError(f"model has no layer {feature_layer!r} to cluster; its layers: {', '.join(names)}")
-
-    keras.utils.set_random_seed(seed)
+    checks.unit_images(x_target, "x_target")
+    require_layer(model, head)
+    seed_everything(seed)  # the copy's dropout layer draws its random seed when it is made
     adapted = adabn(model, x_target)
-    adapted.get_layer(head).trainable = False
-
-    def loss(pseudo_labels, probabilities):
-        value = information_maximisation_loss(probabilities, diversity_weight)
-        if cluster_weight > 0:
-            value = value + cluster_weight * keras.ops.mean(
-                keras.losses.sparse_categorical_crossentropy(pseudo_labels, probabilities))
-        return value
-
-    compile_built(adapted, keras.optimizers.Adam(learning_rate), loss=loss)
-    if cluster_weight > 0:
-        features = keras.Model(adapted.inputs, [adapted.get_layer(feature_layer).output, adapted.output])
-    callback = ProgressLine(progress, keys=("loss",)) if progress else None
-    history = {"loss": []}
-    for epoch in range(epochs):
-        if cluster_weight > 0:
-            f, p = features.predict(x_target, batch_size=500, verbose=0)
-            targets = cluster_pseudo_labels(f, p)
-        else:
-            targets = np.zeros(len(x_target), dtype="int64")  # ignored by the loss
-        fit = adapted.fit(x_target, targets, epochs=epoch + 1, initial_epoch=epoch, batch_size=batch_size,
-                          shuffle=True, verbose=0, callbacks=[callback] if callback else [])
-        history["loss"] += fit.history["loss"]
-    reestimate_batchnorm(adapted, x_target)
-    return adapted, history
+    freeze(adapted, names=[head])
+    trainer = InformationMaximisation(adapted, len(x_target), diversity_weight, cluster_weight, feature_layer)
+    data = {"image": x_target, "index": np.arange(len(x_target), dtype="int32")}
+    history = fit(trainer, (data, None), epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                  seed=seed, progress=progress,
+                  callbacks=[ClusterPseudoLabels(x_target)] if trainer.cluster_weight > 0 else [])
+    reestimate(adapted, x_target)
+    return adapted, history.history

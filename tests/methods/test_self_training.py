@@ -1,11 +1,12 @@
-"""Pseudo-label selection, self-training rounds and chapter 04's exercise checks."""
+"""Pseudo-label selection and self-training rounds (methods.self_training)."""
 
-import keras
 import numpy as np
 import pytest
 
-from course_lib import models, self_training
-from course_lib.exercises import self_training as exercises
+from course_lib.core import training
+from course_lib.core.cnn import build_cnn
+from course_lib.core.evaluation import accuracy
+from course_lib.methods import self_training
 
 
 def _probabilities(n=300, k=10, seed=0, favour=None):
@@ -18,18 +19,16 @@ def _probabilities(n=300, k=10, seed=0, favour=None):
 
 
 @pytest.mark.parametrize("k", [1, 5, 17, 1000])
-def test_class_balanced_selection_never_exceeds_k_per_class(k):
+def test_class_balanced_selection_keeps_the_k_most_confident_of_each_class(k):
     p = _probabilities(favour=3)
     index = self_training.select_class_balanced(p, k)
     counts = np.bincount(p[index].argmax(axis=1), minlength=10)
-    assert counts.max() <= k
-    assert len(np.unique(index)) == len(index)
     predicted = p.argmax(axis=1)
-    for c in range(10):  # the kept ones are the most confident of their class
+    assert np.array_equal(index, np.sort(index)) and len(np.unique(index)) == len(index)
+    for c in range(10):
         rows = np.flatnonzero(predicted == c)
         assert counts[c] == min(k, len(rows))
-        kept = np.intersect1d(rows, index)
-        dropped = np.setdiff1d(rows, index)
+        kept, dropped = np.intersect1d(rows, index), np.setdiff1d(rows, index)
         if len(kept) and len(dropped):
             assert p[kept].max(axis=1).min() >= p[dropped].max(axis=1).max()
 
@@ -43,13 +42,23 @@ def test_threshold_selection_lets_a_favoured_class_take_over():
     assert counts.argmax() == 3 and counts[3] > counts.sum() / 2
 
 
+def test_pseudo_labels_are_the_predicted_classes_of_the_kept_rows():
+    p = np.array([[0.95, 0.05], [0.6, 0.4], [0.1, 0.9], [0.3, 0.7]])
+    index, labels = self_training.pseudo_labels(p, "threshold", threshold=0.9)
+    assert index.tolist() == [0, 2] and labels.tolist() == [0, 1]
+    index, labels = self_training.pseudo_labels(p, "balanced", k=1)
+    assert index.tolist() == [0, 2] and labels.tolist() == [0, 1]
+
+
 @pytest.mark.parametrize("call, message", [
-    (lambda p: self_training.select_by_threshold(p, 1.5), "threshold"),
-    (lambda p: self_training.select_class_balanced(p, 0), "k must"),
-    (lambda p: self_training.select_class_balanced(p[:, :1], 3), "n_classes"),
+    (lambda p: self_training.select_by_threshold(p, 1.5), "threshold must be between 0 and 1"),
+    (lambda p: self_training.select_class_balanced(p, 0), "k must be a whole number"),
+    (lambda p: self_training.select_class_balanced(p[:, :1], 3), "n_classes >= 2"),
+    (lambda p: self_training.select_by_threshold(np.where(p > 0.5, np.nan, p), 0.5), "NaN"),
     (lambda p: self_training.pseudo_labels(p, "top"), "unknown selection"),
     (lambda p: self_training.pseudo_labels(p, "balanced"), "needs k"),
-    (lambda p: self_training.balanced_schedule(100, 10, (0.5, 1.5)), "fractions"),
+    (lambda p: self_training.balanced_schedule(100, 10, (0.5, 1.5)), "between 0 and 1"),
+    (lambda p: self_training.balanced_schedule(100, 10, ()), "fractions is empty"),
 ])
 def test_selection_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
@@ -57,7 +66,7 @@ def test_selection_bad_arguments(call, message):
 
 
 def test_balanced_schedule_grows():
-    assert self_training.balanced_schedule(4000, 10, (0.2, 0.4, 0.6)) == [80, 160, 240]
+    assert self_training.balanced_schedule(3500, 10, (0.2, 0.4, 0.6)) == [70, 140, 210]
 
 
 def _toy_task(n, seed):
@@ -71,61 +80,76 @@ def _toy_task(n, seed):
     return x, y
 
 
-def test_self_train_records_each_round_and_leaves_the_start_unchanged():
-    keras.utils.set_random_seed(0)
-    model = models.build_cnn(n_classes=2)
-    x, y = _toy_task(120, 0)
-    weights = [w.copy() for w in model.get_weights()]
-    x_eval, y_eval = _toy_task(40, 1)
-    final, history = self_training.self_train(model, x, x_eval, y_eval, y_target=y, rounds=2,
-                                              fractions=(0.2, 0.5), epochs=1, progress=None)
+@pytest.fixture(scope="module")
+def weak_model():
+    """A CNN trained on 12 labelled toy images for one epoch: a weak teacher that calls every
+    image class 0 (its BatchNorm statistics have not caught up with three steps)."""
+    model = build_cnn(n_classes=2, seed=0)
+    x, y = _toy_task(12, seed=5)
+    training.fit(model, (x, y), epochs=1, batch_size=4, seed=0)
+    return model
+
+
+def test_self_train_trains_through_fit_records_rounds_and_leaves_the_start_unchanged(weak_model, monkeypatch):
+    x, y = _toy_task(160, 0)
+    x_test, y_test = _toy_task(60, 1)
+    weights = [w.copy() for w in weak_model.get_weights()]
+    calls = []
+    real_fit = training.fit
+    monkeypatch.setattr(training, "fit", lambda *a, **k: calls.append(k) or real_fit(*a, **k))
+    final, history = self_training.self_train(
+        weak_model, x, rounds=2, fractions=(0.2, 0.5), epochs=1, progress=None,
+        watch=lambda model: {"test_accuracy": accuracy(model, x_test, y_test)})
+    assert len(calls) == 2 and [c["seed"] for c in calls] == [1, 2]
     assert [h.round for h in history] == [0, 1, 2]
-    assert [h.pseudo_labels for h in history[1:]] <= [24, 60]
-    assert all(sum(h.per_class) == h.pseudo_labels for h in history)
-    assert all(max(h.per_class) <= k for h, k in zip(history[1:], (12, 30)))
-    assert all(0 <= h.correct <= h.pseudo_labels for h in history)
-    assert all(0.0 <= h.target_accuracy <= 1.0 for h in history)
-    for a, b in zip(model.get_weights(), weights):
+    # k = 16, then 40 per class. Round 1's teacher predicts one class only: the cap keeps 16 of
+    # it. The student (with AdaBN) tells both apart, so round 2 keeps 40 of each.
+    assert [h.count for h in history] == [0, 16, 80]
+    assert [h.per_class(2).tolist() for h in history[1:]] == [[16, 0], [40, 40]]
+    assert history[1].precision(y) == 1.0 and history[2].precision(y) == 1.0
+    assert all(0.5 < h.confidence <= 1.0 for h in history[1:])
+    assert [h.watched["test_accuracy"] for h in history] == [0.55, 1.0, 1.0]
+    for a, b in zip(weak_model.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
-    assert final is not model
-    table = self_training.history_table(history)
-    assert list(table.columns) == ["round", "pseudo_labels", "correct", "precision", "target_accuracy"]
+    assert final is not weak_model
+    table = self_training.history_table(history, y)
+    assert list(table.columns) == ["round", "pseudo_labels", "claimed_precision", "precision",
+                                   "test_accuracy"]
+    assert table["pseudo_labels"].tolist() == [0, 16, 80]
 
 
-def test_self_train_bad_arguments():
-    model = models.build_cnn(n_classes=2)
-    x, y = _toy_task(20, 0)
-    with pytest.raises(ValueError, match="rounds"):
-        self_training.self_train(model, x, x, y, rounds=0)
-    with pytest.raises(ValueError, match="one per round"):
-        self_training.self_train(model, x, x, y, rounds=2, fractions=(0.5,))
-    with pytest.raises(ValueError, match="y_target"):
-        self_training.self_train(model, x, x, y, y_target=y[:5])
-    with pytest.raises(ValueError, match="unknown selection"):
-        self_training.self_train(model, x, x, y, selection="top")
+def test_self_train_with_a_threshold_that_nothing_passes_trains_nothing(weak_model):
+    x, _ = _toy_task(40, 2)
+    final, history = self_training.self_train(weak_model, x, rounds=1, selection="threshold",
+                                              threshold=1.0, progress=None)
+    assert history[1].count == 0 and np.isnan(history[1].confidence)
+    for a, b in zip(final.get_weights(), weak_model.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
-def test_exercise_threshold_check(capsys):
-    p = _probabilities(seed=1)
-    labels = p.argmax(axis=1).copy()
-    low = p.max(axis=1) < 0.7
-    labels[low] = (labels[low] + 1) % 10  # only the confident ones are right
-    best = exercises.lowest_threshold(p, labels)
-    assert best is not None and 0.6 <= best <= 0.75  # 90 % right needs the confident ones
-    assert exercises.check_threshold(best, p, labels) is True
-    assert exercises.check_threshold(0.99, p, labels) is False
-    assert exercises.check_threshold(None, p, labels) is False
-    assert exercises.check_threshold("high", p, labels) is False
-    assert "Not yet" in capsys.readouterr().out
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rounds": 0}, "rounds"), ({"rounds": 2, "fractions": (0.5,)}, "one per round"),
+    ({"selection": "top"}, "unknown selection"),
+])
+def test_self_train_bad_arguments(kwargs, message):
+    x, _ = _toy_task(20, 0)
+    with pytest.raises(ValueError, match=message):
+        self_training.self_train(build_cnn(n_classes=2), x, progress=None, **kwargs)
 
 
-def test_exercise_im_loss_check():
-    def right(p):
-        per_image = -np.sum(p * np.log(p), axis=1).mean()
-        mean = p.mean(axis=0)
-        return per_image + np.sum(mean * np.log(mean))
+def test_self_train_refuses_0_255_images():
+    x, _ = _toy_task(20, 0)
+    with pytest.raises(ValueError, match="divide by 255"):
+        self_training.self_train(build_cnn(n_classes=2), x * 255, progress=None)
 
-    assert exercises.check_im_loss(right) is True
-    assert exercises.check_im_loss(lambda p: -np.sum(p * np.log(p), axis=1).mean()) is False
-    assert exercises.check_im_loss(lambda p: 1 / 0) is False
-    assert exercises.check_im_loss(None) is False
+
+def test_self_train_gives_the_same_student_whatever_ran_before(weak_model):
+    """The student's dropout layer draws its seed when it is made: self_train seeds before."""
+    import random
+
+    x, _ = _toy_task(60, 3)
+    first, _ = self_training.self_train(weak_model, x, rounds=1, fractions=(0.5,), epochs=1, progress=None)
+    random.random()  # any draw in between (e.g. another model built) must not change the result
+    second, _ = self_training.self_train(weak_model, x, rounds=1, fractions=(0.5,), epochs=1, progress=None)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -1,4 +1,4 @@
-"""AdaBN and information maximisation: source-free adaptation."""
+"""Source-free adaptation: AdaBN (methods.batchnorm) and information maximisation (methods.source_free)."""
 
 import inspect
 
@@ -6,7 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import models, source_free
+from course_lib.core import training
+from course_lib.core.cnn import build_cnn
+from course_lib.core.layers import batchnorm_layers
+from course_lib.methods import batchnorm, source_free
 
 
 def _images(n=96, seed=0, shift=0.0):
@@ -19,18 +22,17 @@ def _weights_by_name(model):
 
 
 def _bn_input_stats(model, layer, x):
-    h = keras.Model(model.inputs, layer.input).predict(x, verbose=0).astype("float64")
+    h = np.asarray(keras.Model(model.input, layer.input)(x, training=False), dtype="float64")
     axes = tuple(range(h.ndim - 1))
     return h.mean(axis=axes), h.var(axis=axes)
 
 
 def test_adabn_sets_every_batchnorm_to_the_target_statistics_and_changes_nothing_else():
-    keras.utils.set_random_seed(0)
-    model = models.build_cnn()
+    model = build_cnn(seed=0)
     x = _images(shift=0.3)
     before = _weights_by_name(model)
-    adapted = source_free.adabn(model, x, batch_size=40)  # batches that do not divide n
-    bns = source_free.batchnorm_layers(adapted)
+    adapted = batchnorm.adabn(model, x)
+    bns = batchnorm_layers(adapted)
     assert [b.name for b in bns] == ["block1_bn", "block2_bn", "features_bn"]
     for layer in bns:
         mean, var = _bn_input_stats(adapted, layer, x)
@@ -44,35 +46,23 @@ def test_adabn_sets_every_batchnorm_to_the_target_statistics_and_changes_nothing
             np.testing.assert_array_equal(value, before[name])
     for name, value in _weights_by_name(model).items():  # adabn works on a copy
         np.testing.assert_array_equal(value, before[name])
+    drift = batchnorm.statistics_drift(batchnorm.moving_statistics(model),
+                                       batchnorm.moving_statistics(adapted))
+    assert set(drift) == {"block1_bn", "block2_bn", "features_bn"} and min(drift.values()) > 0
 
 
-def test_reestimate_handles_batchnorm_inside_a_nested_model():
-    keras.utils.set_random_seed(1)
-    inner = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3),
-                              keras.layers.BatchNormalization(name="inner_bn")], name="inner")
-    inputs = keras.Input((28, 28, 1))
-    h = keras.layers.BatchNormalization(name="outer_bn")(keras.layers.Flatten()(inner(inputs)))
-    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
-    x = _images(64, seed=2)
-    source_free.reestimate_batchnorm(model, x)
-    inner_bn = inner.get_layer("inner_bn")
-    mean, _ = _bn_input_stats(inner, inner_bn, x)
-    np.testing.assert_allclose(inner_bn.moving_mean.numpy(), mean, rtol=1e-4, atol=1e-5)
-    outer_bn = model.get_layer("outer_bn")
-    mean, var = _bn_input_stats(model, outer_bn, x)
-    np.testing.assert_allclose(outer_bn.moving_variance.numpy(), var, rtol=1e-3, atol=1e-5)
-
-
-def test_adabn_bad_input():
-    no_bn = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="no BatchNormalization"):
-        source_free.adabn(no_bn, _images(8))
-    with pytest.raises(ValueError, match="x_target"):
-        source_free.adabn(models.build_cnn(), np.zeros((0, 28, 28, 1), "float32"))
-    with pytest.raises(ValueError, match="x_target"):
-        source_free.adabn(models.build_cnn(), np.zeros((5, 28, 28), "float32"))
-    with pytest.raises(ValueError, match="batch_size"):
-        source_free.adabn(models.build_cnn(), _images(8), batch_size=0)
+def test_plain_keras_adabn_with_momentum_zero_gives_the_same_statistics():
+    """What the notebook shows: one training-mode pass in one batch, momentum 0."""
+    model = build_cnn(seed=1)
+    x = _images(64, seed=4, shift=0.2)
+    want = batchnorm.moving_statistics(batchnorm.adabn(model, x))
+    for layer in batchnorm_layers(model):
+        layer.momentum = 0.0
+    model(x, training=True)
+    got = batchnorm.moving_statistics(model)
+    for name in want:
+        np.testing.assert_allclose(got[name][0], want[name][0], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(got[name][1], want[name][1], rtol=1e-3, atol=1e-5)
 
 
 def test_information_maximisation_loss_prefers_confident_and_diverse_predictions():
@@ -81,14 +71,22 @@ def test_information_maximisation_loss_prefers_confident_and_diverse_predictions
     confident_diverse = eye[np.arange(50) % k]
     uniform = np.full((50, k), 1 / k, dtype="float32")
     collapsed = eye[np.zeros(50, dtype=int)]
-    loss = lambda p: float(source_free.information_maximisation_loss(p))  # noqa: E731
-    assert loss(confident_diverse) < loss(uniform) - 1.0
-    assert loss(confident_diverse) < loss(collapsed) - 1.0
+    loss = lambda p, w=1.0: float(source_free.information_maximisation_loss(p, w))  # noqa: E731
     np.testing.assert_allclose(loss(confident_diverse), -np.log(k), atol=1e-3)
     np.testing.assert_allclose(loss(uniform), 0.0, atol=1e-4)  # log K - log K
+    np.testing.assert_allclose(loss(collapsed), 0.0, atol=1e-3)
     # Without the diversity term, collapse looks as good as the right answer.
-    plain = lambda p: float(source_free.information_maximisation_loss(p, diversity_weight=0.0))  # noqa: E731
-    np.testing.assert_allclose(plain(collapsed), plain(confident_diverse), atol=1e-4)
+    np.testing.assert_allclose(loss(collapsed, 0.0), loss(confident_diverse, 0.0), atol=1e-4)
+    np.testing.assert_allclose(float(source_free.entropy(uniform[0])), np.log(k), rtol=1e-5)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: source_free.information_maximisation_loss(np.ones(10) / 10), "batch, n_classes"),
+    (lambda: source_free.information_maximisation_loss(np.ones((4, 10)) / 10, -1.0), "diversity_weight"),
+])
+def test_information_maximisation_loss_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
 
 
 def test_cluster_pseudo_labels_recover_separated_clusters():
@@ -101,8 +99,48 @@ def test_cluster_pseudo_labels_recover_separated_clusters():
     noisy[:10] = noisy[:10][:, [1, 2, 0]]  # 10 predictions wrong, the clusters fix them
     assert np.mean(noisy.argmax(1) == labels) < 0.9
     np.testing.assert_array_equal(source_free.cluster_pseudo_labels(features, noisy), labels)
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="same number of rows"):
         source_free.cluster_pseudo_labels(features[:5], noisy)
+
+
+def test_information_maximisation_trains_through_fit_with_its_own_step(monkeypatch):
+    calls = []
+    real_fit = training.fit
+    monkeypatch.setattr(training, "fit",
+                        lambda *a, **k: calls.append(type(a[0]).__name__) or real_fit(*a, **k))
+    model = build_cnn(seed=0)
+    adapted, history = source_free.information_maximisation(model, _images(128, seed=3), epochs=3,
+                                                            batch_size=32, progress=None)
+    assert calls == ["InformationMaximisation"]
+    assert set(history) == {"loss", "entropy", "diversity"}
+    assert history["entropy"][-1] < history["entropy"][0]  # the predictions grew surer
+    np.testing.assert_allclose(np.array(history["loss"]),
+                               np.array(history["entropy"]) - np.array(history["diversity"]), atol=1e-4)
+    for a, b in zip(adapted.get_layer("head").get_weights(), model.get_layer("head").get_weights()):
+        np.testing.assert_array_equal(a, b)  # the head is the source's hypothesis: frozen
+    kernel = lambda m: m.get_layer("block1_conv").get_weights()[0]  # noqa: E731
+    assert np.abs(kernel(adapted) - kernel(model)).max() > 0
+
+
+def test_shot_cluster_labels_are_recomputed_and_logged():
+    model = build_cnn(seed=2)
+    x = _images(64, seed=5)
+    adapted = batchnorm.adabn(model, x)
+    trainer = source_free.InformationMaximisation(adapted, len(x), cluster_weight=0.3)
+    trainer.update_cluster_labels(x)
+    labels = np.array(trainer.cluster_labels)
+    assert labels.shape == (64,) and len(np.unique(labels)) > 1
+    _, history = source_free.information_maximisation(model, x, epochs=2, batch_size=32,
+                                                      cluster_weight=0.3, progress=None)
+    assert set(history) == {"loss", "entropy", "diversity", "cluster_loss"}
+    assert all(np.isfinite(v) and v > 0 for v in history["cluster_loss"])
+
+
+def test_the_step_refuses_data_without_the_image_index():
+    trainer = source_free.InformationMaximisation(build_cnn(seed=0), 8)
+    training.compile_for_training(trainer)
+    with pytest.raises(ValueError, match="'image'"):
+        trainer.train_step(_images(8))
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -112,13 +150,17 @@ def test_cluster_pseudo_labels_recover_separated_clusters():
 ])
 def test_information_maximisation_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        source_free.information_maximisation(models.build_cnn(), _images(8), progress=None, **kwargs)
+        source_free.information_maximisation(build_cnn(), _images(8), progress=None, **kwargs)
+
+
+def test_information_maximisation_refuses_0_255_images():
+    with pytest.raises(ValueError, match="divide by 255"):
+        source_free.information_maximisation(build_cnn(), _images(8) * 255, progress=None)
 
 
 def test_source_free_methods_take_no_source_data(monkeypatch):
-    """No source argument, no data set loaded; information maximisation moves the extractor, not the head."""
-    for function in (source_free.adabn, source_free.reestimate_batchnorm,
-                     source_free.information_maximisation):
+    """No source argument and no labels; no data set is loaded."""
+    for function in (batchnorm.adabn, batchnorm.reestimate, source_free.information_maximisation):
         names = list(inspect.signature(function).parameters)
         assert names[:2] == ["model", "x_target"]
         assert not [n for n in names if "source" in n or n.startswith("y")], names
@@ -126,14 +168,8 @@ def test_source_free_methods_take_no_source_data(monkeypatch):
     def no_data(*args, **kwargs):
         raise AssertionError("a source-free method loaded a data set")
 
-    monkeypatch.setattr("course_lib.data.load_domain", no_data)
-    monkeypatch.setattr("course_lib.data._raw", no_data)
-    keras.utils.set_random_seed(0)
-    model = models.build_cnn()
-    adapted, history = source_free.information_maximisation(model, _images(64, seed=3), epochs=2,
+    monkeypatch.setattr("course_lib.core.data.load_domain", no_data)
+    monkeypatch.setattr("course_lib.core.data._raw", no_data)
+    adapted, history = source_free.information_maximisation(build_cnn(), _images(64, seed=3), epochs=1,
                                                             batch_size=32, cluster_weight=0.3, progress=None)
-    assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
-    for a, b in zip(adapted.get_layer("head").get_weights(), model.get_layer("head").get_weights()):
-        np.testing.assert_array_equal(a, b)
-    changed = adapted.get_layer("block1_conv").get_weights()[0] - model.get_layer("block1_conv").get_weights()[0]
-    assert np.abs(changed).max() > 0
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])

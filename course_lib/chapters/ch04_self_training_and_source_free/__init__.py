@@ -1,4 +1,5 @@
-"""Chapter 04, learning from the unlabelled target alone: AdaBN, pseudo-labelling, information maximisation; the confidence widget.
+"""Chapter 04, learning from the unlabelled target: AdaBN, self-training (pseudo-labels) and
+source-free adaptation (information maximisation, SHOT).
 
 The chapter's own pieces: ``experiments`` (registered with ``course_lib.experiments``),
 ``exercises`` (the checks of its exercises), ``widget``.

@@ -1,125 +1,163 @@
-"""The confidence-threshold widget: slide the threshold, see how many pseudo-labels pass and how many are right.
+"""The confidence-threshold widget: slide the threshold, see how many pseudo-labels pass, what
+the model claims about them and, in the course only, how many are really right.
 
 ``ThresholdState`` holds the logic (tests drive it without a browser);
-``confidence_threshold_widget`` wires a slider, a text line and a bar chart to it.
+``confidence_threshold_widget`` wires a slider, a text line and two plots to it. A real
+project sees the model's confidence (what passes, what the model claims); it cannot see
+which pseudo-labels are right. The course can, because it kept the target labels aside:
+the widget shows both, and says which is which.
 
 CSS classes, for browser tests: ``course-confidence-threshold`` (the whole widget),
-``course-threshold-slider`` (the ``FloatSlider``), ``course-threshold-text`` (the
-``HTML`` line: how many pass and how many are right).
+``course-threshold-slider`` (the ``FloatSlider``), ``course-threshold-text`` (the ``HTML``
+line: ``threshold 0.90: 1,508 of 3,500 pass (43 %), ...``), ``course-threshold-error`` (added
+to the line while it shows an error).
 """
 
 import numpy as np
 
 from course_lib import publishing
-from course_lib.self_training import select_by_threshold
+from course_lib.core import checks
+from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
+from course_lib.methods.self_training import check_probabilities, select_by_threshold
+
+#: The thresholds the widget's curve is drawn at.
+CURVE_THRESHOLDS = np.round(np.arange(0.10, 0.995, 0.01), 2)
+#: The slider's range and step.
+SLIDER_MIN, SLIDER_MAX, SLIDER_STEP = 0.0, 0.99, 0.01
+#: Colours: right / claimed in blue, wrong / coverage in orange (never a red/green pair).
+RIGHT, WRONG, CLAIMED, COVERAGE = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[7]
 
 
 class ThresholdState:
-    """Pseudo-labels that pass a confidence threshold, and how many of them are right.
+    """Pseudo-labels that pass a confidence threshold; what the model claims; what is true.
 
     Args:
         probabilities: (n, n_classes) the model's softmax outputs on unlabelled target images.
-        labels: (n,) the true labels, known in the course (never in a real project), so
+        labels: (n,) their true labels: known in the course (never in a real project), so
             that we can see how good the pseudo-labels are.
         threshold: the starting threshold, in [0, 1].
     """
 
     def __init__(self, probabilities, labels, threshold=0.9):
-        p = np.asarray(probabilities)
-        if p.ndim != 2 or p.shape[0] == 0:
-            raise ValueError(f"probabilities must be a non-empty (n, n_classes) array, got shape {p.shape}")
-        labels = np.asarray(labels)
-        if labels.shape != (p.shape[0],):
-            raise ValueError(f"labels must have shape ({p.shape[0]},) to match probabilities, got {labels.shape}")
-        self.probabilities = p
-        self.labels = labels
-        self.predicted = p.argmax(axis=1)
-        self.threshold = 0.0
+        self.probabilities = check_probabilities(probabilities)
+        self.labels = checks.labels(labels, self.probabilities.shape[1], "labels")
+        checks.same_length(probabilities=self.probabilities, labels=self.labels)
+        self.predicted = self.probabilities.argmax(axis=1)
+        self.confidence = self.probabilities.max(axis=1)
+        self.threshold = None
         self.set_threshold(threshold)
 
     def set_threshold(self, threshold):
-        """Move the threshold (in [0, 1]); returns :meth:`summary`."""
-        if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        self.threshold = float(threshold)
+        """Move the threshold (in [0, 1]); returns ``summary()``."""
+        self.threshold = checks.share(threshold, "threshold")
         return self.summary()
 
-    def summary(self):
-        """``{"threshold", "passed", "correct", "precision", "coverage", "per_class"}``.
+    def summary(self, threshold=None):
+        """What passes ``threshold`` (default: the current one).
 
-        ``precision`` is correct / passed (nan when nothing passes), ``coverage`` passed / n,
-        ``per_class`` the number of passing pseudo-labels of each predicted class.
+        Returns:
+            a dict: ``threshold``; ``passed`` and ``coverage`` (passed / n);
+            ``claimed_precision`` (the mean confidence of those passing: what the model
+            claims, visible without labels); ``correct`` and ``precision`` (correct /
+            passed: the truth, from the hidden labels; nan when nothing passes);
+            ``per_class`` and ``right_per_class`` (passing and right pseudo-labels per class).
         """
-        index = select_by_threshold(self.probabilities, self.threshold)
-        passed = len(index)
-        correct = int(np.sum(self.predicted[index] == self.labels[index]))
+        threshold = self.threshold if threshold is None else threshold
+        index = select_by_threshold(self.probabilities, threshold)
         n_classes = self.probabilities.shape[1]
+        predicted = self.predicted[index]
+        right = predicted == self.labels[index]
+        passed = len(index)
         return {
-            "threshold": self.threshold,
+            "threshold": float(threshold),
             "passed": passed,
-            "correct": correct,
-            "precision": correct / passed if passed else float("nan"),
             "coverage": passed / len(self.labels),
-            "per_class": np.bincount(self.predicted[index], minlength=n_classes),
+            "claimed_precision": float(self.confidence[index].mean()) if passed else float("nan"),
+            "correct": int(right.sum()),
+            "precision": float(right.mean()) if passed else float("nan"),
+            "per_class": np.bincount(predicted, minlength=n_classes),
+            "right_per_class": np.bincount(predicted[right], minlength=n_classes),
         }
 
     def text(self):
-        """One line for the widget, e.g. ``threshold 0.90: 1,508 of 4,000 pass, 1,356 right (90 %)``."""
+        """One line, e.g. ``threshold 0.90: 1,508 of 3,500 pass (43 %), 1,356 right (90 %);
+        the model claims 97 %``."""
         s = self.summary()
-        right = f"{s['correct']:,} right ({s['precision']:.0%})" if s["passed"] else "none to check"
+        if not s["passed"]:
+            return f"threshold {s['threshold']:.2f}: 0 of {len(self.labels):,} pass: none to check"
         return (f"threshold {s['threshold']:.2f}: {s['passed']:,} of {len(self.labels):,} pass "
-                f"({s['coverage']:.0%}), {right}")
+                f"({s['coverage']:.0%}), {s['correct']:,} right ({s['precision']:.0%}); "
+                f"the model claims {s['claimed_precision']:.0%}")
 
-    def curve(self, thresholds=None):
-        """Passed count and precision for each threshold: a ``pandas.DataFrame``."""
+    def curve(self, thresholds=CURVE_THRESHOLDS):
+        """Coverage, claimed precision and true precision at each threshold: a ``pandas.DataFrame``."""
         import pandas as pd
 
-        thresholds = np.linspace(0.1, 0.99, 90) if thresholds is None else np.asarray(thresholds)
-        rows = []
-        for t in thresholds:
-            s = ThresholdState(self.probabilities, self.labels, t).summary()
-            rows.append({"threshold": float(t), "passed": s["passed"], "correct": s["correct"],
-                         "precision": s["precision"]})
-        return pd.DataFrame(rows)
+        keys = ("threshold", "passed", "coverage", "claimed_precision", "precision")
+        return pd.DataFrame([{k: self.summary(t)[k] for k in keys} for t in thresholds])
 
 
-def plot_state(state, ax=None):
-    """Bars: passing pseudo-labels per predicted class, the right ones darker."""
+def plot_state(state, axes=None, curve=None):
+    """Two panels: passing pseudo-labels per class (right / wrong), and the curves over thresholds.
+
+    Args:
+        state: a ``ThresholdState``.
+        axes: two matplotlib ``Axes``; new ones when None.
+        curve: ``state.curve()``, to reuse (it does not depend on the current threshold).
+
+    Returns:
+        the two ``Axes``.
+    """
     import matplotlib.pyplot as plt
 
-    from course_lib.plots import FONT_SIZE
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4))
+    bars, lines = axes
     s = state.summary()
-    index = select_by_threshold(state.probabilities, state.threshold)
-    n_classes = state.probabilities.shape[1]
-    right = state.predicted[index][state.predicted[index] == state.labels[index]]
-    right_counts = np.bincount(right, minlength=n_classes)
-    classes = np.arange(n_classes)
-    ax.bar(classes, s["per_class"], color="C3", alpha=0.5, label="passed, wrong")
-    ax.bar(classes, right_counts, color="C2", label="passed, right")
-    ax.set_xticks(classes)
-    ax.set_xlabel("pseudo-label (predicted digit)", fontsize=FONT_SIZE)
-    ax.set_ylabel("images", fontsize=FONT_SIZE)
-    ax.set_title(state.text(), fontsize=FONT_SIZE)
-    ax.tick_params(labelsize=FONT_SIZE)
-    ax.legend(fontsize=FONT_SIZE - 2)
-    return ax
+    classes = np.arange(len(s["per_class"]))
+    bars.bar(classes, s["right_per_class"], color=RIGHT, label="right (only the course can tell)")
+    bars.bar(classes, s["per_class"] - s["right_per_class"], bottom=s["right_per_class"], color=WRONG,
+             hatch="//", edgecolor="white", label="wrong (only the course can tell)")
+    bars.set_xticks(classes)
+    bars.set_xlabel("pseudo-label (the predicted digit)")
+    bars.set_ylabel("target images passing")
+    bars.set_title(f"Pseudo-labels passing {s['threshold']:.2f}, per digit")
+    bars.legend(fontsize=FONT_SIZE - 3)
+    curve = state.curve() if curve is None else curve
+    lines.plot(curve["threshold"], curve["coverage"], color=COVERAGE, linestyle=":",
+               label="share passing (visible)")
+    lines.plot(curve["threshold"], curve["claimed_precision"], color=CLAIMED, linestyle="--",
+               label="precision the model claims (visible)")
+    lines.plot(curve["threshold"], curve["precision"], color=RIGHT, label="true precision (course only)")
+    lines.axvline(s["threshold"], color=WRONG, linewidth=2, label="your threshold")
+    lines.set_ylim(0, 1.02)
+    lines.set_xlabel("confidence threshold")
+    lines.set_ylabel("share")
+    lines.set_title("Unlabelled target training images")
+    lines.legend(fontsize=FONT_SIZE - 3, loc="lower left")
+    for ax in axes:
+        style_axes(ax)
+    return axes
 
 
 def confidence_threshold_widget(probabilities, labels, threshold=0.9):
-    """A slider for the threshold over a live bar chart of the passing pseudo-labels.
+    """A slider for the threshold over live plots of the passing pseudo-labels.
+
+    Any error while redrawing is shown in the text line (with the class
+    ``course-threshold-error``); the slider and the last good picture stay usable.
 
     Returns:
-        the ``ipywidgets.VBox``; its ``.state`` is the :class:`ThresholdState`.
+        the ``ipywidgets.VBox``; its ``.state`` is the ``ThresholdState``.
     """
+    import html
+
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     state = ThresholdState(probabilities, labels, threshold)
-    slider = widgets.FloatSlider(value=state.threshold, min=0.0, max=0.99, step=0.01,
+    curve = state.curve()
+    slider = widgets.FloatSlider(value=state.threshold, min=SLIDER_MIN, max=SLIDER_MAX, step=SLIDER_STEP,
                                  description="threshold", continuous_update=False,
                                  layout=widgets.Layout(width="60%"))
     slider.add_class("course-threshold-slider")
@@ -128,15 +166,24 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
     out = widgets.Output()
 
     def draw(*_):
-        state.set_threshold(slider.value)
-        line.value = state.text()
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(7, 3.5))
-            plot_state(state, ax)
-            fig.tight_layout()
-            display(fig)
-            plt.close(fig)
+        try:
+            state.set_threshold(slider.value)
+            figure, axes = plt.subplots(1, 2, figsize=(13, 4))
+            try:
+                plot_state(state, axes, curve)
+                figure.tight_layout()
+                with out:
+                    out.clear_output(wait=True)
+                    display(figure)
+            finally:
+                plt.close(figure)
+            line.value = html.escape(state.text())
+            line.remove_class("course-threshold-error")
+        except Exception as error:  # show any failure; the slider stays usable
+            line.value = (f"<b>Could not show threshold {slider.value:.2f}</b>: "
+                          f"{html.escape(type(error).__name__)}: {html.escape(str(error))}. "
+                          "Move the slider to try again.")
+            line.add_class("course-threshold-error")
 
     slider.observe(draw, names="value")
     draw()
