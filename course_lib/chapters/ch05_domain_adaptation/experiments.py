@@ -272,12 +272,17 @@ def _lambda_arm(lambda_max, what):
     return f"lambda {lambda_max:g}: {what}"
 
 
+def label_free_score(source_validation, pad):
+    """``source validation error + PAD / 2``, the two terms of Ben-David et al.'s bound on the
+    target error that can be measured without target labels; lower is better."""
+    return 1.0 - source_validation + pad / 2
+
+
 def choose(scores):
     """Which lambda_max each criterion picks from ``{lambda_max: Scores}``.
 
     - on source validation: the highest held-out source accuracy (ties: the smaller lambda);
-    - label-free: the smallest ``source validation error + PAD / 2``, the two terms of
-      Ben-David et al.'s bound on the target error that can be measured without target labels;
+    - label-free: the smallest ``label_free_score`` (ties: the smaller lambda);
     - on target test (cheating): the highest target test accuracy.
 
     Returns:
@@ -285,8 +290,8 @@ def choose(scores):
     """
     grid = sorted(scores)
     return {CHOSEN_ON_SOURCE: max(grid, key=lambda lam: (scores[lam].source_validation, -lam)),
-            CHOSEN_LABEL_FREE: min(grid, key=lambda lam: (1.0 - scores[lam].source_validation
-                                                          + scores[lam].pad / 2, lam)),
+            CHOSEN_LABEL_FREE: min(grid, key=lambda lam: (label_free_score(scores[lam].source_validation,
+                                                                           scores[lam].pad), lam)),
             CHOSEN_ON_TEST: max(grid, key=lambda lam: (scores[lam].target_test, -lam))}
 
 

@@ -2,8 +2,8 @@
 
 Each row shows first what a real project could see, having no target labels: the
 accuracy on held-out **source** images and a label-free criterion (the proxy A-distance
-between the domains' features, and the score ``source error + PAD / 2`` that
-``experiments.choose`` picks lambda by). Apart from them, labelled as such, comes the
+between the domains' features, and ``experiments.label_free_score``, ``source error + PAD / 2``,
+which ``choosing_lambda`` picks lambda by). Apart from them, labelled as such, comes the
 **target test accuracy**: the course can show it because it kept the target labels aside;
 a project could not, so choosing the weight by that column would be cheating. The row the
 label-free score prefers is marked.
@@ -29,14 +29,9 @@ from course_lib.chapters.ch05_domain_adaptation import experiments as chapter
 from course_lib.core import checks
 
 #: Each method's weight slider: (largest weight, step). The smallest weight is 0 (no adaptation).
-WEIGHT_SLIDERS = {"dann": (3.0, 0.1), "coral": (1000.0, 10.0), "mmd": (5.0, 0.1)}
+WEIGHT_SLIDERS = {"dann": (10.0, 0.1), "coral": (1000.0, 10.0), "mmd": (5.0, 0.1)}
 #: Marks the row that the label-free score prefers.
 PREFERRED = "\u2605"
-
-
-def label_free_score(source_validation, pad):
-    """``source validation error + PAD / 2``: lower is better (see ``experiments.choose``)."""
-    return 1.0 - source_validation + pad / 2
 
 
 class AdaptationLab:
@@ -57,7 +52,7 @@ class AdaptationLab:
         """Record a run measured elsewhere (e.g. the notebook's own); returns the row."""
         self.rows.append({"run": len(self.rows) + 1, "method": method, "weight": float(weight),
                           "source_validation": float(scores.source_validation), "pad": float(scores.pad),
-                          "label_free_score": label_free_score(scores.source_validation, scores.pad),
+                          "label_free_score": chapter.label_free_score(scores.source_validation, scores.pad),
                           "target_test": float(scores.target_test), "seconds": float(seconds)})
         return self.rows[-1]
 
@@ -111,7 +106,7 @@ def lab_runner(source, task, seed=0):
     return runner
 
 
-def adaptation_widget(lab, epochs=chapter.EPOCHS):
+def adaptation_widget(lab):
     """An ipywidgets panel wired to ``lab``; nothing trains until the button is clicked.
 
     Any failure of a run is shown in the status line (class ``course-adaptation-error``);
@@ -128,7 +123,7 @@ def adaptation_widget(lab, epochs=chapter.EPOCHS):
                                  step=WEIGHT_SLIDERS["dann"][1], description="weight",
                                  continuous_update=False)
     weight.add_class("course-adaptation-weight")
-    button = widgets.Button(description=f"adapt ({epochs} epochs)", button_style="primary")
+    button = widgets.Button(description=f"adapt ({chapter.EPOCHS} epochs)", button_style="primary")
     button.add_class("course-adaptation-button")
     status = widgets.HTML("ready")
     status.add_class("course-adaptation-status")
