@@ -62,7 +62,7 @@ course_lib.check_env("05_domain_adaptation")
 # ## 1 · The setting: a labelled source, an unlabelled target
 #
 # The course's source model learned the MNIST digits; on `mnist_m` (the same digits blended with photos) it
-# loses about half its accuracy (chapter 00). Here the target has images but **no labels**. The data, as the
+# loses much of its accuracy (chapter 00 measures the gap; the source-only rows below show it again). Here the target has images but **no labels**. The data, as the
 # next cell loads it (grey: the source model is grey, and a photo's colour says nothing about the digit):
 
 # %%
@@ -80,7 +80,7 @@ for what, images in (("labelled source (mnist train)", task.x_source),
 
 # %% [markdown]
 # Every model in this chapter is the same network: the source model split at its feature layer into an
-# **extractor** $G_f$ (images to 128 features) and a **label classifier** $G_y$ (the head), warm-started from
+# **extractor** $G_f$ (images to the feature layer's output) and a **label classifier** $G_y$ (the head), warm-started from
 # the source weights. Three **source-only** baselines use no adaptation at all:
 #
 # - `source_only`: the source model as it is;
