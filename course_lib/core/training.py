@@ -86,7 +86,8 @@ def compile_for_training(model, learning_rate=1e-3, loss=None, strategy=None):
     Building the optimizer at compile time matters on a small CPU: otherwise Keras creates
     Adam's moments inside the first traced training step and TensorFlow traces that step a
     second time (1-2 s per model). A model already compiled here with the same rate, loss
-    and trainable weights keeps its traced step and only gets a fresh optimizer state.
+    and trainable weights keeps its traced step and only gets a fresh optimizer state (with
+    any optimizers a method keeps beside it, listed by its ``extra_optimizers``).
 
     Returns:
         the model to call ``fit`` on: ``model``, or for per-group rates (a dict) the
@@ -113,7 +114,8 @@ def compile_for_training(model, learning_rate=1e-3, loss=None, strategy=None):
     signature = (learning_rate, "default" if loss is None else id(loss),
                  tuple(id(v) for v in model.trainable_variables))
     if getattr(model, "_course_signature", None) == signature and model.optimizer is not None:
-        _optimizer_reset(model.optimizer)
+        for optimizer in (model.optimizer, *getattr(model, "extra_optimizers", ())):
+            _optimizer_reset(optimizer)
         return model
     with scope:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss_object, metrics=metrics)

@@ -1,18 +1,18 @@
-"""Domain adaptation: gradient reversal, the lambda schedule, CORAL, MMD, DANN, PAD, BatchNorm."""
+"""Domain adaptation: gradient reversal, the lambda schedule, CORAL, MMD, DANN, the proxy A-distance."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib.adaptation import (
-    DANN, DiscrepancyModel, GradientReversal, LambdaSchedule, coral_loss, ganin_schedule, mmd_loss,
-    paired_inputs, proxy_a_distance, split_source_model, train_adapter,
-    train_dann)
-from course_lib.adaptation.two_domain import target_entropy
-
+from course_lib.core.training import fit
+from course_lib.methods.adaptation import (DANN, DiscrepancyModel, GradientReversal, coral_loss,
+                                           dann_steps, ganin_schedule, mmd_loss, paired,
+                                           proxy_a_distance)
+from course_lib.methods.adaptation.dann import DOMAIN_RATE_FACTOR, build_domain_classifier
 
 # ---------------------------------------------------------------- gradient reversal
+
 
 @pytest.mark.parametrize("lam", [0.0, 0.3, 1.0, 2.5])
 def test_reversal_is_identity_forward_and_scales_gradient_by_minus_lambda(lam):
@@ -33,21 +33,15 @@ def test_reversal_rejects_negative_lambda():
         GradientReversal(-0.1)
 
 
-def test_ganin_schedule_values():
-    assert ganin_schedule(0.0, 0.3) == 0.0
-    assert ganin_schedule(1.0, 1.0) == pytest.approx(2 / (1 + np.exp(-10)) - 1)
-    assert ganin_schedule(0.5, 0.3) == pytest.approx(0.3 * (2 / (1 + np.exp(-5)) - 1))
-    values = [ganin_schedule(p / 10, 1.0) for p in range(11)]
-    assert all(a < b for a, b in zip(values, values[1:]))
-    with pytest.raises(ValueError, match="progress must be in"):
-        ganin_schedule(1.5)
+def test_ganin_schedule_values_on_numbers_and_arrays():
+    assert float(ganin_schedule(0.0, 0.3)) == 0.0
+    assert float(ganin_schedule(1.0, 1.0)) == pytest.approx(2 / (1 + np.exp(-10)) - 1, rel=1e-6)
+    assert float(ganin_schedule(0.5, 0.3)) == pytest.approx(0.3 * (2 / (1 + np.exp(-5)) - 1), rel=1e-6)
+    values = np.asarray(ganin_schedule(np.linspace(0, 1, 11), 1.0))
+    assert values.shape == (11,) and np.all(np.diff(values) > 0)
+    assert float(ganin_schedule(1.7, 2.0)) == pytest.approx(float(ganin_schedule(1.0, 2.0)))  # clipped
     with pytest.raises(ValueError, match="lambda_max"):
         ganin_schedule(0.5, -1)
-
-
-def test_lambda_schedule_needs_a_reversal_layer():
-    with pytest.raises(ValueError, match="GradientReversal"):
-        LambdaSchedule(keras.layers.Dense(2), 0.3)
 
 
 # ---------------------------------------------------------------- CORAL and MMD
@@ -93,7 +87,7 @@ def test_discrepancy_rejects_bad_input(loss):
     with pytest.raises(ValueError, match="same width"):
         loss(a, np.zeros((8, 3), "float32"))
     with pytest.raises(ValueError, match="at least 2"):
-        loss(np.zeros((0, 4), "float32"), a)
+        loss(np.zeros((1, 4), "float32"), a)
     with pytest.raises(ValueError, match="2-D"):
         loss(np.zeros((8, 4, 1), "float32"), a)
 
@@ -106,15 +100,10 @@ def test_discrepancy_model_rejects_unknown_method_and_negative_weight():
         DiscrepancyModel(extractor, classifier, "coral", weight=-1)
 
 
-def test_target_entropy_is_zero_when_sure_and_log_k_when_uniform():
-    assert float(target_entropy(np.eye(4, dtype="float32"))) == pytest.approx(0.0, abs=1e-5)
-    assert float(target_entropy(np.full((3, 4), 0.25, "float32"))) == pytest.approx(np.log(4), rel=1e-5)
-
-
 # ---------------------------------------------------------------- DANN on a toy problem
 
 def _toy_parts(width=3, seed=0):
-    """A linear extractor (no bias) and a logistic classifier on its 1-D feature."""
+    """A linear extractor (no bias) to 2 features and a softmax classifier on them."""
     inputs = keras.Input((width,))
     feature = keras.layers.Dense(2, use_bias=False, name="toy_features",
                                  kernel_initializer=keras.initializers.Constant(0.5))(inputs)
@@ -126,7 +115,7 @@ def _toy_parts(width=3, seed=0):
 
 
 def _toy_domains(n=256, seed=0):
-    """Feature 0 carries the label in both domains; feature 2 reveals only the domain."""
+    """Input 0 carries the label in both domains; input 2 reveals only the domain."""
     rng = np.random.default_rng(seed)
     y = rng.integers(2, size=n)
     source = np.stack([2.0 * y - 1 + 0.3 * rng.normal(size=n), rng.normal(size=n),
@@ -137,89 +126,107 @@ def _toy_domains(n=256, seed=0):
     return source, y, target
 
 
-EPOCHS = 30
+TOY_EPOCHS, TOY_BATCH = 30, 64
 
 
-def _domain_weight_after(lambda_max):
+def _toy_dann(lambda_max, **options):
     keras.utils.set_random_seed(0)
     extractor, classifier = _toy_parts()
-    model = DANN(extractor, classifier, domain_units=8, seed=0)
     xs, ys, xt = _toy_domains()
-    history = train_dann(model, xs, ys, xt, epochs=EPOCHS, lambda_max=lambda_max, batch_size=64,
-                         learning_rate=2e-2, progress=None)
-    kernel = extractor.get_layer("toy_features").kernel.numpy()
-    return float(np.abs(kernel[2]).sum()), history
+    model = DANN(extractor, classifier, dann_steps(len(xt), TOY_EPOCHS, TOY_BATCH), lambda_max=lambda_max,
+                 domain_units=(8,), **options)
+    history = fit(model, paired(xs, ys, xt), epochs=TOY_EPOCHS, batch_size=TOY_BATCH, learning_rate=2e-2)
+    return model, history
 
 
-def test_dann_removes_the_domain_revealing_feature_and_lambda_zero_does_not():
-    adapted, history = _domain_weight_after(1.0)
-    plain, _ = _domain_weight_after(0.0)
-    assert adapted < 0.5 * plain, (adapted, plain)
-    for key in ("accuracy", "domain_accuracy", "task_loss", "adaptation_loss", "lambda"):
-        assert len(history.history[key]) == EPOCHS, key
-    assert history.history["lambda"][-1] == pytest.approx(ganin_schedule(1.0, 1.0), rel=1e-3)
+def _domain_weight(model):
+    return float(np.abs(model.extractor.get_layer("toy_features").kernel.numpy()[2]).sum())
 
 
-def test_dann_fit_needs_both_domains():
+def test_dann_removes_the_domain_revealing_input_and_lambda_zero_does_not():
+    adapted, history = _toy_dann(1.0)
+    plain, _ = _toy_dann(0.0)
+    assert _domain_weight(adapted) < 0.5 * _domain_weight(plain)
+    for key in ("loss", "accuracy", "task_loss", "adaptation_loss", "domain_accuracy", "lambda"):
+        assert len(history.history[key]) == TOY_EPOCHS, key
+    # lambda follows Ganin's schedule over the whole fit: the first epoch's mean is small,
+    # the last epoch's is at lambda_max
+    assert history.history["lambda"][0] < 0.5
+    assert history.history["lambda"][-1] == pytest.approx(1.0, abs=1e-3)
+    assert adapted.reversal.lambda_.numpy() == pytest.approx(float(ganin_schedule((TOY_EPOCHS * 4 - 1)
+                                                                                  / (TOY_EPOCHS * 4), 1.0)))
+
+
+def test_dann_domain_classifier_has_its_own_optimizer_at_a_higher_rate():
+    model, _ = _toy_dann(1.0)
+    main, domain = model.optimizer, model.domain_optimizer
+    assert float(domain.learning_rate.numpy()) == pytest.approx(DOMAIN_RATE_FACTOR * float(main.learning_rate.numpy()))
+    steps = dann_steps(256, TOY_EPOCHS, TOY_BATCH)
+    assert int(main.iterations.numpy()) == int(domain.iterations.numpy()) == steps
+    assert type(domain) is type(main) and domain.name != main.name
+
+
+def test_a_second_fit_starts_both_optimizers_afresh():
+    model, _ = _toy_dann(1.0)
+    xs, ys, xt = _toy_domains(n=64)
+    fit(model, paired(xs, ys, xt), steps=1, batch_size=32, learning_rate=2e-2)
+    assert int(model.optimizer.iterations.numpy()) == int(model.domain_optimizer.iterations.numpy()) == 1
+
+
+def test_dann_checks_its_settings_and_its_data():
     extractor, classifier = _toy_parts()
-    model = DANN(extractor, classifier, domain_units=4)
-    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="total_steps"):
+        DANN(extractor, classifier, total_steps=0)
+    with pytest.raises(ValueError, match="lambda_max"):
+        DANN(extractor, classifier, total_steps=10, lambda_max=-1.0)
+    with pytest.raises(ValueError, match="units"):
+        build_domain_classifier(4, units=())
+    model = DANN(extractor, classifier, total_steps=10, domain_units=(4,))
     xs, ys, _ = _toy_domains(n=16)
     with pytest.raises(ValueError, match="source"):
-        model.fit(xs, ys, epochs=1, verbose=0)
+        fit(model, (xs, ys), epochs=1)
 
 
-def test_train_dann_needs_a_dann():
+def test_dann_steps_counts_what_fit_runs():
+    assert dann_steps(4000, 5, 64) == 5 * 62  # fit drops the last 32 images of each epoch
+    assert dann_steps(10, 3, 64) == 3  # fewer images than a batch: one batch of all
+    with pytest.raises(ValueError, match="epochs"):
+        dann_steps(100, 0, 64)
+
+
+@pytest.mark.parametrize("method, weight", [("coral", 0.0), ("coral", 1.0), ("mmd", 1.0)])
+def test_a_target_set_leaving_a_remainder_of_one_gives_finite_weights(method, weight):
+    """Issue 19: 65 target images in batches of 64 once left a last batch of one image, whose
+    covariance divided by n - 1 = 0 and turned every weight NaN (the weight-0 arm too)."""
     extractor, classifier = _toy_parts()
-    model = DiscrepancyModel(extractor, classifier, "coral")
-    with pytest.raises(ValueError, match="must be a DANN"):
-        train_dann(model, *_toy_domains(n=16), epochs=1)
+    xs, ys, xt = _toy_domains(n=65)
+    model = DiscrepancyModel(extractor, classifier, method, weight=weight)
+    history = fit(model, paired(xs, ys, xt), epochs=2, batch_size=64, learning_rate=1e-2)
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+    assert np.all(np.isfinite(history.history["loss"]))
 
 
-@pytest.mark.parametrize("method", ["coral", "mmd"])
-def test_discrepancy_model_trains_and_logs(method):
-    extractor, classifier = _toy_parts()
-    model = DiscrepancyModel(extractor, classifier, method, weight=1.0, entropy_weight=0.1)
-    history = train_adapter(model, *_toy_domains(n=64), epochs=2, batch_size=32, progress=None)
-    assert len(history.history["adaptation_loss"]) == 2
-    assert model.predict(_toy_domains(n=8)[0], verbose=0).shape == (8, 2)
+def test_coral_of_a_single_row_is_finite():
+    one = tf.zeros((1, 3))
+    from course_lib.methods.adaptation.discrepancy import _covariance
+
+    assert np.all(np.isfinite(_covariance(one).numpy()))
 
 
-def test_paired_inputs_cover_every_target_and_balance_the_source():
+def test_paired_covers_every_target_and_balances_the_source():
     xs = np.arange(10, dtype="float32")[:, None]
     ys = np.arange(10)
     xt = np.arange(25, dtype="float32")[:, None] + 100
-    x, y = paired_inputs(xs, ys, xt, seed=1)
+    x, y = paired(xs, ys, xt, seed=1)
     assert len(x["source"]) == len(x["target"]) == len(y) == 25
     np.testing.assert_array_equal(x["source"][:, 0], y)
     assert np.bincount(y, minlength=10).min() >= 2
     with pytest.raises(ValueError, match="need source and target"):
-        paired_inputs(xs[:0], ys[:0], xt)
-    with pytest.raises(ValueError, match="rows"):
-        paired_inputs(xs, ys[:3], xt)
+        paired(xs[:0], ys[:0], xt)
+    with pytest.raises(ValueError, match="same number of rows"):
+        paired(xs, ys[:3], xt)
     with pytest.raises(ValueError, match="same shape"):
-        paired_inputs(xs, ys, np.zeros((5, 2), "float32"))
-
-
-# ---------------------------------------------------------------- the course's CNN
-
-def _small_cnn():
-    from course_lib.models import build_cnn
-
-    keras.utils.set_random_seed(0)
-    return build_cnn(channels=1, n_classes=10, filters=(4, 4), units=8)
-
-
-def test_split_source_model_is_a_warm_copy():
-    model = _small_cnn()
-    x = np.random.default_rng(0).random((6, 28, 28, 1)).astype("float32")
-    extractor, classifier = split_source_model(model)
-    np.testing.assert_allclose(classifier(extractor(x)).numpy(), model(x).numpy(), atol=1e-5)
-    assert extractor.output_shape == (None, 8)
-    extractor.get_layer("features").kernel.assign(np.zeros((100, 8), "float32"))
-    assert np.abs(model.get_layer("features").kernel.numpy()).sum() > 0
-    with pytest.raises(ValueError, match="no layer"):
-        split_source_model(model, "nope")
+        paired(xs, ys, np.zeros((5, 2), "float32"))
 
 
 # ---------------------------------------------------------------- proxy A-distance

@@ -11,7 +11,6 @@ of kernels over several bandwidths avoids picking one::
     MMD^2(S, T) = mean k(s, s') + mean k(t, t') - 2 mean k(s, t),  k = sum_b exp(-|a - b|^2 / h_b)
 """
 
-import keras
 from keras import ops
 
 from course_lib.core import checks

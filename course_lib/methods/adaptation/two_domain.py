@@ -50,6 +50,10 @@ class TwoDomainModel(keras.Model):
         """The term that pulls the domains together: a scalar tensor. Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define adaptation_loss")
 
+    def update_weights(self, gradients, variables):
+        """One optimizer step on every trainable variable (DANN gives its domain classifier its own)."""
+        self.optimizer.apply(gradients, variables)
+
     def train_step(self, data):
         import tensorflow as tf
 
@@ -64,8 +68,8 @@ class TwoDomainModel(keras.Model):
             task = self.compute_loss(x=x["source"], y=y, y_pred=probabilities, training=True)
             adaptation = self.adaptation_loss(source_features, target_features)
             loss = task + adaptation
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
+        variables = self.trainable_variables
+        self.update_weights(tape.gradient(loss, variables), variables)
         scalars = {"loss": loss, "task_loss": task, "adaptation_loss": adaptation}
         for metric in self.metrics:
             if metric.name in scalars:
@@ -92,3 +96,4 @@ def paired(x_source, y_source, x_target, seed=0):
     rounds = -(-len(x_target) // len(x_source))
     index = np.concatenate([rng.permutation(len(x_source)) for _ in range(rounds)])[:len(x_target)]
     return {"source": x_source[index], "target": x_target}, y_source[index]
+
