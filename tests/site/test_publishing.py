@@ -9,9 +9,12 @@ import course_lib
 course_lib.setup(0)
 
 from course_lib import publishing  # noqa: E402
-from course_lib.experiments import Measured  # noqa: E402
-from course_lib.models import build_cnn  # noqa: E402
-from course_lib.widgets import adaptation, confidence_threshold, layer_freezing  # noqa: E402
+from course_lib.chapters.ch02_task_fine_tuning import widget as layer_freezing  # noqa: E402
+from course_lib.chapters.ch04_self_training_and_source_free import (  # noqa: E402
+    widget as confidence_threshold)
+from course_lib.chapters.ch05_domain_adaptation import widget as adaptation  # noqa: E402
+from course_lib.chapters.ch05_domain_adaptation.experiments import Scores  # noqa: E402
+from course_lib.core.cnn import build_cnn  # noqa: E402
 
 NOTEBOOK = "chapters/02_task_fine_tuning.ipynb"
 
@@ -93,29 +96,30 @@ def tiny_task():
     x = rng.random((40, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, size=40)
     model = build_cnn(channels=1, filters=(4, 8), units=16)
-    return model, ((x[:32], y[:32]), (x[32:], y[32:])), (x[32:], y[32:])
+    return model, (x[:32], y[:32]), (x[32:], y[32:])
 
 
 def test_layer_freezing_factory_records_four_runs_then_resets(building, tiny_task):
-    model, target, source = tiny_task
-    recording = layer_freezing.layer_freezing_demo(model, target, source, epochs=1)
+    model, train, validation = tiny_task
+    recording = layer_freezing.layer_freezing_demo(model, train, validation, epochs=1)
     assert isinstance(recording, publishing.Recording)
     assert len(recording.steps) == 4
-    assert "block1, block2, features frozen" in recording.steps[1]
+    assert "frozen" in recording.steps[1] and "validation accuracy" in recording.steps[0]
     assert "0.01" in recording.steps[3]
     assert recording.table_html.count("<tr") == 5 and recording.png.startswith(b"\x89PNG")
     # the live widget is back to where a learner starts, and the notebook can still drive it
     demo = recording.live
     assert demo.state.results == [] and demo.state.frozen_units() == []
-    assert demo.state.learning_rate == 1e-3 and "No runs yet" in demo.table.value
-    recording.toggles["block1"].value = True
+    assert demo.state.learning_rate == layer_freezing.DEFAULT_RATE
+    first = next(iter(recording.toggles))
+    recording.toggles[first].value = True
     recording.train_button.click()
     assert len(recording.state.results) == 1
 
 
 def test_layer_freezing_factory_gives_the_live_widget_otherwise(not_building, tiny_task):
-    model, target, source = tiny_task
-    demo = layer_freezing.layer_freezing_demo(model, target, source, epochs=1)
+    model, train, validation = tiny_task
+    demo = layer_freezing.layer_freezing_demo(model, train, validation, epochs=1)
     assert isinstance(demo, layer_freezing.LayerFreezingDemo)
 
 
@@ -139,22 +143,19 @@ def test_confidence_threshold_factory_gives_the_live_widget_otherwise(not_buildi
     assert "course-confidence-threshold" in widget._dom_classes
 
 
-def test_adaptation_factory_records_runs_and_removes_them(building):
-    calls = []
+def test_adaptation_factory_shows_the_notebooks_runs_and_trains_nothing(building):
+    def runner(method, weight):
+        raise AssertionError("the site recording must not train")
 
-    def runner(method, weight, epochs):
-        calls.append((method, weight, epochs))
-        return Measured(0.5 + weight / 100, 1.0)
-
-    lab = adaptation.AdaptationLab(runner, epochs=2)
-    lab.add("target BN only", 0.0, 0, 0.55)
+    lab = adaptation.AdaptationLab(runner)
+    lab.add("dann", 1.0, Scores(source_validation=0.96, target_test=0.8, pad=0.1,
+                                      source_features=None, target_features=None), 12.0)
     recording = adaptation.adaptation_widget(lab)
     assert isinstance(recording, publishing.Recording)
-    assert calls == [("mmd", 0.0, 2), ("mmd", 5.0, 2), ("dann", 1.0, 2)]
-    assert recording.table_html.count("<tr") == 5  # header, the notebook's row, three recorded
-    assert len(lab.rows) == 1 and recording.png is None
+    assert len(recording.steps) == 1 and "dann at weight 1" in recording.steps[0]
+    assert "0.800" in recording.table_html and recording.png is None
 
 
 def test_adaptation_factory_gives_the_live_widget_otherwise(not_building):
-    lab = adaptation.AdaptationLab(lambda *a: Measured(0.5, 1.0))
+    lab = adaptation.AdaptationLab(lambda method, weight: None)
     assert not isinstance(adaptation.adaptation_widget(lab), publishing.Recording)
