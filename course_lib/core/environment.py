@@ -30,6 +30,8 @@ DEFAULT_SEED = 0
 THREADS = 1
 #: ``check_env`` warns when the other kernels of this user hold this much memory (MB).
 OTHER_KERNELS_MB = 300
+#: What the course benchmark (the walk, ``python -m course_lib.tools.walk --save``) measured per chapter.
+BENCHMARK = Path(__file__).resolve().parents[1] / "results" / "benchmark.json"
 
 _threads_set = False
 
@@ -169,9 +171,7 @@ def run_time(chapter):
     a sentence, or None when it has not been measured."""
     import json
 
-    from course_lib.results import FOLDER
-
-    path = FOLDER / "benchmark.json"
+    path = BENCHMARK
     if not path.exists():
         return None
     bench = json.loads(path.read_text())

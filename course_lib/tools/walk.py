@@ -252,12 +252,14 @@ def main(argv=None):
     parser.add_argument("--no-policy", action="store_true", help="without Binder's kernel policy")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default: {DEFAULT_JSON}")
     parser.add_argument("--screenshots", type=Path, help="a folder for screenshots")
-    parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of an earlier walk and stop")
+    parser.add_argument("--table", type=Path, metavar="JSON",
+                        help="print the table of an earlier walk (its JSON, or results/benchmark.json) and stop")
     parser.add_argument("--save", action="store_true",
                         help="also write course_lib/results/benchmark.json (check_env and the README quote it)")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(json.loads(args.table.read_text())))
+        record = json.loads(args.table.read_text())
+        print(table(record.get("walk", record)))  # a walk record, or the benchmark.json keeping one
         return 0
     if browser.find_chromium() is None:
         sys.exit(browser.CHROMIUM_HELP)

@@ -59,15 +59,13 @@ def test_cache_dir_follows_the_environment_variable(tmp_path, monkeypatch):
 def test_check_env_prints_the_table_and_the_chapters_run_time(capsys, monkeypatch, tmp_path):
     import json
 
-    from course_lib import results
-
     course_lib.check_env()
     out = capsys.readouterr().out
     for item in ("tensorflow", "keras", "CPUs", "memory", "GPU", "Binder", "data: mnist_m"):
         assert item in out
     (tmp_path / "benchmark.json").write_text(json.dumps(
         {"made": {"date": "2026-12-01"}, "chapters": {"00_welcome": {"seconds_1cpu": 31.4, "peak_mb": 1100}}}))
-    monkeypatch.setattr(results, "FOLDER", tmp_path)
+    monkeypatch.setattr(environment, "BENCHMARK", tmp_path / "benchmark.json")
     course_lib.check_env("00_welcome")
     assert "00_welcome: about 31 s on one CPU" in capsys.readouterr().out
     course_lib.check_env("99_new")
