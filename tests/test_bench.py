@@ -59,3 +59,20 @@ def test_a_one_cpu_run_is_pinned_to_one_cpu(tmp_path):
     assert bench.run_notebook(notebook, tmp_path, cpus=1)[-1] is True
     if len(os.sched_getaffinity(0)) > 1:
         assert bench.run_notebook(notebook, tmp_path)[-1] is False
+
+
+def test_the_readme_shows_the_walk_kept_in_the_benchmark_file():
+    """The README's walk table is the one ``walk --save`` kept, not numbers typed in."""
+    import json
+    from pathlib import Path
+
+    from course_lib.core.environment import BENCHMARK
+    from course_lib.tools import walk
+
+    saved = json.loads(BENCHMARK.read_text())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert walk.table(saved["walk"]) in readme, (
+        "README.md's walk table differs from course_lib/results/benchmark.json: paste "
+        "`python -m course_lib.tools.walk --table course_lib/results/benchmark.json`")
+    chapters = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"))
+    assert sorted(saved["chapters"]) == chapters, "the benchmark misses a chapter: walk them all again"
