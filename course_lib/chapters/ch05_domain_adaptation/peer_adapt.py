@@ -15,7 +15,10 @@ with the course's weight (ADAPT scales the CORAL loss as the course does: ``||C_
 (4 d^2)``); and before testing, the encoder's BatchNorm statistics re-estimated on the
 unlabelled target images (AdaBN), as every course arm does. Differences that remain: ADAPT
 completes a last short batch by repeating images (63 steps per epoch on 4,000 images where
-the course drops it: 62), and labels the source 1 where the course labels the target 1.
+the course drops it: 62), labels the source 1 where the course labels the target 1, and sums
+its domain loss's source and target terms where the course averages over both domains' images,
+so at one lambda_max ADAPT's adversarial weight is twice the course's (the course's lambda_max 3,
+in ``choosing_lambda``, is the nearest it measures).
 ADAPT trains through its own ``fit``: comparing its training loop is the point.
 
 ADAPT 0.4.5 on Keras 3 needs one-hot labels (its ``train_step`` reshapes the prediction to the
