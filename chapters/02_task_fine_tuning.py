@@ -60,7 +60,7 @@ course_lib.setup()
 course_lib.check_env("02_task_fine_tuning")
 
 # %% [markdown]
-# ### How this chapter cites the source text
+# ## How this chapter cites the source text
 #
 # The source text has five numbered parts. Parts 2 and 3 have sub-parts (1) feature extraction,
 # (2) task fine-tuning, (3) transfer networks, and part 3's sub-parts have their own: (2.1) fine-tune

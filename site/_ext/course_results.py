@@ -7,7 +7,8 @@ A results file is what ``python -m course_lib.experiments NAME --seeds ... --jso
 - ``{result}`domain_gap/mnist_m``` renders the arm's range over the seeds, e.g. ``0.46 to 0.52``;
 - ``{result}`fine_tuning_strategies/full - scratch``` renders the per-seed difference of two
   arms in accuracy points, e.g. ``+12.0 to +19.5 points``;
-- the ``results-table`` directive renders one row per arm (median, range, per-seed values).
+- the ``results-table`` directive renders one row per arm (median, range, per-seed values):
+  every arm of the file, or only the arms listed in its body, one per line, in that order.
 
 Hovering a number shows the per-seed values and the file they came from. A missing file or
 arm is a build error that says how to make it.
@@ -107,18 +108,31 @@ class ResultRole(SphinxRole):
         return [node], []
 
 
+def table_rows(report, arms=()):
+    """``[arm, median, range, per seed]`` for ``arms`` (default: every arm of the file, in its order)."""
+    chosen = list(arms) or list(report["results"])
+    rows = []
+    for arm in chosen:
+        v = arm_values(report, arm)
+        rows.append([arm, f"{statistics.median(v):.3f}", span(min(v), max(v), lambda x: f"{x:.3f}"),
+                     ", ".join(f"{x:.3f}" for x in v)])
+    return rows
+
+
 class ResultsTable(SphinxDirective):
+    """``results-table EXPERIMENT``; its body, if any, lists the arms to show, one per line."""
     required_arguments = 1
+    has_content = True
 
     def run(self):
+        arms = [line.strip() for line in self.content if line.strip()]
         try:
             report = load(self.env.app, self.arguments[0])
+            body = table_rows(report, arms)
         except ResultsError as error:
             return [self.state.document.reporter.error(str(error), line=self.lineno)]
         seeds = ", ".join(map(str, report["seeds"]))
         header = ["arm", f"median ({report['metric']})", "range over the seeds", "per seed"]
-        body = [[arm, f"{statistics.median(v):.3f}", span(min(v), max(v), lambda x: f"{x:.3f}"),
-                 ", ".join(f"{x:.3f}" for x in v)] for arm, v in report["results"].items()]
         caption = f"{report['experiment']}, seeds {seeds} ({Path(report['path']).name})"
         return [table(caption, header, body)]
 

@@ -65,3 +65,13 @@ def test_a_file_with_a_value_missing_is_refused(app):
         {"experiment": "bad", "metric": "m", "seeds": [0, 1], "results": {"a": [0.5]}}))
     with pytest.raises(course_results.ResultsError, match="1 values for 2 seeds"):
         course_results.render(app, "bad/a")
+
+
+def test_a_table_shows_every_arm_or_the_arms_asked_for(app):
+    report = course_results.load(app, "toy")
+    assert [row[0] for row in course_results.table_rows(report)] == ["full", "scratch", "epochs"]
+    rows = course_results.table_rows(report, ["scratch", "full"])
+    assert rows[0] == ["scratch", "0.600", "0.600 to 0.650", "0.600, 0.650, 0.600"]
+    assert [row[0] for row in rows] == ["scratch", "full"]
+    with pytest.raises(course_results.ResultsError, match="no arm 'nothing'"):
+        course_results.table_rows(report, ["nothing"])
