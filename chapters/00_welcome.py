@@ -207,8 +207,9 @@ def my_gap_in_points(source_accuracy, target_accuracy):
 exercises.check_gap_in_points(my_gap_in_points);
 
 # %% [markdown]
-# The solutions are in [solutions/00_welcome.ipynb](solutions/00_welcome.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb)).
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/00_welcome.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb)).
 #
 # ## Key points
 #

@@ -208,8 +208,9 @@ def my_head_parameters(feature_shape, n_classes):
 exercises.check_head_parameters(my_head_parameters);
 
 # %% [markdown]
-# The solutions are in [solutions/01_feature_extraction.ipynb](solutions/01_feature_extraction.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb)).
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/01_feature_extraction.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb)).
 #
 # ## Key points
 #

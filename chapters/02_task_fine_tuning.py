@@ -601,6 +601,10 @@ assert len(runs) == 2 and runs[0]["trainable_params"] < runs[1]["trainable_param
 # Each check runs your function on fresh models or numbers it makes itself, and says what is wrong if
 # anything is. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint, before or after a try.
 #
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/02_task_fine_tuning.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb)).
+#
 # ### Exercise 1: freeze for the `top` strategy, in plain Keras
 #
 # Write `freeze_for_top(model)`: it sets `layer.trainable` so that `block1`'s layers are frozen and

@@ -274,6 +274,10 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 # that gives, on a grey image, the output the RGB conv gives on that image repeated to R = G = B.
 # Use NumPy: the check refuses `adapt_kernel`, and tests your function on kernels it makes itself.
 # Stuck? `exercises.show_hint(1)`.
+#
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/03_transfer_networks.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_transfer_networks.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_transfer_networks.ipynb)).
 
 # %%
 from course_lib.chapters.ch03_transfer_networks import exercises

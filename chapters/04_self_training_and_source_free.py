@@ -478,6 +478,10 @@ plots.bar_chart({textwrap.fill(name, 16): values[1] for name, values in summary.
 # Each check runs your function on inputs it makes itself, says what is wrong if it is, and does not accept a
 # function that calls the course's own version. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint.
 #
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/04_self_training_and_source_free.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_self_training_and_source_free.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_self_training_and_source_free.ipynb)).
+#
 # ### Exercise 1: class-balanced pseudo-labels
 #
 # Write `my_class_balanced(probabilities, k)`: given an (n, classes) array of predicted probabilities,

@@ -452,8 +452,9 @@ class MyReversal(keras.layers.Layer):
 exercises.check_reversal(MyReversal);
 
 # %% [markdown]
-# The solutions are in [solutions/05_domain_adaptation.ipynb](solutions/05_domain_adaptation.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb)).
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/05_domain_adaptation.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb)).
 #
 # ## Key points
 #

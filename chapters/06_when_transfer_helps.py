@@ -159,6 +159,10 @@ assert live_gap[1] > live_gap[chapter.NEGATIVE_PER_CLASS] + 0.05
 # `tolerance`: the point from which scratch stays within `tolerance` of transfer. A negative gap (scratch
 # ahead) counts as within. Return `None` if there is no such budget.
 #
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/06_when_transfer_helps.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_when_transfer_helps.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_when_transfer_helps.ipynb)).
+#
 # The check tries your function on curves it makes up, including one whose gap closes and then opens
 # again. `exercises.show_hint(1)` prints a hint. Once your function passes, the next cell applies it to
 # the registry's medians, for both targets.

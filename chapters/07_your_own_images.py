@@ -173,6 +173,10 @@ print(f"pass 2, from the cache:             {cached_rate:.0f} images per second"
 # numbers, `decode` turns one into its image. Return a dataset that **decodes each file once** and
 # gives every file once per epoch, in **new, shuffled batches** of `batch_size`. The check counts how
 # often your pipeline decodes and looks at three epochs. Stuck? `exercises.show_hint(1)`.
+#
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/07_your_own_images.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb)).
 
 # %%
 from course_lib.chapters.ch07_your_own_images import exercises

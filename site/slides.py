@@ -22,6 +22,7 @@ TEMPLATES = SITE / "slides_templates"
 HEADING = re.compile(r"^(#{1,3})\s")
 FENCE = re.compile(r"^\s*(```|~~~)")
 LINK = re.compile(r"\]\(([^()\s]+)\)")  # a markdown link's target
+REMOTE_IMAGE = re.compile(r"!\[([^\]]*)\]\([a-z][a-z0-9+.-]*://[^()\s]+\)", re.IGNORECASE)
 
 
 def deck_link(target):
@@ -67,7 +68,8 @@ def slide_type(cell):
 
 class HeadingSlides(Preprocessor):
     """Set every cell's ``slideshow.slide_type`` from the headings; drop solution cells; point
-    links to other chapters at their decks."""
+    links to other chapters at their decks; show images from other hosts (the badges) as their
+    text, so that a deck never waits for the network."""
 
     def preprocess(self, nb, resources):
         import nbformat
@@ -77,7 +79,8 @@ class HeadingSlides(Preprocessor):
             if "solution" in cell.metadata.get("tags", []):
                 continue
             if cell.cell_type == "markdown":
-                source = LINK.sub(lambda m: f"]({deck_link(m.group(1))})", cell.source)
+                source = REMOTE_IMAGE.sub(r"\1", cell.source)
+                source = LINK.sub(lambda m: f"]({deck_link(m.group(1))})", source)
                 for piece in split_at_headings(source):
                     cells.append(nbformat.v4.new_markdown_cell(piece))
             else:

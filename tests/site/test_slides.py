@@ -82,3 +82,10 @@ def test_links_to_other_chapters_point_at_their_decks_and_pages():
     nb = new_notebook(cells=[new_markdown_cell("# T\n**Next:** [01 · x](01_x.ipynb), [words](GLOSSARY.md)")])
     nb, _ = slides.HeadingSlides().preprocess(nb, {})
     assert nb.cells[0].source == "# T\n**Next:** [01 · x](01_x.slides.html), [words](../chapters/GLOSSARY.html)"
+
+
+def test_images_from_other_hosts_become_their_text():
+    nb = new_notebook(cells=[new_markdown_cell(
+        "# T\n[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/x) ![plot](plot.png)")])
+    source = slides.HeadingSlides().preprocess(nb, {})[0].cells[0].source
+    assert source.endswith("[Binder](https://mybinder.org/v2/gh/x) ![plot](plot.png)")
