@@ -77,7 +77,7 @@ def test_postbuild_installs_the_course_its_settings_and_fills_the_cache(image):
     assert config.read_text().count("RestartIdleKernelsManager") == 1
     cache = image["home"] / ".cache" / "transfer-learning-course"
     assert f"cache folder: {cache}" in image["log"]
-    assert any(cache.glob("source_model*.keras"))
+    assert any(cache.glob("cnn_mnist_*.keras"))  # the source models (core.pretrained.Recipe.name)
 
 
 def test_start_runs_a_server_that_uses_the_kernel_policy(image, tmp_path):
