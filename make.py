@@ -36,9 +36,14 @@ FLOOR = ROOT / "constraints" / "floor.txt"
 TF_BUILDS = {"full": ("tensorflow", "tensorflow"), "cpu": ("cpu", "tensorflow-cpu")}
 #: What `make.py floor` runs: the unit tests and two notebooks, chapter 02 with its
 #: layer-freezing widget. Not the browser tests (they test the front ends, installed at
-#: current.txt's versions in both), the benchmark tool's or binder/'s replay (its own environment).
-FLOOR_TESTS = ["tests", "--ignore=tests/browser", "--ignore=tests/test_bench.py", "--ignore=tests/test_binder.py",
-               "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb",
+#: current.txt's versions in both), the site's (built and tested at current.txt's versions),
+#: the benchmark tool's or binder/'s replay (its own environment). Keras 3.10 warns that "the
+#: structure of `inputs` doesn't match" whenever a model loaded from a .keras file is called
+#: (it reloads a single input as a list; later Keras does not): at the floor, that warning
+#: is not the course's mistake that the tests otherwise turn it into.
+FLOOR_TESTS = ["tests", "--ignore=tests/browser", "--ignore=tests/site", "--ignore=tests/test_bench.py",
+               "--ignore=tests/test_binder.py", "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb",
+               "-W", "ignore:The structure of `inputs` doesn't match:UserWarning",
                "--continue-on-collection-errors"]  # one module that cannot import must not hide the rest
 SUPPORTED_PYTHON = ((3, 11), (3, 13))
 #: What the tests, the benchmark and the site need (one set, so switching commands reinstalls nothing).

@@ -1,8 +1,10 @@
 """The cache: keyed entries, atomic writes, two writers at once, unreadable and stale entries."""
 
-import multiprocessing
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -66,23 +68,31 @@ def test_a_failed_write_leaves_no_file(folder):
     assert list(folder.iterdir()) == []
 
 
-def _fill(folder, start):
-    os.environ[cache.CACHE_ENV] = str(folder)
-    start.wait()
-    for _ in range(20):
-        cache.cached_arrays("shared", ["v1"], lambda: {"x": np.ones((200, 200), "uint8")})
+#: A worker filling one entry 20 times: it says it is ready, then waits for "go" so that both race.
+_FILL = """
+import os, sys, time
+import numpy as np
+from course_lib.core import cache
+folder = sys.argv[1]
+open(os.path.join(folder, "ready-" + sys.argv[2]), "w").close()
+while not os.path.exists(os.path.join(folder, "go")):
+    time.sleep(0.001)
+for _ in range(20):
+    cache.cached_arrays("shared", ["v1"], lambda: {"x": np.ones((200, 200), "uint8")})
+"""
 
 
-def test_two_processes_filling_one_entry_both_succeed(folder):
-    context = multiprocessing.get_context("spawn")
-    start = context.Event()
-    workers = [context.Process(target=_fill, args=(folder, start)) for _ in range(2)]
-    for w in workers:
-        w.start()
-    start.set()
-    for w in workers:
-        w.join(60)
-    assert [w.exitcode for w in workers] == [0, 0]
+def test_two_processes_filling_one_entry_both_succeed(folder, tmp_path):
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    environ = {**os.environ, cache.CACHE_ENV: str(folder)}
+    workers = [subprocess.Popen([sys.executable, "-c", _FILL, str(signals), str(i)], env=environ)
+               for i in range(2)]
+    deadline = time.monotonic() + 60
+    while len(list(signals.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (signals / "go").touch()
+    assert [w.wait(60) for w in workers] == [0, 0]
     assert len(list(folder.glob("shared_*.npz"))) == 1 and not list(folder.glob(".shared*"))
 
 
