@@ -4,12 +4,15 @@ The tests and the notebooks they execute use a fresh cache folder, so that a
 test run never reads or changes the learner's cache, and so that the cold
 path (parse MNIST, build MNIST-M, train the source model) is what is tested.
 Set COURSE_CACHE_DIR yourself to reuse a cache between runs. ``course_lib.setup()``
-runs first, as in every notebook, so the tests use the course's one TensorFlow thread.
+runs first, as in every notebook, so the tests use the course's one TensorFlow thread;
+every test starts again from seed 0 and closes the figures it drew.
 """
 
 import os
 import shutil
 import tempfile
+
+import pytest
 
 _made_cache = None
 
@@ -31,3 +34,14 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if _made_cache:
         shutil.rmtree(_made_cache, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    import matplotlib.pyplot as plt
+
+    import course_lib
+
+    course_lib.setup(0)
+    yield
+    plt.close("all")

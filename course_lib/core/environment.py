@@ -171,10 +171,9 @@ def run_time(chapter):
     a sentence, or None when it has not been measured."""
     import json
 
-    path = BENCHMARK
-    if not path.exists():
+    if not BENCHMARK.exists():
         return None
-    bench = json.loads(path.read_text())
+    bench = json.loads(BENCHMARK.read_text())
     found = bench.get("chapters", {}).get(chapter)
     if not found:
         return None

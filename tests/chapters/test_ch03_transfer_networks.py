@@ -1,10 +1,8 @@
 """Chapter 03's pieces: experiments, exercise checks, the source text's code, plots and diagrams."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import course_lib
 from course_lib import experiments as registry
 from course_lib.chapters.ch03_transfer_networks import diagrams, exercises, plots, source_text_code
 from course_lib.chapters.ch03_transfer_networks import experiments as chapter
@@ -12,13 +10,6 @@ from course_lib.core.cnn import build_cnn
 from course_lib.core.evaluation import accuracy
 from course_lib.methods.channel_copying import adapt_kernel
 from course_lib.methods.shared_embedding import alignment_losses
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    course_lib.setup(0)
-    yield
-    plt.close("all")
 
 
 # --- experiments -------------------------------------------------------------------------
@@ -135,8 +126,6 @@ def test_exercise_1_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Not yet") and says in out
     assert "sum" not in out  # never the answer
-
-
 
 
 # --- exercise 2: the pair losses ---------------------------------------------------------

@@ -2,12 +2,10 @@
 the exercise checks with their shortcuts, the adaptation lab (its logic and the widget) and the plots."""
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import course_lib
 from course_lib import experiments as registry
 from course_lib.chapters.ch05_domain_adaptation import exercises, plots, widget
 from course_lib.chapters.ch05_domain_adaptation import experiments as chapter
@@ -16,13 +14,6 @@ from course_lib.core.pretrained import SOURCE
 from course_lib.experiments import Report
 from course_lib.methods.adaptation import DANN, DiscrepancyModel, GradientReversal, coral_loss
 from course_lib.methods.adaptation.discrepancy import _covariance
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    course_lib.setup(0)
-    yield
-    plt.close("all")
 
 
 # --- the task and the arms -----------------------------------------------------------------

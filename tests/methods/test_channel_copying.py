@@ -3,15 +3,9 @@
 import numpy as np
 import pytest
 
-import course_lib
 from course_lib.core.cnn import build_cnn
 from course_lib.core.evaluation import predict
 from course_lib.methods import channel_copying as cc
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    course_lib.setup(0)
 
 
 def _conv(kernel, rank=2):

@@ -3,17 +3,11 @@
 import numpy as np
 import pytest
 
-import course_lib
 from course_lib.core.cnn import build_cnn
 from course_lib.core.evaluation import predict
 from course_lib.core.layers import trainable_summary
 from course_lib.core.training import fit
 from course_lib.methods import fusion as fu
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    course_lib.setup(0)
 
 
 def _data(n=32):

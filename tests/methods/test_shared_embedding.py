@@ -3,14 +3,8 @@
 import numpy as np
 import pytest
 
-import course_lib
 from course_lib.core.training import fit
 from course_lib.methods import shared_embedding as se
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    course_lib.setup(0)
 
 
 def _losses(*args, **kwargs):
