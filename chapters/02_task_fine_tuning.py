@@ -385,8 +385,8 @@ assert all(bn_runs.claims().values())
 #
 # Keras 3 has no per-layer learning rate inside one optimizer, and scaling the gradients does nothing for
 # Adam (its step $m/\sqrt{v}$ ignores the gradient's scale). `course_lib.methods.learning_rates` keeps
-# **one optimizer per block** in its own `train_step`; `fit(model, data, learning_rate={block: rate})`
-# uses it. One Adam step moves each weight by about its rate; measured:
+# **one optimizer per block** in its own `train_step`, trained by
+# `fit(lr.GroupedLearningRates(model, {block: rate}), data, learning_rate=None)`. One Adam step moves each weight by about its rate; measured:
 
 # %%
 from course_lib.methods import learning_rates as lr

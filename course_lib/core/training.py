@@ -89,9 +89,11 @@ def compile_for_training(model, learning_rate=1e-3, loss=None, strategy=None):
     and trainable weights keeps its traced step and only gets a fresh optimizer state (with
     any optimizers a method keeps beside it, listed by its ``extra_optimizers``).
 
+    A model whose ``makes_own_optimizers`` is true (``methods.learning_rates.GroupedLearningRates``)
+    is compiled with the loss and accuracy only, and ``learning_rate`` must be None.
+
     Returns:
-        the model to call ``fit`` on: ``model``, or for per-group rates (a dict) the
-        ``methods.learning_rates.GroupedLearningRates`` wrapping it.
+        ``model``, compiled.
     """
     import contextlib
 
@@ -100,14 +102,13 @@ def compile_for_training(model, learning_rate=1e-3, loss=None, strategy=None):
     loss_object = loss or keras.losses.SparseCategoricalCrossentropy()
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    from course_lib.methods.learning_rates import GroupedLearningRates
-
-    if isinstance(learning_rate, dict) or isinstance(model, GroupedLearningRates):
+    if isinstance(learning_rate, dict):
+        raise ValueError("for a learning rate per group of layers, wrap the model: fit("
+                         "methods.learning_rates.GroupedLearningRates(model, rates), data, learning_rate=None)")
+    if getattr(model, "makes_own_optimizers", False):
+        if learning_rate is not None:
+            raise ValueError(f"{type(model).__name__} makes its own optimizers: pass learning_rate=None")
         with scope:
-            if isinstance(learning_rate, dict):
-                model = GroupedLearningRates(model, learning_rate)
-            elif learning_rate is not None:
-                raise ValueError("a GroupedLearningRates model has its own rates: pass learning_rate=None")
             model.compile(loss=loss_object, metrics=metrics)
         return model
     learning_rate = checks.positive_number(learning_rate, "learning_rate")
@@ -139,9 +140,8 @@ def fit(model, data, *, epochs=None, steps=None, batch_size=32, learning_rate=1e
             (so 3 and 30 labels per class cost the same time); logged every
             ``STEPS_PER_EPOCH`` steps.
         batch_size: rows per step.
-        learning_rate: Adam's step size, a positive number; or ``{group: rate}`` to train
-            each group of the course CNN's blocks at its own rate (``methods.learning_rates``;
-            None when ``model`` is already a ``GroupedLearningRates``).
+        learning_rate: Adam's step size, a positive number; None for a model that makes its
+            own optimizers (a rate per group of layers: ``methods.learning_rates``).
         validation_data: ``(x, y)`` measured after every epoch (``val_loss``,
             ``val_accuracy``): a validation split, never the test set. Or a
             ``tf.data.Dataset`` of ``(x, y)`` batches.

@@ -49,6 +49,7 @@ from course_lib.core import checks
 from course_lib.core.cnn import build_cnn
 from course_lib.core.layers import copy_model, train_only, with_new_head
 from course_lib.core.training import fit
+from course_lib.methods.learning_rates import GroupedLearningRates
 
 #: strategy -> the course blocks that train (None: all of them).
 STRATEGIES = {"head": ("head",), "top": ("block2", "features", "head"), "full": None}
@@ -192,6 +193,8 @@ def fine_tune(model, train, validation, learning_rate, steps=DEFAULT_STEPS, batc
     """
     train, validation = _labelled(train, "train"), _labelled(validation, "validation")
     steps = checks.whole_number(steps, "steps")
+    if isinstance(learning_rate, dict):  # one optimizer per block: the wrapper trains ``model``
+        model, learning_rate = GroupedLearningRates(model, learning_rate), None
     history = fit(model, train, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
                   validation_data=tuple(validation), callbacks=[best_weights_callback(steps)],
                   seed=seed, loss=loss, progress=progress)

@@ -8,7 +8,8 @@ Keras 3 has no per-layer learning rate inside one optimizer, and multiplying the
 by a factor does not work with Adam: its step m / sqrt(v) does not change when the gradient
 is scaled. ``GroupedLearningRates`` therefore keeps **one optimizer per group of variables**
 and applies each group's gradients with its own optimizer in its ``train_step``.
-``fit(model, data, learning_rate={"head": 3e-3, "block1": 1e-4, ...})`` uses it.
+Train it with ``fit(GroupedLearningRates(model, {"head": 3e-3, "block1": 1e-4, ...}), data,
+learning_rate=None)``.
 
 Gradual unfreezing trains the head first, then unfreezes one more block per stage, from
 the top down, so that the random head does not send large gradients into the pretrained
@@ -21,6 +22,7 @@ import numpy as np
 from course_lib.core import checks
 from course_lib.core.cnn import BLOCKS
 from course_lib.core.layers import train_only
+from course_lib.core.training import fit
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
 #: The course CNN's groups, from the input up.
@@ -55,6 +57,9 @@ class GroupedLearningRates(keras.Model):
     Compile with ``loss=`` and ``metrics=`` only: the group optimizers are made from
     ``rates`` (``training.fit`` does this). Recompile after changing ``trainable`` flags.
     """
+
+    #: ``training.fit`` compiles it without an optimizer of its own.
+    makes_own_optimizers = True
 
     def __init__(self, model, rates, groups=None, optimizer="adam", **kwargs):
         super().__init__(name=kwargs.pop("name", "grouped_learning_rates"), **kwargs)
@@ -131,8 +136,6 @@ def step_sizes(model, x, y, rates, groups=None, optimizer="adam", seed=0):
     """
     import pandas as pd
 
-    from course_lib.core.training import fit
-
     saved = model.get_weights()
     wrapper = GroupedLearningRates(model, rates, groups=groups, optimizer=optimizer)
     before = {layer.name: [w.numpy().copy() for w in layer.trainable_weights] for layer in model.layers}
@@ -164,8 +167,6 @@ def gradual_unfreezing(model, data, rates, stages=("head", "features", "block2",
         a dict of per-epoch lists: ``stage`` (1-based), ``trainable`` (the blocks that
         trained), and Keras's logs (``loss``, ``accuracy``, ``val_accuracy`` if validating).
     """
-    from course_lib.core.training import fit
-
     stages = list(stages)
     for stage in stages:
         checks.choice(stage, "stage (a group with a learning rate)", tuple(rates))
@@ -173,8 +174,8 @@ def gradual_unfreezing(model, data, rates, stages=("head", "features", "block2",
     log = {"stage": [], "trainable": []}
     for k in range(1, len(stages) + 1):
         train_only(model, stages[:k])
-        history = fit(model, data, steps=steps_per_stage, batch_size=batch_size, seed=seed + k,
-                      learning_rate={s: rates[s] for s in stages[:k]},
+        history = fit(GroupedLearningRates(model, {s: rates[s] for s in stages[:k]}), data,
+                      steps=steps_per_stage, batch_size=batch_size, seed=seed + k, learning_rate=None,
                       validation_data=validation_data, callbacks=callbacks,
                       progress=f"{progress} stage {k}" if progress else None)
         n = len(history.history["loss"])

@@ -52,22 +52,17 @@ def build_backbone(name=DEFAULT_BACKBONE, image_size=96, weights_path=None):
     """The backbone without its ImageNet classifier, named ``"backbone"``.
 
     Args:
-        weights_path: the ImageNet weights file (``weights.imagenet_weights(...).path``), checked
-            against its published hash here, or None for a random initialisation.
+        weights_path: the ImageNet weights file, already checked against its published hash
+            (``weights.verified_path``), or None for a random initialisation.
 
     Returns:
         a ``keras.Model`` from (batch, image_size, image_size, 3) pixels 0-255 (it rescales them
         itself) to a feature map, e.g. (batch, 3, 3, 576) for MobileNetV3Small at 96x96.
-
-    Raises:
-        weights.WeightsDamaged: ``weights_path`` is not the backbone's weights file.
     """
     import keras
 
-    from course_lib.own_images.weights import verified_path
-
     constructor = getattr(keras.applications, BACKBONES[check_name(name)].constructor)
-    weights = None if weights_path is None else str(verified_path(name, weights_path))
+    weights = None if weights_path is None else str(weights_path)
     return constructor(input_shape=(image_size, image_size, 3), include_top=False, weights=weights,
                        include_preprocessing=True, name="backbone")
 

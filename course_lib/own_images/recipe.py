@@ -30,6 +30,7 @@ import numpy as np
 from course_lib.core import checks
 from course_lib.core import layers as surgery
 from course_lib.own_images import backbone as bb
+from course_lib.own_images import weights
 
 HEAD_LEARNING_RATE = 1e-3
 FINE_LEARNING_RATE = 1e-4
@@ -63,7 +64,8 @@ def build_transfer_model(n_classes, backbone=bb.DEFAULT_BACKBONE, image_size=96,
         n_classes: classes of the new head, at least 2.
         backbone: a name from ``backbone.BACKBONES``.
         weights_path: the ImageNet weights file (``weights.imagenet_weights(...).path``; its hash
-            is checked) or None for a randomly initialised backbone (not transfer).
+            is checked here, on every use) or None for a randomly initialised backbone (not
+            transfer).
         augment: include the augmentation layers.
         seed: the head's initialisation, the augmentation and the dropout.
 
@@ -80,6 +82,8 @@ def build_transfer_model(n_classes, backbone=bb.DEFAULT_BACKBONE, image_size=96,
     n_classes = checks.whole_number(n_classes, "n_classes", minimum=2)
     image_size = check_image_size(image_size)
     seed_everything(seed)
+    if weights_path is not None:
+        weights_path = weights.verified_path(backbone, weights_path)
     base = bb.build_backbone(backbone, image_size, weights_path)
     base.trainable = False
     inputs = keras.Input((image_size, image_size, 3), name="image")

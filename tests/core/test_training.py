@@ -86,10 +86,12 @@ def test_per_group_rates_train_only_the_groups_given():
     x, y = _data()
     model = build_cnn(filters=(4, 4), units=8)
     from course_lib.core.layers import train_only
+    from course_lib.methods.learning_rates import GroupedLearningRates
 
     train_only(model, ["head", "features"])
     before = [w.copy() for w in model.get_weights()]
-    training.fit(model, (x, y), steps=3, learning_rate={"head": 1e-2, "features": 1e-4})
+    training.fit(GroupedLearningRates(model, {"head": 1e-2, "features": 1e-4}), (x, y), steps=3,
+                 learning_rate=None)
     after = model.get_weights()
     moved = [not np.array_equal(a, b) for a, b in zip(before, after)]
     assert moved[-1] and not moved[0]  # head kernel moved; block1 conv kernel did not

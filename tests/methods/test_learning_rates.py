@@ -127,13 +127,18 @@ def test_a_trainable_layer_without_a_rate_is_refused_when_training(data):
         fit(wrapper, data, epochs=1, learning_rate=None)
 
 
-def test_fit_with_a_rate_per_block_wraps_the_course_cnn():
+def test_fit_trains_the_wrapped_course_cnn_and_says_how_to_give_rates_per_block():
     model = build_cnn(channels=1, filters=(4, 8), units=16)
     rng = np.random.default_rng(0)
     x, y = rng.random((32, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size=32)
     first = model.get_layer("block1_conv").get_weights()[0].copy()
-    fit(model, (x, y), steps=1, batch_size=32, learning_rate=lr.layerwise_rates(1e-2))
+    wrapper = lr.GroupedLearningRates(model, lr.layerwise_rates(1e-2))
+    fit(wrapper, (x, y), steps=1, batch_size=32, learning_rate=None)
     assert not np.allclose(model.get_layer("block1_conv").get_weights()[0], first)
+    with pytest.raises(ValueError, match="GroupedLearningRates makes its own optimizers: pass learning_rate=None"):
+        fit(wrapper, (x, y), steps=1, learning_rate=1e-3)
+    with pytest.raises(ValueError, match=r"wrap the model: fit\(methods.learning_rates.GroupedLearningRates"):
+        fit(model, (x, y), steps=1, learning_rate=lr.layerwise_rates(1e-2))
 
 
 def test_gradual_unfreezing_adds_one_block_per_stage():

@@ -87,7 +87,7 @@ def test_a_damaged_file_in_keras_cache_is_reported_and_kept(offline):
     assert "d3e8ec802a04aa4fc771ee12a9a9b836" in status.message and "delete" in status.message
     assert path.read_bytes() == b"stand-in" and offline == []  # not deleted, not replaced
     with pytest.raises(weights.WeightsDamaged, match="is not MobileNetV3Small's ImageNet weights file"):
-        bb.build_backbone("MobileNetV3Small", 32, path)  # checked on every use, not only on download
+        recipe.build_transfer_model(2, "MobileNetV3Small", 32, path)  # checked on every use, not only on download
 
 
 def _stand_in_weights(path):
