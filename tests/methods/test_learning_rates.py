@@ -57,12 +57,12 @@ def test_sgd_steps_equal_rate_times_gradient_per_group(data):
     gradients = {v.path: np.array(g) for v, g in
                  zip(reference.trainable_variables, tape.gradient(loss, reference.trainable_variables))}
     model = toy_model()
-    before = {v.path: np.array(v) for v in model.trainable_variables}
+    before = {v.path: v.numpy() for v in model.trainable_variables}
     wrapper = lr.GroupedLearningRates(model, rates, groups=GROUPS, optimizer="sgd")
     fit(wrapper, (x, y), steps=1, batch_size=len(x), learning_rate=None)
     for v in model.trainable_variables:
         rate = rates["low"] if v.path.startswith("low") else rates["high"]
-        np.testing.assert_allclose(np.array(v) - before[v.path], -rate * gradients[v.path],
+        np.testing.assert_allclose(v.numpy() - before[v.path], -rate * gradients[v.path],
                                    rtol=1e-4, atol=1e-7)
 
 
@@ -86,9 +86,9 @@ def test_one_adam_with_scaled_gradients_would_not_differ(data):
         with tf.GradientTape() as tape:
             loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x))
         gradients = tape.gradient(loss, model.trainable_variables)
-        before = np.array(model.trainable_variables[0])
+        before = model.trainable_variables[0].numpy()
         optimizer.apply_gradients([(g * scale, v) for g, v in zip(gradients, model.trainable_variables)])
-        steps.append(np.abs(np.array(model.trainable_variables[0]) - before).mean())
+        steps.append(np.abs(model.trainable_variables[0].numpy() - before).mean())
     assert steps[1] == pytest.approx(steps[0], rel=0.02)  # not 10x smaller (eps aside)
 
 

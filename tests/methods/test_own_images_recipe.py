@@ -33,7 +33,7 @@ def folder(tmp_path_factory):
 
 
 def _weights(layer):
-    return [np.array(w) for w in layer.weights]
+    return [w.numpy() for w in layer.weights]
 
 
 def _changed(before, after):

@@ -128,7 +128,7 @@ def test_shot_cluster_labels_are_recomputed_and_logged():
     adapted = batchnorm.adabn(model, x)
     trainer = source_free.InformationMaximisation(adapted, len(x), cluster_weight=0.3)
     trainer.update_cluster_labels(x)
-    labels = np.array(trainer.cluster_labels)
+    labels = trainer.cluster_labels.numpy()
     assert labels.shape == (64,) and len(np.unique(labels)) > 1
     _, history = source_free.information_maximisation(model, x, epochs=2, batch_size=32,
                                                       cluster_weight=0.3, progress=None)
