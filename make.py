@@ -150,7 +150,6 @@ def floor():
     run("-m", "pytest", *(sys.argv[2:] or FLOOR_TESTS), venv=FLOOR_VENV)
 
 
-
 def site():
     """The course's website, offline, in site/_build/html (--fresh: from scratch)."""
     ensure_venv(TEST_EXTRAS)

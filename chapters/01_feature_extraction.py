@@ -152,8 +152,7 @@ from course_lib import results
 report = results.load("feature_extraction")
 display(report.table().loc[["new_task_frozen_head", "new_task_scratch", "new_domain_frozen_head",
                             "new_domain_scratch"]])
-for claim, holds in report.claims().items():
-    print(f"{'holds' if holds else 'FAILS'}: {claim}")
+print(report.claims_text())
 gain = measured["new_task_frozen_head"].value - measured["new_task_scratch"].value
 print(f"this run (seed 0): the frozen extractor is {100 * gain:+.1f} points ahead of scratch on the new task")
 assert all(report.claims().values())

@@ -256,8 +256,7 @@ pd.DataFrame({f"seed {seed}": [strategies.values(s + chapter.RATE)[i] for s in c
 # The lesson rests on these numbers, so they are **claims** the registry checks on every seed:
 
 # %%
-for claim, holds in strategies.claims().items():
-    print(f"{'holds' if holds else 'FAILS'}: {claim}")
+print(strategies.claims_text())
 assert all(strategies.claims().values())
 
 # %% [markdown]
@@ -304,8 +303,7 @@ print(f"the mapping trains {layers.parameter_counts(ft.build('mapping', source))
 # %%
 budgets = results.load("labels_per_class")
 chapter_plots.budget_curve(budgets, chapter.BUDGET_STRATEGIES, chapter.BUDGETS);
-for claim, holds in budgets.claims().items():
-    print(f"{'holds' if holds else 'FAILS'}: {claim}")
+print(budgets.claims_text())
 assert all(budgets.claims().values())
 
 # %% [markdown]
@@ -360,8 +358,7 @@ pd.DataFrame({chapter.FREEZINGS[way]: {m: demo[f"{way}: {m}"].value for m in mea
 
 # %%
 bn_runs = results.load("batchnorm_freezing")
-for claim, holds in bn_runs.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {bn_runs.seeds}: {claim}")
+print(bn_runs.claims_text())
 assert demo["frozen: statistics drift"].value == 0 and demo["frozen: feature change"].value == 0
 assert all(bn_runs.claims().values())
 
@@ -419,8 +416,7 @@ chapter_plots.stage_plot(log, chapter.STEPS_PER_STAGE);
 # %%
 ways = ["full", "discriminative", "gradual"]
 chapter_plots.seed_bars(schedules, ways, ylabel="mnist_m test accuracy");
-for claim, holds in schedules.claims().items():
-    print(f"{'holds' if holds else 'FAILS'}: {claim}")
+print(schedules.claims_text())
 assert all(schedules.claims().values())
 schedules.table().loc[ways]
 
@@ -477,8 +473,7 @@ smoothing.table().loc[["cross-entropy", "label smoothing", "cross-entropy" + cha
 # %%
 more_accurate = sum(s > c for s, c in zip(smoothing.values("label smoothing"), smoothing.values("cross-entropy")))
 print(f"label smoothing was more accurate than cross-entropy on {more_accurate} of {len(smoothing.seeds)} seeds")
-for claim, holds in smoothing.claims().items():
-    print(f"{'holds' if holds else 'FAILS'}: {claim}")
+print(smoothing.claims_text())
 assert all(smoothing.claims().values())
 
 # %% [markdown]
@@ -521,8 +516,7 @@ activations.table().loc[[a + chapter.MNIST + " before" for a in chapter.ACTIVATI
                         + list(chapter.FINE_TUNED_ACTIVATIONS)]
 
 # %%
-for claim, holds in activations.claims().items():
-    print(f"{'holds' if holds else 'FAILS'}: {claim}")
+print(activations.claims_text())
 assert all(activations.claims().values())
 
 # %% [markdown]

@@ -144,8 +144,7 @@ assert not moved  # work, not accuracy: AdaBN changes statistics only
 
 adabn_report = results.load("adabn")
 display(adabn_report.table())
-for claim, holds in adabn_report.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {adabn_report.seeds}: {claim}")
+print(adabn_report.claims_text())
 
 # %% [markdown]
 # ### AdaBN in plain Keras
@@ -293,8 +292,7 @@ assert balanced_end > naive_end + 0.05  # the claim below; it held on seeds 5-7 
 
 rounds_report = results.load("self_training")
 display(rounds_report.table())
-for claim, holds in rounds_report.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {rounds_report.seeds}: {claim}")
+print(rounds_report.claims_text())
 
 # %% [markdown]
 # **Exercise 1** at the end asks you to write the class-balanced selection.
@@ -336,8 +334,7 @@ for arm in [*chapter.CRITERIA, f"threshold {chapter.NAIVE_THRESHOLD}"]:
 above = [100 * g for g in study.gains(chapter.CLASS_BALANCED, [cheating])]
 print(f"{chapter.CLASS_BALANCED}: above the cheating choice by {statistics.median(above):.1f} points "
       f"(median), {min(above):.1f} at least")
-for claim, holds in study.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {study.seeds}: {claim}")
+print(study.claims_text())
 
 # %% [markdown]
 # ### What to notice
@@ -413,8 +410,7 @@ assert head_kept  # work, not accuracy: only the feature extractor trained
 
 im_report = results.load("source_free")
 display(im_report.table())
-for claim, holds in im_report.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {im_report.seeds}: {claim}")
+print(im_report.claims_text())
 
 # %% [markdown]
 # ### What to notice

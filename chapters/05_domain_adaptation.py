@@ -223,8 +223,7 @@ for arm in ("source_only_trained", "dann"):
 # %%
 adversary = results.load("dann_adversary")
 display(adversary.table())
-for claim, holds in adversary.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {adversary.seeds}: {claim}")
+print(adversary.claims_text())
 assert all(adversary.claims().values()) and adversary.seeds == report.seeds
 old_gain = np.array(adversary.values(chapter.WEAK_ADVERSARY)) - np.array(report.values("source_only_trained"))
 print("the old adversary minus source-only training, per seed: "
@@ -276,8 +275,7 @@ print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"
 # %%
 arms = [*chapter.SOURCE_ONLY, *chapter.METHODS]
 display(report.table().loc[arms])
-for claim, holds in report.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {report.seeds}: {claim}")
+print(report.claims_text())
 for method in chapter.METHODS:
     gains = chapter.gains_over_source_only(report, method)
     print(f"{method:6s} gain over the strongest source-only arm, per seed: "
@@ -362,8 +360,7 @@ for method in chapter.METHODS:
 choosing = results.load("choosing_lambda")
 grid = [f"lambda {lam:g}: {what}" for lam in chapter.LAMBDA_GRID for what in ("source validation", "PAD", "target test")]
 display(choosing.table().loc[grid + [c for choice in chapter.CHOICES for c in (choice, f"{choice}: lambda")]])
-for claim, holds in choosing.claims().items():
-    print(f"{'holds' if holds else 'FAILS'} on seeds {choosing.seeds}: {claim}")
+print(choosing.claims_text())
 assert all(choosing.claims().values())
 same = sum(a == b for a, b in zip(choosing.values(f"{chapter.CHOSEN_LABEL_FREE}: lambda"),
                                   choosing.values(f"{chapter.CHOSEN_ON_TEST}: lambda")))

@@ -303,8 +303,7 @@ if MY_FOLDER is None and not run.weights.transfer:
 saved = results.load("own_images_two_stage")
 print(f"\n{saved.description}, test accuracy over seeds {saved.seeds}:")
 display(saved.table())
-for claim, holds in saved.claims().items():
-    print(("holds on every seed: " if holds else "does NOT hold: ") + claim)
+print(saved.claims_text())
 gains = saved.gains(chapter.TWO_STAGES, [chapter.HEAD_ONLY])
 print("what stage 2 added, seed by seed: " + ", ".join(f"{g:+.3f}" for g in gains)
       + f" (median {statistics.median(gains):+.3f})")

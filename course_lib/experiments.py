@@ -184,6 +184,13 @@ class Report:
         """``{claim: holds}`` for every claim of the experiment, checked on these seeds."""
         return {text: bool(check(self)) for text, check in get(self.experiment).claims.items()}
 
+    def claims_text(self):
+        """The claims as lines a learner reads: ``holds on every seed (0, 1, 2, 3, 4): <claim>``,
+        or ``does NOT hold on every seed (...)`` for one that fails."""
+        seeds = ", ".join(map(str, self.seeds))
+        return "\n".join(f"{'holds' if holds else 'does NOT hold'} on every seed ({seeds}): {text}"
+                         for text, holds in self.claims().items())
+
 
 def _made():
     import keras
@@ -285,8 +292,7 @@ def main(argv=None):
             f"  seed {seed}: " + ", ".join(f"{arm} {v:.3f}" for arm, (v, _) in measured.items()),
             flush=True))
         print("\n" + report.format())
-        for text, holds in report.claims().items():
-            print(f"  {'holds' if holds else 'FAILS'}: {text}")
+        print(report.claims_text())
         if args.save:
             print(f"wrote {save(report)}")
         if args.json:

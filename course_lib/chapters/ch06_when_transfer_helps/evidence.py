@@ -26,6 +26,5 @@ def summary(name, arms=None):
         shown = 0 if arm.endswith(":steps") else DECIMALS  # a count of steps, not a share
         print(f"  {arm:<{width}}  median {report.median(arm):.{shown}f}   "
               f"range {min(values):.{shown}f} to {max(values):.{shown}f}")
-    for text, holds in report.claims().items():
-        print(f"{'holds on every seed' if holds else 'does NOT hold on every seed'}: {text}")
+    print(report.claims_text())
     return report
