@@ -194,16 +194,19 @@ print(f"DANN: {measured['dann'].value:.3f} ({100 * (measured['dann'].value - mea
 
 # %% [markdown]
 # The results file holds the same experiment over seeds 0-4 (`python -m course_lib.experiments
-# domain_adaptation --seeds 0 1 2 3 4 --save`): each seed in a fresh process, with the same code. This
-# notebook's seed-0 run reproduces its seed-0 row:
+# domain_adaptation --seeds 0 1 2 3 4 --save`): each seed in a fresh process, with the same code. On the
+# machine that wrote it, this notebook's seed-0 run gives its seed-0 row to the last digit. On yours it may
+# not: TensorFlow's oneDNN kernels choose their instructions (AVX2, AVX-512, ...) from the processor, and
+# each adds the same numbers in its own order. A difference in the fourth decimal of one step grows over
+# a few hundred steps of training. The registry measured how far that moves each number (the same seeds
+# with oneDNN on, off and capped at AVX2, and the file's own values): that **spread** is the tolerance.
+# The claims below compare arms over five seeds with margins much larger than it, so they hold either way.
 
 # %%
 from course_lib import results
 
 report = results.load("domain_adaptation")
-for arm in ("source_only_trained", "dann"):
-    print(f"{arm:20s} this run {measured[arm].value:.3f}   results file, seed 0: {report.values(arm)[0]:.3f}")
-    assert abs(measured[arm].value - report.values(arm)[0]) < 0.005  # at most 5 of the 1,000 test images
+print(results.beside(report, {arm: measured[arm].value for arm in ("source_only_trained", "dann")}))
 
 # %% [markdown]
 # ### An adversary that can keep up

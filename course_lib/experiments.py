@@ -21,6 +21,17 @@ quote; ``--jobs`` runs seeds in parallel processes)::
 
 Every seed runs in a fresh process from the shell, so ``--jobs 2`` gives the same numbers as
 ``--jobs 1``, seed for seed. In a notebook, ``run`` works in the notebook's own process.
+
+**Numerics.** On one machine the same seed gives the same numbers to the last digit. Another
+processor can differ in the second decimal: TensorFlow's oneDNN kernels pick their instructions
+(AVX2, AVX-512, ...) from the processor, and each sums numbers in its own order. ``--numerics``
+measures that spread: it reruns seeds of a saved experiment under each setting of ``NUMERICS``
+(each in a fresh process) and keeps, in the results file, the values and each arm's spread (the
+largest difference, over those seeds, between any two of the settings and the file's own
+values). ``Report.spread(arm)`` reads it: the tolerance of any comparison between a live number
+and a committed one::
+
+    python -m course_lib.experiments domain_adaptation --seeds 0 1 --numerics --save
 """
 
 import argparse
@@ -31,9 +42,12 @@ import importlib
 import json
 import multiprocessing
 import pkgutil
+import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +55,17 @@ from course_lib.core import checks
 
 RESULTS = Path(__file__).resolve().parent / "results"
 _REGISTRY = {}
+#: The numerics settings ``--numerics`` compares, as environment variables for a fresh process:
+#: TensorFlow's defaults (oneDNN on, with every instruction set the processor has); oneDNN off
+#: (TensorFlow's own kernels); oneDNN capped at AVX2, what a processor without AVX-512 runs.
+NUMERICS = {"default": {},
+            "onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+            "onednn_avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
+#: The environment variables that choose TensorFlow's numerics, recorded with every result.
+NUMERICS_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")
+#: Instruction-set extensions that change which kernels oneDNN and Eigen run (x86 and Arm).
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
+             "amx_bf16", "neon", "asimd", "sve")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,22 +147,40 @@ def get(name):
 class Report:
     """An experiment's results over seeds: ``results[arm]`` and ``seconds[arm]``, one per seed."""
 
-    def __init__(self, experiment, metric, seeds, results, seconds, made=None, description=""):
+    def __init__(self, experiment, metric, seeds, results, seconds, made=None, description="",
+                 numerics=None):
         self.experiment, self.metric, self.description = experiment, metric, description
         self.seeds = list(seeds)
         self.results = {arm: list(map(float, v)) for arm, v in results.items()}
         self.seconds = {arm: list(map(float, v)) for arm, v in seconds.items()}
         self.made = made or {}
+        self.numerics = numerics or {}
 
     @classmethod
     def from_dict(cls, d):
         return cls(d["experiment"], d["metric"], d["seeds"], d["results"], d["seconds"],
-                   d.get("made"), d.get("description", ""))
+                   d.get("made"), d.get("description", ""), d.get("numerics"))
 
     def to_dict(self):
-        return {"experiment": self.experiment, "metric": self.metric,
-                "description": self.description, "seeds": self.seeds, "results": self.results,
-                "seconds": self.seconds, "made": self.made}
+        found = {"experiment": self.experiment, "metric": self.metric,
+                 "description": self.description, "seeds": self.seeds, "results": self.results,
+                 "seconds": self.seconds, "made": self.made}
+        if self.numerics:
+            found["numerics"] = self.numerics
+        return found
+
+    def spread(self, arm):
+        """How far ``arm``'s value moved between numerics settings (``NUMERICS``) and machines,
+        as ``--numerics`` measured it: the largest difference on any measured seed.
+
+        Raises:
+            ValueError: when the spread of this experiment was not measured.
+        """
+        self.values(arm)
+        if not self.numerics:
+            raise ValueError(f"the spread of {self.experiment} was not measured; run python -m "
+                             f"course_lib.experiments {self.experiment} --seeds 0 1 --numerics --save")
+        return self.numerics["spread"][arm]
 
     def values(self, arm):
         """The arm's value on each seed, in seed order."""
@@ -192,6 +235,23 @@ class Report:
                          for text, holds in self.claims().items())
 
 
+def processor():
+    """``{"model": ..., "isa": [...]}``: the processor's name and the instruction-set extensions
+    of ``ISA_FLAGS`` it has (read from ``/proc/cpuinfo`` on Linux; elsewhere the model only)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "cpu model") and value.strip():
+            model = value.strip()
+        elif key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return {"model": model, "isa": [flag for flag in ISA_FLAGS if flag in flags]}
+
+
 def _made():
     import keras
     import tensorflow as tf
@@ -201,7 +261,9 @@ def _made():
 
     return {"date": datetime.date.today().isoformat(), "course": __version__,
             "tensorflow": tf.__version__, "keras": keras.__version__,
-            "python": platform.python_version(), "machine": platform.machine(), "threads": THREADS}
+            "python": platform.python_version(), "machine": platform.machine(), "threads": THREADS,
+            "processor": processor(),
+            "numerics": {name: os.environ[name] for name in NUMERICS_VARIABLES if name in os.environ}}
 
 
 def _one_seed(name, seed):
@@ -253,6 +315,45 @@ def run(name, seeds=(0,), jobs=None, on_seed=None):
     return Report(name, found.metric, seeds, results, seconds, _made(), found.description)
 
 
+def _run_in_fresh_process(name, seeds, environment):
+    """``run(name, seeds)`` in a fresh Python with ``environment`` added: a ``Report``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "report.json"
+        command = [sys.executable, "-m", "course_lib.experiments", name, "--seeds", *map(str, seeds),
+                   "--json", str(path)]
+        done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed with {environment or 'the default settings'}:\n"
+                               + done.stderr[-2000:])
+        return Report.from_dict(json.loads(path.read_text()))
+
+
+def measure_numerics(report, seeds=(0, 1), on_setting=None):
+    """Rerun ``seeds`` of ``report``'s experiment under every setting of ``NUMERICS``.
+
+    Returns:
+        the ``numerics`` block of a results file: the processor and versions (``made``), the
+        ``seeds``, each setting's environment and ``values`` (``{setting: {arm: [per seed]}}``)
+        and each arm's ``spread``: the largest difference, on any of these seeds, between two of
+        the settings and ``report``'s own values (made on another day, maybe another machine).
+    """
+    seeds = [checks.seed(s) for s in seeds]
+    missing = [s for s in seeds if s not in report.seeds]
+    if missing:
+        raise ValueError(f"seeds {missing} are not in {report.experiment}'s results (seeds {report.seeds})")
+    values = {}
+    for setting, environment in NUMERICS.items():
+        values[setting] = _run_in_fresh_process(report.experiment, seeds, environment).results
+        if on_setting:
+            on_setting(setting, values[setting])
+    spread = {}
+    for arm in report.results:
+        columns = [[report.values(arm)[report.seeds.index(s)] for s in seeds],
+                   *[found[arm] for found in values.values()]]
+        spread[arm] = max(max(c[i] for c in columns) - min(c[i] for c in columns) for i in range(len(seeds)))
+    return {"made": _made(), "seeds": seeds, "settings": NUMERICS, "values": values, "spread": spread}
+
+
 def save(report, folder=RESULTS):
     """Write ``report`` as ``folder/<experiment>.json`` (atomically); returns the path."""
     from course_lib.core.cache import atomic_write
@@ -273,6 +374,9 @@ def main(argv=None):
     parser.add_argument("--save", action="store_true",
                         help="write course_lib/results/NAME.json, the file the notebooks quote")
     parser.add_argument("--json", metavar="FILE", help="also write the report to FILE (one experiment)")
+    parser.add_argument("--numerics", action="store_true",
+                        help="rerun --seeds of the saved results under each numerics setting (oneDNN on, "
+                             "off, capped at AVX2) and record the spread (with --save: in the results file)")
     args = parser.parse_args(argv)
     names = list(registry()) if args.all else args.names
     unknown = [n for n in names if n not in registry()]
@@ -286,6 +390,8 @@ def main(argv=None):
         parser.error("--json writes one experiment's report: name exactly one")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         parser.error(f"--json: the folder {Path(args.json).resolve().parent} does not exist")
+    if args.numerics:
+        return _numerics_main(names, args.seeds, args.save)
     for name in names:
         print(f"{name}: {get(name).description}", flush=True)
         report = run(name, args.seeds, jobs=args.jobs, on_seed=lambda seed, measured: print(
@@ -299,6 +405,20 @@ def main(argv=None):
             Path(args.json).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
             print(f"wrote {args.json}")
         print(flush=True)
+    return 0
+
+
+def _numerics_main(names, seeds, keep):
+    from course_lib import results
+
+    for name in names:
+        report = results.load(name)
+        print(f"{name}: seeds {seeds} under {', '.join(NUMERICS)}", flush=True)
+        report.numerics = measure_numerics(report, seeds, on_setting=lambda setting, found: print(
+            f"  {setting}: " + ", ".join(f"{arm} {v}" for arm, v in found.items()), flush=True))
+        print("  spread: " + ", ".join(f"{arm} {v:.3f}" for arm, v in report.numerics["spread"].items()))
+        if keep:
+            print(f"wrote {save(report)}")
     return 0
 
 

@@ -4,11 +4,12 @@
 learner's machine has and warns where it is short of what the course needs.
 
 Threads: TensorFlow runs the course's computations on **one** intra-op and one inter-op
-thread, on every machine. The same code, data and seed then give the same numbers on
-Binder's one CPU, a four-core laptop and the CI machine (different thread counts sum
-floating-point numbers in different orders), so the margins the notebooks assert hold
-for every learner. The course's models are small: measured on 2 cores, two threads
-were at most about 10 % faster than one.
+thread, on every machine. The same code, data and seed then give the same numbers with
+one, two or four CPUs of one processor (different thread counts sum floating-point numbers
+in different orders). Another processor can still move a number in its second decimal
+(oneDNN's kernels follow its instruction sets): ``course_lib.experiments`` measures that
+spread, and the claims' margins are far larger. The course's models are small: measured
+on 2 cores, two threads were at most about 10 % faster than one.
 """
 
 import logging

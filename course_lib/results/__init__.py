@@ -31,3 +31,38 @@ def load(name):
         raise ValueError(f"no results file for {name!r}; files exist for: {', '.join(available())}. "
                          f"Make it with: python -m course_lib.experiments {name} --seeds 0 1 2 3 4 --save")
     return Report.from_dict(json.loads(path.read_text()))
+
+
+def beside(report, live, seed=0):
+    """A table of this run's numbers beside the results file's, and whether each lies within the
+    spread that numerics alone caused when the registry measured it (``Report.spread``).
+
+    The same seed gives the same numbers on one machine; on another processor TensorFlow's
+    oneDNN kernels sum in another order, and a number moves by up to that spread. Nothing here
+    fails: a number outside the spread says that something besides numerics differs (the
+    versions, or the code), and the table says so.
+
+    Args:
+        report: a results file's ``Report`` (``load(name)``), with its spread measured.
+        live: ``{arm: value}`` of this run.
+        seed: the seed this run used.
+
+    Returns:
+        the table as text, one line per arm and a line saying where the file was made.
+    """
+    if seed not in report.seeds:
+        raise ValueError(f"seed {seed} is not in {report.experiment}'s results file (seeds {report.seeds})")
+    width = max(len(arm) for arm in live)
+    lines = []
+    for arm, value in live.items():
+        committed, spread = report.values(arm)[report.seeds.index(seed)], report.spread(arm)
+        verdict = "within it" if abs(value - committed) <= spread + 1e-9 else (
+            "OUTSIDE it: more than numerics differs (versions or code)")
+        lines.append(f"{arm:<{width}}  this run {value:.3f}   results file (seed {seed}) {committed:.3f}"
+                     f"   spread measured {spread:.3f}: {verdict}")
+    made = report.made.get("processor", {}).get("model", "a processor it did not record")
+    measured = report.numerics["made"]["processor"]["model"]
+    settings = ", ".join(report.numerics["settings"])
+    lines.append(f"(results file made on {made}; spread measured on {measured} under {settings}, "
+                 f"seeds {', '.join(map(str, report.numerics['seeds']))})")
+    return "\n".join(lines)

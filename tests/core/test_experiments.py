@@ -101,3 +101,44 @@ def test_parallel_seeds_on_two_cpus_give_the_numbers_of_one_cpu(tmp_path):
 def test_report_round_trips_through_a_dict():
     report = Report("x", "m", [0], {"a": [0.5]}, {"a": [1.0]}, {"date": "d"}, "desc")
     assert Report.from_dict(report.to_dict()).to_dict() == report.to_dict()
+
+
+def test_every_result_records_the_processor_and_its_numerics_settings(monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    report = experiments.run("toy_for_tests", seeds=[0])
+    assert report.made["processor"]["model"] and isinstance(report.made["processor"]["isa"], list)
+    assert set(report.made["processor"]["isa"]) <= set(experiments.ISA_FLAGS)
+    assert report.made["numerics"] == {"TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def test_the_spread_is_the_largest_difference_between_settings_and_the_file(monkeypatch):
+    report = experiments.run("toy_for_tests", seeds=[0, 1])
+    with pytest.raises(ValueError, match="not measured.*--numerics"):
+        report.spread("method")
+    moved = {"default": 0.0, "onednn_off": 0.004, "onednn_avx2": -0.002}
+
+    def fake_run(name, seeds, environment):
+        setting = next(k for k, v in experiments.NUMERICS.items() if v == environment)
+        found = experiments.run(name, seeds)
+        found.results = {arm: [v + moved[setting] * (arm == "method") for v in values]
+                         for arm, values in found.results.items()}
+        return found
+
+    monkeypatch.setattr(experiments, "_run_in_fresh_process", fake_run)
+    report.numerics = experiments.measure_numerics(report, seeds=[0, 1])
+    assert report.spread("method") == pytest.approx(0.006) and report.spread("source_only") == 0
+    assert Report.from_dict(report.to_dict()).spread("method") == pytest.approx(0.006)
+    with pytest.raises(ValueError, match="seeds \\[7\\] are not in"):
+        experiments.measure_numerics(report, seeds=[7])
+
+
+def test_a_live_number_is_shown_beside_the_file_with_its_spread_and_never_fails():
+    report = experiments.run("toy_for_tests", seeds=[0, 1])
+    report.numerics = {"made": report.made, "seeds": [0], "settings": experiments.NUMERICS,
+                       "values": {}, "spread": {"method": 0.01, "source_only": 0.0}}
+    inside = results.beside(report, {"method": 0.605})
+    assert "this run 0.605" in inside and "(seed 0) 0.600" in inside and "within it" in inside
+    assert "OUTSIDE it" in results.beside(report, {"method": 0.65})
+    assert "seed 1) 0.610" in results.beside(report, {"method": 0.61}, seed=1)
+    with pytest.raises(ValueError, match="seed 5 is not in"):
+        results.beside(report, {"method": 0.6}, seed=5)
