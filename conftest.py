@@ -14,6 +14,8 @@ import tempfile
 
 import pytest
 
+# The chapters executed once per run, by the learner's walk in the background (tests/executed.py).
+pytest_plugins = ["executed"]
 _made_cache = None
 
 

@@ -3,13 +3,21 @@
     python make.py course   set up .venv, fill the course cache (data, source models) and
                             open JupyterLab on chapters/00_welcome.ipynb
                             (--notebook: Notebook 7; other options: python make.py course --help)
-    python make.py test     set up .venv and run every test: unit tests and every notebook
+    python make.py test     set up .venv and run every test: the unit tests, every notebook
+                            executed once (the learner's walk), the website built from them
+                            and checked in a browser, and the oldest versions (floor)
+    python make.py test --quick
+                            only the unit tests that need no notebook, browser or long
+                            training (a few minutes); says what it left out
+    python make.py test chapters/03_transfer_networks.ipynb
+                            what one chapter needs: the notebook and its solutions executed,
+                            the chapter's unit tests (any other arguments go to pytest)
     python make.py bench    set up .venv and time every notebook, cold and warm cache, on two
                             CPUs and on one (add --enforce to fail when one misses its budget)
     python make.py walk     set up .venv and walk through every chapter in one JupyterLab on
                             one CPU, as a Binder learner does, measuring time and memory
     python make.py floor    set up .venv-floor with the OLDEST supported versions
-                            (constraints/floor.txt) and run the unit tests and two notebooks there
+                            (constraints/floor.txt) and run FLOOR_TESTS there (make.py test does too)
     python make.py site     build the course's website offline in site/_build/html
                             (every chapter executed, the instructor's guide, the slides)
     python make.py slides   build only the chapters' slide decks
@@ -34,17 +42,21 @@ FLOOR_VENV = ROOT / ".venv-floor"
 CURRENT = ROOT / "constraints" / "current.txt"
 FLOOR = ROOT / "constraints" / "floor.txt"
 TF_BUILDS = {"full": ("tensorflow", "tensorflow"), "cpu": ("cpu", "tensorflow-cpu")}
-#: What `make.py floor` runs: the unit tests and two notebooks, chapter 02 with its
-#: layer-freezing widget. Not the browser tests (they test the front ends, installed at
-#: current.txt's versions in both), the site's (built and tested at current.txt's versions),
-#: the benchmark tool's or binder/'s replay (its own environment). Keras 3.10 warns that "the
-#: structure of `inputs` doesn't match" whenever a model loaded from a .keras file is called
-#: (it reloads a single input as a list; later Keras does not): at the floor, that warning
-#: is not the course's mistake that the tests otherwise turn it into.
-FLOOR_TESTS = ["tests", "--ignore=tests/browser", "--ignore=tests/site", "--ignore=tests/test_bench.py",
-               "--ignore=tests/test_binder.py", "chapters/00_welcome.ipynb", "chapters/02_task_fine_tuning.ipynb",
+#: What `make.py floor` runs at the oldest versions: what differs between them and the newest,
+#: the course's calls into Keras 3.10, NumPy 2.0, scikit-learn, pandas and matplotlib (the
+#: unit tests of core/, methods/ and the chapters' pieces) and ipywidgets 7 (the widgets, and
+#: the recordings that publish them). Not what only repeats the newest run: the notebooks
+#: (their calls are those the unit tests make), the browser tests and the site (front ends
+#: installed at current.txt's versions in both), the tools' servers and the slow tests. Keras
+#: 3.10 warns that "the structure of `inputs` doesn't match" whenever a model loaded from a
+#: .keras file is called (it reloads a single input as a list; later Keras does not): at the
+#: floor, that warning is not the course's mistake that the tests otherwise turn it into.
+FLOOR_TESTS = ["tests/core", "tests/methods", "tests/chapters", "tests/site/test_publishing.py",
+               "-m", "not slow and not executed",
                "-W", "ignore:The structure of `inputs` doesn't match:UserWarning",
                "--continue-on-collection-errors"]  # one module that cannot import must not hide the rest
+#: What `make.py test --quick` runs: the unit tests that need no notebook, browser or long training.
+QUICK_TESTS = ["tests", "-m", "not slow and not executed"]
 SUPPORTED_PYTHON = ((3, 11), (3, 13))
 #: What the tests, the benchmark and the site need (one set, so switching commands reinstalls nothing).
 TEST_EXTRAS = ["course", "test", "site"]
@@ -129,9 +141,45 @@ def course():
     run("-m", "course_lib.tools.launch", *sys.argv[2:])
 
 
+def _pinned_to_last_cpu():
+    """For a background job: run on the machine's last CPU (the walk's server takes the first)."""
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+
+
+def chapter_tests(notebook):
+    """What one chapter needs: ``chapters/NN_name.ipynb``, its solutions and its unit tests."""
+    path = Path(notebook)
+    stem = path.stem
+    found = [f"chapters/{stem}.ipynb", f"chapters/solutions/{stem}.ipynb",
+             *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests" / "chapters").glob(f"test_ch{stem[:2]}_*.py"))]
+    return [f for f in found if (ROOT / f).exists()]
+
+
 def test():
+    """Every test (the contract CI runs), ``--quick``, one chapter, or pytest's own arguments."""
     ensure_venv(TEST_EXTRAS)
-    run("-m", "pytest", *sys.argv[2:])
+    args = sys.argv[2:]
+    if args == ["--quick"]:
+        code = call("-m", "pytest", *QUICK_TESTS)
+        print("\n--quick left out: the slow unit tests (servers, browsers, training over seeds), every "
+              "notebook, the learner's walk, the website and the oldest versions; `python3 make.py test` "
+              "runs them all.")
+        sys.exit(code)
+    if args and all(a.startswith("chapters/") and a.endswith(".ipynb") for a in args):
+        run("-m", "pytest", *[t for a in args for t in chapter_tests(a)])
+    if args:
+        run("-m", "pytest", *args)
+    # Everything: the floor's environment is set up beside the tests, then tested after them.
+    floor_setup = subprocess.Popen([sys.executable, str(ROOT / "make.py"), "floor", "--setup-only"],
+                                   preexec_fn=_pinned_to_last_cpu if os.name != "nt" else None)
+    code = call("-m", "pytest")
+    if floor_setup.wait() != 0:
+        sys.exit("setting up the oldest versions (.venv-floor) failed (see above)")
+    floor_code = call("-m", "pytest", *FLOOR_TESTS, venv=FLOOR_VENV)
+    print(f"\nunit tests, notebooks, walk and site: {'passed' if code == 0 else 'FAILED'}; "
+          f"oldest versions: {'passed' if floor_code == 0 else 'FAILED'}")
+    sys.exit(code or floor_code)
 
 
 def bench():
@@ -145,8 +193,11 @@ def walk():
 
 
 def floor():
+    """The oldest versions: set up .venv-floor and run FLOOR_TESTS (``--setup-only``: set up only)."""
     python = os.environ.get("COURSE_FLOOR_PYTHON") or sys.executable
     ensure_venv(["course", "test"], venv=FLOOR_VENV, constraints=FLOOR, python=python)
+    if sys.argv[2:] == ["--setup-only"]:
+        return
     run("-m", "pytest", *(sys.argv[2:] or FLOOR_TESTS), venv=FLOOR_VENV)
 
 

@@ -1,37 +1,89 @@
 """What the chapters need when the course is published as a static website.
 
-The site build (``python3 make.py site``) executes every chapter with the environment
-variable ``COURSE_SITE_BUILD`` set to that chapter's path in the repository, e.g.
-``chapters/02_task_fine_tuning.ipynb``. A page of the site has no kernel behind it, so a
-live widget would show as an empty box there. While :func:`building_site` is true, each
-widget factory hands its live widget to one of the ``record_*`` functions below, which
-plays a short scripted session through the widget's own state object (the clicks a teacher
-would make in class) and returns a :class:`Recording`: the table and curves the widget
-showed, labelled as recorded, with links to run the notebook live.
+A page of the site has no kernel behind it, so a live widget would show as an empty box
+there. Each widget factory therefore **registers** its live widget here with a recorder:
+a function that plays a short scripted session through the widget's own state (the clicks
+a teacher would make in class) and returns a :class:`Recording`, the table and curves the
+widget showed, labelled as recorded, with links to run the notebook live.
 
-After the session the widget's state is put back as it was, so the cells below see what a
-learner who never clicked would; a :class:`Recording` passes attribute access on to the live
-widget, so cells that drive the widget from code (``demo.train_button.click()``) still run.
+Nothing differs while a chapter runs: a learner's kernel and the course's executions alike
+show the live widget. After the **last** cell has run, whoever executed the chapter for the
+site (the learner's walk in JupyterLab, or ``site/notebooks.py``) runs :data:`RECORD_CODE` in
+the same kernel, which records every registered widget into a file, and
+:func:`with_recordings` puts each recording in place of its widget's output in the executed
+notebook. So the recordings cost no time in the run that is measured, and the state of the
+widgets is put back as it was after each session.
 """
 
 import base64
 import html
 import io
-import os
+import json
+from pathlib import Path
 
-SITE_BUILD_VARIABLE = "COURSE_SITE_BUILD"
 REPOSITORY = "transfer-learning-hands-on/course"
 BRANCH = "main"
+#: The MIME type of a live widget's output in a saved notebook.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: Run in a chapter's kernel after its last cell: records its widgets into the file ``{path}``.
+RECORD_CODE = "from course_lib import publishing; publishing.save_recordings({path!r}, {notebook!r})"
+
+_registered = {}
 
 
-def building_site():
-    """True while the site build executes a chapter (``COURSE_SITE_BUILD`` is set)."""
-    return bool(os.environ.get(SITE_BUILD_VARIABLE))
+def register(widget, record):
+    """Remember a live widget and how to record it; return the widget.
+
+    Args:
+        widget: the ipywidgets widget the notebook displays (its ``model_id`` names its output).
+        record: ``record(notebook) -> Recording``, given the chapter's repository path.
+    """
+    _registered[widget.model_id] = record
+    return widget
 
 
-def site_notebook():
-    """The repository path of the chapter being built (``COURSE_SITE_BUILD``), or None."""
-    return os.environ.get(SITE_BUILD_VARIABLE) or None
+def record_all(notebook=None):
+    """Record every registered widget: ``{model_id: {mimetype: data}}``, as a notebook shows it.
+
+    Args:
+        notebook: the chapter's repository path, for the recordings' launch links.
+    """
+    from IPython.core.formatters import DisplayFormatter
+
+    formatter = DisplayFormatter()
+    return {model_id: formatter.format(record(notebook))[0] for model_id, record in _registered.items()}
+
+
+def save_recordings(path, notebook=None):
+    """Write :func:`record_all` to the JSON file ``path`` (what :data:`RECORD_CODE` runs)."""
+    Path(path).write_text(json.dumps(record_all(notebook)))
+
+
+def with_recordings(notebook, recorded):
+    """Put each recording in place of its live widget's output in an executed ``notebook``.
+
+    Args:
+        notebook: an ``nbformat`` notebook (changed in place and returned).
+        recorded: ``{model_id: {mimetype: data}}`` from :func:`record_all`.
+
+    Raises:
+        ValueError: a widget the notebook shows was not recorded (a factory that does not
+            register its widget).
+    """
+    import nbformat
+
+    for cell in notebook.cells:
+        for i, output in enumerate(cell.get("outputs", [])):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is None:
+                continue
+            model_id = view["model_id"]
+            if model_id not in recorded:
+                raise ValueError(f"widget {model_id} was shown but not recorded: its factory must call "
+                                 "publishing.register(widget, record)")
+            cell.outputs[i] = nbformat.v4.new_output("display_data", data=recorded[model_id])
+    notebook.metadata.pop("widgets", None)
+    return notebook
 
 
 def binder_url(notebook):
@@ -60,8 +112,7 @@ class Recording:
         table_html: the widget's results table (HTML) after the last step.
         png: a picture the widget drew after the last step (PNG bytes), or None.
         live: the live widget; attribute access that the recording does not answer goes to it.
-        notebook: repository path of the chapter, for the launch links; by default the one
-            being built (``COURSE_SITE_BUILD``).
+        notebook: repository path of the chapter, for the launch links (None: no links).
     """
 
     def __init__(self, title, steps, table_html, png=None, live=None, notebook=None):
@@ -72,7 +123,7 @@ class Recording:
         self.table_html = table_html
         self.png = png
         self.live = live
-        self.notebook = notebook or site_notebook()
+        self.notebook = notebook
 
     def __getattr__(self, name):
         # Only public names: IPython looks up _repr_*_ and _ipython_*_ methods, and the live
@@ -109,7 +160,7 @@ class Recording:
         return f"Recorded when this page was built: {self.title}, after\n{steps}"
 
 
-def record_layer_freezing(demo):
+def record_layer_freezing(demo, notebook=None):
     """Four runs of the layer-freezing widget (``LayerFreezingDemo``), as a teacher would click.
 
     Everything trainable; only the head; ``block1`` frozen; everything trainable at a
@@ -134,12 +185,12 @@ def record_layer_freezing(demo):
         label = text.format(frozen=", ".join(frozen), rate=rate)
         steps.append(f"Set {label}; pressed Train: validation accuracy {row['val_accuracy']:.3f}.")
     recording = Recording("the layer-freezing widget", steps, state.results_html(),
-                          state.curve_png(), live=demo)
+                          state.curve_png(), live=demo, notebook=notebook)
     demo.reset()
     return recording
 
 
-def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 0.5)):
+def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 0.5), notebook=None):
     """The confidence-threshold widget's slider moved through ``thresholds``, then back.
 
     Args:
@@ -166,10 +217,11 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
     figure.tight_layout()
     state.set_threshold(start)
     table = pd.DataFrame(rows).to_html(index=False, border=0, classes="course-results")
-    return Recording("the confidence-threshold widget", steps, table, png_bytes(figure), live=widget)
+    return Recording("the confidence-threshold widget", steps, table, png_bytes(figure), live=widget,
+                     notebook=notebook)
 
 
-def record_adaptation(widget, lab):
+def record_adaptation(widget, lab, notebook=None):
     """The adaptation lab's table as the notebook left it: the runs it added, no new training.
 
     Args:
@@ -178,4 +230,5 @@ def record_adaptation(widget, lab):
     """
     steps = [f"Run {r['run']}: {r['method']} at weight {r['weight']:g}: source validation "
              f"{r['source_validation']:.3f}, PAD {r['pad']:.2f}." for r in lab.rows]
-    return Recording("the adaptation lab", steps or ["No runs were made."], lab.html(), live=widget)
+    return Recording("the adaptation lab", steps or ["No runs were made."], lab.html(), live=widget,
+                     notebook=notebook)

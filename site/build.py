@@ -2,9 +2,11 @@
 
     python site/build.py site [--fresh]     the website in site/_build/html (with the decks)
     python site/build.py slides [--fresh]   only the decks, in site/_build/html/slides
+    python site/build.py site --executed DIR   from the chapters the learner's walk executed
 
 Both first execute every chapter that the execution cache does not hold yet (one execution
-per chapter, shared by the pages and the decks). The website also needs the results files
+per chapter, shared by the pages and the decks); with ``--executed`` they execute nothing and
+take the walk's executions instead (what ``python3 make.py test`` does). The website also needs the results files
 that the instructor's guide quotes: missing ones are generated with the experiment
 registry (``python -m course_lib.experiments NAME --seeds 0 1 2 --json FILE``).
 ``--fresh`` empties site/_build first: every chapter and experiment runs again.
@@ -17,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import notebooks
 import slides
@@ -118,6 +121,8 @@ def main(argv=None):
     parser.add_argument("what", choices=["site", "slides"])
     parser.add_argument("--fresh", action="store_true",
                         help="empty site/_build first: execute every chapter, rerun every experiment")
+    parser.add_argument("--executed", type=Path, metavar="DIR",
+                        help="take the chapters executed by the learner's walk from DIR instead of executing them")
     args = parser.parse_args(argv)
     if args.fresh and BUILD.exists():
         shutil.rmtree(BUILD)
@@ -125,8 +130,11 @@ def main(argv=None):
     notebooks.forget_stale([EXECUTION_CACHE, RESULTS_DIRS[-1]])
     phases = Phases()
     try:
-        executed = phases.run("execute the chapters", notebooks.execute)
-    except notebooks.ExecutionFailed as error:
+        if args.executed:
+            executed = phases.run("the walk's executions", notebooks.import_executed, args.executed)
+        else:
+            executed = phases.run("execute the chapters", notebooks.execute)
+    except (notebooks.ExecutionFailed, LookupError) as error:
         sys.exit(str(error))
     generated = phases.run("results files", write_results) if args.what == "site" else {}
     phases.run("slide decks", build_slides)

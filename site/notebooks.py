@@ -6,14 +6,18 @@ chapter is executed again when its code cells change, and every chapter when ``c
 or ``pyproject.toml`` changes (the cache cannot see those: :func:`forget_stale` keeps a
 fingerprint of them and empties the cache when it changes).
 
-Each chapter runs in a fresh kernel, in ``chapters/``, with ``COURSE_SITE_BUILD`` set to its
-repository path, so that widgets show recorded sessions (``course_lib/publishing.py``).
+Each chapter runs in a fresh kernel, in ``chapters/``; after its last cell the same kernel
+records its widgets, which take the place of the live widgets' outputs
+(``course_lib/publishing.py``). The test command executes the chapters in its learner's walk
+instead (``course_lib/tools/walk.py``, in JupyterLab, recorded the same way), and
+:func:`import_executed` puts those executions into the cache: one execution per chapter.
 """
 
 import hashlib
-import os
+import json
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +90,75 @@ def repository_path(path):
     return Path(path).resolve().relative_to(ROOT).as_posix()
 
 
+def run_and_record(path, timeout=CELL_TIMEOUT):
+    """Execute the notebook at ``path`` in a fresh kernel, then record its widgets there.
+
+    Returns:
+        ``(notebook, seconds)``: the executed notebook, recordings in place of live widgets.
+
+    Raises:
+        ExecutionFailed: when a cell raises.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    name = repository_path(path)
+    notebook = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory() as folder:
+        recordings = Path(folder) / "recordings.json"
+        notebook.cells.append(nbformat.v4.new_code_cell(
+            publishing.RECORD_CODE.format(path=str(recordings), notebook=name)))
+        client = NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            raise ExecutionFailed(f"{name} failed while building the site:\n{error}") from None
+        seconds = time.perf_counter() - start
+        notebook.cells.pop()
+        publishing.with_recordings(notebook, json.loads(recordings.read_text()))
+    return notebook, seconds
+
+
+def cache_executed(path, notebook, seconds):
+    """Keep ``notebook``, the executed chapter at ``path``, in the execution cache."""
+    from jupyter_cache.base import CacheBundleIn
+
+    notebook.metadata.pop("widgets", None)  # pages and decks show recordings, never live widget state
+    drop_native_logs(notebook)
+    open_cache().cache_notebook_bundle(
+        CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
+        check_validity=False, overwrite=True)
+    EXECUTION_STAMPS.mkdir(parents=True, exist_ok=True)
+    (EXECUTION_STAMPS / f"{path.stem}.txt").write_text(f"{seconds:.1f} s at {time.ctime()}\n")
+
+
+def import_executed(folder, paths=CHAPTERS):
+    """Put the executions of the learner's walk (``folder/NN_name.ipynb``, recorded) in the cache.
+
+    Returns:
+        ``{repository path: seconds}`` of the chapters imported.
+
+    Raises:
+        LookupError: a chapter of ``paths`` has no execution in ``folder``, or one that ran
+            other code than the chapter has now.
+    """
+    seconds = {}
+    for path in paths:
+        found = Path(folder) / path.name
+        if not found.exists():
+            raise LookupError(f"{found} is missing: the walk did not execute {path.name}")
+        notebook = nbformat.read(found, as_version=4)
+        code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code"]  # noqa: E731
+        if code(notebook) != code(nbformat.read(path, as_version=4)):
+            raise LookupError(f"{found} ran other code than {repository_path(path)} has now")
+        seconds[repository_path(path)] = notebook.metadata.get("course", {}).get("run_all_seconds", 0.0)
+        cache_executed(path, notebook, seconds[repository_path(path)])
+        print(f"  {repository_path(path)}: executed by the walk in {seconds[repository_path(path)]:.0f} s",
+              flush=True)
+    return seconds
+
+
 def execute(paths=CHAPTERS, timeout=CELL_TIMEOUT):
     """Execute each notebook in ``paths`` that the cache does not hold yet.
 
@@ -95,40 +168,20 @@ def execute(paths=CHAPTERS, timeout=CELL_TIMEOUT):
     Raises:
         ExecutionFailed: at the first chapter with an error (it is not cached).
     """
-    from jupyter_cache.base import CacheBundleIn
-    from jupyter_cache.executors.utils import single_nb_execution
-
     cache = open_cache()
     seconds = {}
     for path in paths:
         name = repository_path(path)
-        notebook = nbformat.read(path, as_version=4)
         try:
-            cache.match_cache_notebook(notebook)
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
             seconds[name] = None
             print(f"  {name}: outputs from the execution cache", flush=True)
             continue
         except KeyError:
             pass
         print(f"  {name}: executing ...", flush=True)
-        os.environ[publishing.SITE_BUILD_VARIABLE] = name  # the kernel inherits it
-        try:
-            start = time.perf_counter()
-            result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout,
-                                         allow_errors=False)
-        finally:
-            del os.environ[publishing.SITE_BUILD_VARIABLE]
-        if result.err is not None:
-            raise ExecutionFailed(f"{name} failed while building the site:\n{result.err}")
-        seconds[name] = time.perf_counter() - start
-        # Pages and decks have no kernel: they show recorded sessions, never live widget state.
-        notebook.metadata.pop("widgets", None)
-        drop_native_logs(notebook)
-        cache.cache_notebook_bundle(
-            CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds[name]}),
-            check_validity=False, overwrite=True)
-        EXECUTION_STAMPS.mkdir(parents=True, exist_ok=True)
-        (EXECUTION_STAMPS / f"{path.stem}.txt").write_text(f"{seconds[name]:.1f} s at {time.ctime()}\n")
+        notebook, seconds[name] = run_and_record(path, timeout)
+        cache_executed(path, notebook, seconds[name])
         print(f"  {name}: executed in {seconds[name]:.0f} s", flush=True)
     return seconds
 

@@ -25,6 +25,7 @@ def test_verdict_rejects_an_unknown_state():
         bench.verdict("hot", 1, 1, True, 90)
 
 
+@pytest.mark.slow
 def test_main_times_a_notebook_cold_and_warm_and_enforces_its_budget(tmp_path, capsys, monkeypatch):
     notebook = tmp_path / "tiny.ipynb"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
@@ -50,6 +51,7 @@ def test_every_chapter_is_judged_on_90_s_on_one_cpu_and_on_more(tmp_path):
         assert bench.budget(tmp_path / f"{name}.ipynb") == bench.budget(tmp_path / f"{name}.ipynb", cpus=1) == 90
 
 
+@pytest.mark.slow
 def test_a_one_cpu_run_is_pinned_to_one_cpu(tmp_path):
     notebook = tmp_path / "cpus.ipynb"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(

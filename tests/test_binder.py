@@ -30,8 +30,8 @@ from jupyter_client import BlockingKernelClient
 from course_lib.tools.lab import ROOT, free_port
 from test_kernel_policy import HOLD_400_MB, _run
 
-pytestmark = pytest.mark.skipif(not os.environ.get("COURSE_BINDER_REPLAY"),
-                                reason="set COURSE_BINDER_REPLAY=1 (CI does): builds a new environment, minutes")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.environ.get("COURSE_BINDER_REPLAY"),
+                                reason="set COURSE_BINDER_REPLAY=1 (CI does): builds a new environment, minutes")]
 
 #: What repo2docker's own environment holds before the repository's (environment.py-3.11.yml).
 REPO2DOCKER_PACKAGES = ["jupyterlab>=4,<5", "notebook>=7,<8", "jupyter_server>=2,<3", "ipywidgets>=8,<9",

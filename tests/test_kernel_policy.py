@@ -91,6 +91,7 @@ def _shutdown_all(server):
         server.api(f"kernels/{kernel['id']}", "DELETE")
 
 
+@pytest.mark.slow
 def test_a_new_kernel_restarts_an_idle_kernel_that_holds_memory_and_the_next_cell_says_why(server):
     first, client = _start(server)
     assert _run(client, HOLD_400_MB)[0] == "ok"
@@ -115,6 +116,7 @@ def test_a_new_kernel_restarts_an_idle_kernel_that_holds_memory_and_the_next_cel
     _shutdown_all(server)
 
 
+@pytest.mark.slow
 def test_busy_kernels_and_small_kernels_are_left_alone(server):
     busy, busy_client = _start(server)
     small, small_client = _start(server)

@@ -11,7 +11,8 @@ import time
 import psutil
 import pytest
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups and signals as on Linux and macOS")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.name != "posix", reason="process groups and signals as on Linux and macOS")]
 
 # A stand-in for a pytest run: starts a server and a kernel, reports them, then hangs.
 RUN = textwrap.dedent("""

@@ -101,7 +101,7 @@ def _one_cpu():
 
 
 @contextmanager
-def jupyter_server(app="lab", cpus=None, policy=False, extra_args=(), log_path=None, timeout=120):
+def jupyter_server(app="lab", cpus=None, policy=False, extra_args=(), log_path=None, timeout=120, env=None):
     """Start ``jupyter <app>`` over a copy of chapters/; yield a :class:`Server`; end it afterwards.
 
     Args:
@@ -112,6 +112,7 @@ def jupyter_server(app="lab", cpus=None, policy=False, extra_args=(), log_path=N
         extra_args: more command-line options for the server.
         log_path: where the server's output goes (default: in its temporary folder).
         timeout: seconds to wait for the server to answer.
+        env: more environment variables for the server and its kernels, or None.
     """
     if app not in ("lab", "notebook"):
         raise ValueError(f"app must be 'lab' or 'notebook', got {app!r}")
@@ -139,7 +140,7 @@ def jupyter_server(app="lab", cpus=None, policy=False, extra_args=(), log_path=N
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
         command.append("--allow-root")
     command += list(extra_args)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "JUPYTER_PLATFORM_DIRS": "1",
+    env = {**os.environ, **(env or {}), "TF_CPP_MIN_LOG_LEVEL": "3", "JUPYTER_PLATFORM_DIRS": "1",
            "JUPYTER_TOKEN_FILE": str(token_file),
            "JUPYTER_RUNTIME_DIR": str(folder / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings")}
     env.pop("JUPYTER_TOKEN", None)

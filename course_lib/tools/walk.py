@@ -16,6 +16,13 @@ The budget is judged on summed RSS, the conservative one.
 
 Writes everything to a JSON file (default ``.bench/walk.json``); the README's
 walk table is made from it (``--table`` prints that table from a JSON file).
+
+With ``--executed DIR`` it also keeps each chapter as it ran: once its Run All is timed and
+measured, the same kernel records the chapter's widgets (``course_lib.publishing``), and the
+notebook, saved by JupyterLab with every output and the recordings in place of the live
+widgets, is written to ``DIR``. The site and the output checks read those: the test command
+executes each chapter once. ``--numerics onednn_off`` runs the kernels under another
+numerics setting than the results files were made with (``course_lib.experiments.NUMERICS``).
 """
 
 import argparse
@@ -28,8 +35,11 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 
+from course_lib import publishing
+from course_lib.experiments import NUMERICS
 from course_lib.tools import browser
 from course_lib.tools.lab import CHAPTERS, ROOT, jupyter_server
 
@@ -116,7 +126,40 @@ def go_back(page, server, path, screenshot=None):
             "cell_output": output[:600]}
 
 
-def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshots=None, log=print):
+RECORDED_EXECUTE = """async (code) => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({code, store_history: false});
+    let error = null;
+    future.onIOPub = (msg) => {
+        if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
+    };
+    await future.done;
+    return error;
+}"""
+
+
+def keep_executed(page, server, path, folder, run_all_seconds):
+    """Record the current chapter's widgets in its kernel, save it, and write it to ``folder``.
+
+    The recordings take the place of the live widgets' outputs; the notebook's metadata
+    ``course.run_all_seconds`` keeps how long its Run All took. Returns the written path.
+    """
+    recordings = Path(server.folder) / f"{Path(path).stem}.recordings.json"
+    error = page.evaluate(RECORDED_EXECUTE, publishing.RECORD_CODE.format(path=str(recordings), notebook=path))
+    if error:
+        raise RuntimeError(f"recording the widgets of {path} failed: {error}")
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
+    notebook = nbformat.read(Path(server.folder) / path, as_version=4)
+    publishing.with_recordings(notebook, json.loads(recordings.read_text()))
+    notebook.metadata["course"] = {"run_all_seconds": run_all_seconds}
+    target = Path(folder) / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    return target
+
+
+def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshots=None, log=print,
+         executed=None, numerics="default"):
     """Walk through ``notebooks`` (default: every chapter) in one JupyterLab; return the record.
 
     Args:
@@ -126,6 +169,8 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
         json_path: where the record is written (None: nowhere).
         screenshots: a folder for a screenshot after each chapter and on going back (None: none).
         log: called with one line of progress per chapter.
+        executed: a folder to keep each chapter in as it ran, widgets recorded (None: keep none).
+        numerics: a setting of ``course_lib.experiments.NUMERICS`` for the kernels.
     """
     notebooks = [Path(n) for n in (notebooks or sorted(CHAPTERS.glob("*.ipynb")))]
     record = {
@@ -135,7 +180,7 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
                     "python": platform.python_version(), "platform": platform.platform()},
         # Other work on the machine slows every chapter: the 1-minute load average, start and end.
         "load_average": [round(os.getloadavg()[0], 1)],
-        "app": "lab", "policy": policy,
+        "app": "lab", "policy": policy, "numerics": numerics,
         "budget": {"session_mb": SESSION_BUDGET_MB, "kernel_mb": KERNEL_BUDGET_MB,
                    "run_all_seconds": RUN_ALL_BUDGET_SECONDS, "judged_on": "summed RSS"},
         "chapters": [],
@@ -143,7 +188,7 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
     if screenshots:
         Path(screenshots).mkdir(parents=True, exist_ok=True)
     log_file = Path(screenshots or ROOT / ".bench") / "walk-server.log"
-    with jupyter_server(app="lab", cpus=cpus, policy=policy, log_path=log_file) as server, \
+    with jupyter_server(app="lab", cpus=cpus, policy=policy, log_path=log_file, env=NUMERICS[numerics]) as server, \
             browser.chromium_page() as page:
         record["server_start"] = MemorySampler(server).sample()
         for notebook in notebooks:
@@ -161,6 +206,8 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
                    "peak": sampler.peak, "after": sampler.sample(),
                    "kernels_restarted": _restarts(server) - restarts_before}
             record["chapters"].append(row)
+            if executed and not row["problems"]:
+                keep_executed(page, server, path, executed, row["run_all_seconds"])
             if screenshots:
                 page.screenshot(path=str(Path(screenshots) / f"walk-{notebook.stem}.png"))
             log(format_row(row))
@@ -256,6 +303,10 @@ def main(argv=None):
                         help="print the table of an earlier walk (its JSON, or results/benchmark.json) and stop")
     parser.add_argument("--save", action="store_true",
                         help="also write course_lib/results/benchmark.json (check_env and the README quote it)")
+    parser.add_argument("--executed", type=Path, metavar="DIR",
+                        help="keep each chapter as it ran, widgets recorded, in DIR (the site reads it)")
+    parser.add_argument("--numerics", choices=list(NUMERICS), default="default",
+                        help="the kernels' numerics setting (default: TensorFlow's own)")
     args = parser.parse_args(argv)
     if args.table:
         record = json.loads(args.table.read_text())
@@ -265,7 +316,8 @@ def main(argv=None):
         sys.exit(browser.CHROMIUM_HELP)
     print(HEADER, flush=True)
     record = walk(args.notebooks, cpus=1 if args.cpus == "1" else None, policy=not args.no_policy,
-                  json_path=args.json, screenshots=args.screenshots, log=lambda line: print(line, flush=True))
+                  json_path=args.json, screenshots=args.screenshots, log=lambda line: print(line, flush=True),
+                  executed=args.executed, numerics=args.numerics)
     print("\n" + table(record).split("\n\n", 1)[1])
     print(f"back to the first chapter: {record.get('back_to_first')}")
     print(f"written to {args.json}")

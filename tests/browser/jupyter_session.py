@@ -4,10 +4,16 @@ The server listens on 127.0.0.1 on a free port with a random token that it
 reads from a private file (never from its command line), dies with the test
 run whatever ends it, and serves a throw-away copy of chapters/. The browser
 is the operating system's Chromium, driven by Playwright.
+
+The chapters themselves run once per test run, in the learner's walk (tests/executed.py).
+What needs a widget clicked in a real browser uses the smallest notebook that shows the
+course's widgets: :data:`WIDGETS_NOTEBOOK`, the chapters' widget factories on tiny random data.
 """
 
 from contextlib import contextmanager
 from pathlib import Path
+
+import nbformat
 
 from course_lib.tools.browser import CHROMIUM_HELP, chromium_page, find_chromium  # noqa: F401
 from course_lib.tools.lab import jupyter_server
@@ -48,3 +54,31 @@ def run_through_cell(page, containing):
     page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-above');"
                   " await window.jupyterapp.commands.execute('notebook:run-cell'); }")
     return cell
+
+
+WIDGETS_NOTEBOOK = "widgets.ipynb"
+WIDGET_CELLS = [
+    """import numpy as np
+
+import course_lib
+
+course_lib.setup()
+rng = np.random.default_rng(0)
+x, y = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size=64)""",
+    """from course_lib.chapters.ch02_task_fine_tuning.widget import layer_freezing_demo
+from course_lib.core.cnn import build_cnn
+
+layer_freezing_demo(build_cnn(filters=(4, 8), units=16), (x[:48], y[:48]), (x[48:], y[48:]), epochs=1)""",
+    """from course_lib.chapters.ch04_self_training_and_source_free.widget import confidence_threshold_widget
+
+confidence_threshold_widget(rng.dirichlet(np.ones(10) * 0.3, size=300), rng.integers(0, 10, size=300))""",
+]
+
+
+def write_widgets_notebook(server):
+    """Put :data:`WIDGETS_NOTEBOOK` into the server's folder; return its path there."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in WIDGET_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    nbformat.write(notebook, Path(server.folder) / WIDGETS_NOTEBOOK)
+    return WIDGETS_NOTEBOOK

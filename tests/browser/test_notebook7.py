@@ -1,14 +1,17 @@
-"""Notebook 7 (`jupyter notebook`): a chapter run from its Run menu, and its widget used, in headless Chromium."""
+"""Notebook 7 (`jupyter notebook`): a notebook run from its Run menu, and a widget used, in headless Chromium.
+
+The notebook is the smallest that shows the course's widgets (``jupyter_session.WIDGETS_NOTEBOOK``);
+the chapters run in JupyterLab, in the learner's walk."""
 
 import os
 
 import pytest
 
-from browser.jupyter_session import CHROMIUM_HELP, SCREENSHOTS, chromium_page, find_chromium, jupyter_lab
+from browser.jupyter_session import (CHROMIUM_HELP, SCREENSHOTS, WIDGETS_NOTEBOOK, chromium_page, find_chromium,
+                                     jupyter_lab, write_widgets_notebook)
 from course_lib.tools import browser
 
-NOTEBOOK = "chapters/02_task_fine_tuning.ipynb"
-
+pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def notebook7():
@@ -17,14 +20,15 @@ def notebook7():
             pytest.fail(CHROMIUM_HELP)
         pytest.skip(CHROMIUM_HELP)
     with jupyter_lab(app="notebook") as server:
+        write_widgets_notebook(server)
         yield server
 
 
 def test_a_chapter_and_its_widget_in_notebook_7(notebook7):
     with chromium_page() as page:
         try:
-            page.goto(notebook7.url(f"notebooks/{NOTEBOOK}"), timeout=90_000)
-            browser.wait_for_notebook(page, NOTEBOOK)
+            page.goto(notebook7.url(f"notebooks/{WIDGETS_NOTEBOOK}"), timeout=90_000)
+            browser.wait_for_notebook(page, WIDGETS_NOTEBOOK)
             # As a learner does: the menu bar's Run menu, then "Run All Cells".
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

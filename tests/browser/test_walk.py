@@ -1,4 +1,4 @@
-"""The learner's walk (issue 15): every chapter in turn in ONE JupyterLab, on one CPU, as on Binder.
+"""The learner's walk: every chapter in turn in ONE JupyterLab, on one CPU, as on Binder.
 
 JupyterLab's own "Run All Cells" runs each chapter in its own tab; kernels stay
 open as JupyterLab leaves them; Binder's kernel policy (binder/jupyter_server_config.py)
@@ -8,34 +8,24 @@ kernel above 1.5 GB, and if going back to the first chapter leaves the learner
 without a word about its restarted kernel. Fails too when a chapter's Run All takes more than 90 s. The
 measurements go to .bench/walk.json (git-ignored; `python -m
 course_lib.tools.walk --table .bench/walk.json` prints its table; `--save`
-keeps a walk as the course's benchmark, course_lib/results/benchmark.json).
+keeps a walk as the course's benchmark, course_lib/results/benchmark.json). The walk runs
+once per test run, in the background (tests/executed.py); these tests read its record.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from browser.jupyter_session import CHROMIUM_HELP, ROOT, SCREENSHOTS, find_chromium
 from course_lib.tools import walk
+from executed import RECORD
 
-RECORD = ROOT / ".bench" / "walk.json"
+pytestmark = pytest.mark.executed
 
 
 @pytest.fixture(scope="module")
-def record():
-    if find_chromium() is None:
-        if os.environ.get("CI"):
-            pytest.fail(CHROMIUM_HELP)
-        pytest.skip(CHROMIUM_HELP)
-    # Every documented way in fills the cache first (make.py course, Binder's postBuild).
-    subprocess.run([sys.executable, "-m", "course_lib.tools.warm"], check=True, stdout=subprocess.DEVNULL)
-    result = walk.walk(cpus=1, policy=True, json_path=RECORD, screenshots=SCREENSHOTS,
-                       log=lambda line: print(line, flush=True))
-    print("\n" + walk.table(result))
-    return result
+def record(walk_record):
+    print("\n" + walk.table(walk_record))
+    return walk_record
 
 
 def test_every_chapter_runs_without_an_error(record):

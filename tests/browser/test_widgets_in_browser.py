@@ -1,7 +1,9 @@
 """The widgets as a learner meets them: JupyterLab in headless Chromium, clicked like a person would.
 
-Each test opens a chapter, runs its cells up to the widget, uses the widget,
-and saves a screenshot of the final state to tests/screenshots/ (git-ignored).
+Each test opens the smallest notebook that shows the course's widgets (the chapters' own
+widget factories on tiny data: ``jupyter_session.WIDGETS_NOTEBOOK``; the chapters themselves
+run in the learner's walk), runs it down to the widget, uses the widget, and saves a
+screenshot of the final state to tests/screenshots/ (git-ignored).
 Without Chromium the tests are skipped on a learner's machine, saying how to
 install it, and fail in CI (where ``CI`` is set), so they are never skipped silently there.
 """
@@ -11,9 +13,12 @@ import os
 import pytest
 
 from browser.jupyter_session import (CHROMIUM_HELP, SCREENSHOTS, chromium_page, find_chromium,
-                                     jupyter_lab, open_notebook, run_through_cell)
+                                     jupyter_lab, open_notebook, run_through_cell, WIDGETS_NOTEBOOK,
+                                     write_widgets_notebook)
 
-RUN_TIMEOUT = 300_000  # ms: the cells above the widget, on a slow 2-core machine
+pytestmark = pytest.mark.slow
+
+RUN_TIMEOUT = 120_000  # ms: the cells above the widget, on a slow 2-core machine
 TRAIN_TIMEOUT = 120_000
 
 
@@ -24,6 +29,7 @@ def lab():
             pytest.fail(CHROMIUM_HELP)
         pytest.skip(CHROMIUM_HELP)
     with jupyter_lab() as server:
+        write_widgets_notebook(server)
         yield server
 
 
@@ -52,8 +58,7 @@ def _show_widget(page, lab, notebook, cell_text, css_class):
 
 
 def test_layer_freezing_widget(lab, page):
-    widget = _show_widget(page, lab, "chapters/02_task_fine_tuning.ipynb", "layer_freezing_demo(",
-                          "course-layer-freezing")
+    widget = _show_widget(page, lab, WIDGETS_NOTEBOOK, "layer_freezing_demo(", "course-layer-freezing")
 
     count = widget.locator(".course-param-count")
     before = count.inner_text()
@@ -79,8 +84,8 @@ def test_layer_freezing_widget(lab, page):
 
 
 def test_confidence_threshold_widget(lab, page):
-    widget = _show_widget(page, lab, "chapters/04_self_training_and_source_free.ipynb",
-                          "confidence_threshold_widget(", "course-confidence-threshold")
+    widget = _show_widget(page, lab, WIDGETS_NOTEBOOK, "confidence_threshold_widget(",
+                          "course-confidence-threshold")
 
     text = widget.locator(".course-threshold-text")
     before = text.inner_text()

@@ -85,6 +85,7 @@ def test_command_line_refuses_bad_arguments_before_running(argv, message, capsys
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset pins a process to one CPU (Linux)")
 def test_parallel_seeds_on_two_cpus_give_the_numbers_of_one_cpu(tmp_path):
     """--jobs 2 matches the serial run, and one CPU gives what two give: the course's numbers do

@@ -183,6 +183,7 @@ def one_and_two_devices(sample, tmp_path_factory):
     return out, log
 
 
+@pytest.mark.slow
 def test_the_folder_command_trains_and_exports_on_one_device(one_and_two_devices, sample):
     out, log = one_and_two_devices
     accuracy = _check_run(out / "one", sample, replicas=1)
@@ -190,6 +191,7 @@ def test_the_folder_command_trains_and_exports_on_one_device(one_and_two_devices
     assert "wrote one (model.keras, report.md, figures)" in log
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_cpu_devices_matches_one_device(one_and_two_devices, sample):
     out, log = one_and_two_devices
     one = json.loads((out / "one" / "report.json").read_text())["test_accuracy"]["two stages"]
@@ -198,6 +200,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(one_and_two_devices, s
     assert "MirroredStrategy" in (out / "two" / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_two_workers_train_and_the_chief_exports(sample, one_and_two_devices, tmp_path):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}

@@ -33,6 +33,26 @@ def decks():
     return sorted(p.relative_to(SITE).as_posix() for p in SLIDES.glob("*.slides.html"))
 
 
+def expected_pages():
+    """The pages the site map (``site/_toc.yml``) promises, with Sphinx's search and index pages:
+    known before the site is built, so that the tests can be listed then."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "site" / "_toc.yml").read_text())
+    files = [toc["root"]]
+    entries = [entry for part in toc["parts"] for entry in part["chapters"]]
+    while entries:
+        entry = entries.pop(0)
+        files.append(entry["file"])
+        entries[:0] = entry.get("sections", [])
+    return sorted({f"{name}.html" for name in files} | {"search.html", "genindex.html"})
+
+
+def expected_decks():
+    """One deck per chapter notebook."""
+    return sorted(f"slides/{p.stem}.slides.html" for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

@@ -1,5 +1,9 @@
-"""course_lib.publishing: the site-build switch, the launch links, and the widgets' recorded sessions."""
+"""course_lib.publishing: the launch links, the widgets' recorded sessions, and how an executed
+notebook gets them in place of its live widgets."""
 
+import json
+
+import nbformat
 import numpy as np
 import pytest
 from IPython.core.formatters import DisplayFormatter
@@ -19,27 +23,14 @@ from course_lib.core.cnn import build_cnn  # noqa: E402
 NOTEBOOK = "chapters/02_task_fine_tuning.ipynb"
 
 
-@pytest.fixture
-def building(monkeypatch):
-    monkeypatch.setenv(publishing.SITE_BUILD_VARIABLE, NOTEBOOK)
-
-
-@pytest.fixture
-def not_building(monkeypatch):
-    monkeypatch.delenv(publishing.SITE_BUILD_VARIABLE, raising=False)
-
-
 def shown(obj):
     """What Jupyter would display for ``obj``: ``{mimetype: data}``."""
     return DisplayFormatter().format(obj)[0]
 
 
-def test_building_site_follows_the_variable(building):
-    assert publishing.building_site() and publishing.site_notebook() == NOTEBOOK
-
-
-def test_not_building_site_without_the_variable(not_building):
-    assert not publishing.building_site() and publishing.site_notebook() is None
+def recorded(widget):
+    """The recording registered for ``widget`` (a live ipywidgets widget), for ``NOTEBOOK``."""
+    return publishing._registered[widget.model_id](NOTEBOOK)
 
 
 def test_launch_links_are_the_course_repositorys():
@@ -63,9 +54,9 @@ class Live:
         raise AssertionError("the live widget was displayed")
 
 
-def test_recording_displays_itself_and_hands_other_attributes_to_the_live_widget(building):
+def test_recording_displays_itself_and_hands_other_attributes_to_the_live_widget():
     recording = publishing.Recording("the test widget", ["pressed <Train>"], "<table></table>",
-                                     png=b"\x89PNG fake", live=Live())
+                                     png=b"\x89PNG fake", live=Live(), notebook=NOTEBOOK)
     data = shown(recording)
     page = data["text/html"]
     assert "Recorded when this page was built" in page and "the test widget" in page
@@ -83,7 +74,7 @@ def test_recording_needs_steps():
         publishing.Recording("w", [], "")
 
 
-def test_recording_without_live_widget_has_only_its_own_attributes(not_building):
+def test_recording_without_live_widget_has_only_its_own_attributes():
     recording = publishing.Recording("w", ["a step"], "<table></table>")
     assert "Open this chapter in Jupyter" in recording._repr_html_()
     with pytest.raises(AttributeError):
@@ -99,16 +90,17 @@ def tiny_task():
     return model, (x[:32], y[:32]), (x[32:], y[32:])
 
 
-def test_layer_freezing_factory_records_four_runs_then_resets(building, tiny_task):
+def test_layer_freezing_factory_registers_a_session_of_four_runs_that_resets(tiny_task):
     model, train, validation = tiny_task
-    recording = layer_freezing.layer_freezing_demo(model, train, validation, epochs=1)
+    demo = layer_freezing.layer_freezing_demo(model, train, validation, epochs=1)
+    assert isinstance(demo, layer_freezing.LayerFreezingDemo)  # what a learner gets, always
+    recording = recorded(demo.box)
     assert isinstance(recording, publishing.Recording)
     assert len(recording.steps) == 4
     assert "frozen" in recording.steps[1] and "validation accuracy" in recording.steps[0]
     assert "0.01" in recording.steps[3]
     assert recording.table_html.count("<tr") == 5 and recording.png.startswith(b"\x89PNG")
     # the live widget is back to where a learner starts, and the notebook can still drive it
-    demo = recording.live
     assert demo.state.results == [] and demo.state.frozen_units() == []
     assert demo.state.learning_rate == layer_freezing.DEFAULT_RATE
     first = next(iter(recording.toggles))
@@ -117,18 +109,13 @@ def test_layer_freezing_factory_records_four_runs_then_resets(building, tiny_tas
     assert len(recording.state.results) == 1
 
 
-def test_layer_freezing_factory_gives_the_live_widget_otherwise(not_building, tiny_task):
-    model, train, validation = tiny_task
-    demo = layer_freezing.layer_freezing_demo(model, train, validation, epochs=1)
-    assert isinstance(demo, layer_freezing.LayerFreezingDemo)
-
-
-def test_confidence_threshold_factory_records_the_slider_and_restores_it(building):
+def test_confidence_threshold_factory_registers_the_slider_moved_and_restored():
     rng = np.random.default_rng(0)
     p = rng.dirichlet(np.ones(10) * 0.3, size=300)
     y = rng.integers(0, 10, size=300)
-    recording = confidence_threshold.confidence_threshold_widget(p, y, threshold=0.9)
-    assert isinstance(recording, publishing.Recording)
+    widget = confidence_threshold.confidence_threshold_widget(p, y, threshold=0.9)
+    assert "course-confidence-threshold" in widget._dom_classes
+    recording = recorded(widget)
     assert [s.split(":")[0] for s in recording.steps] == [
         f"Moved the slider to {t}" for t in ("0.99", "0.90", "0.70", "0.50")]
     assert recording.table_html.count("<tr") == 5 and recording.png.startswith(b"\x89PNG")
@@ -137,25 +124,35 @@ def test_confidence_threshold_factory_records_the_slider_and_restores_it(buildin
     assert recording.state.summary()["passed"] == expected
 
 
-def test_confidence_threshold_factory_gives_the_live_widget_otherwise(not_building):
-    p = np.array([[0.9, 0.1], [0.2, 0.8]])
-    widget = confidence_threshold.confidence_threshold_widget(p, np.array([0, 1]))
-    assert "course-confidence-threshold" in widget._dom_classes
-
-
-def test_adaptation_factory_shows_the_notebooks_runs_and_trains_nothing(building):
+def test_adaptation_factory_registers_the_notebooks_runs_and_trains_nothing():
     def runner(method, weight):
         raise AssertionError("the site recording must not train")
 
     lab = adaptation.AdaptationLab(runner)
     lab.add("dann", 1.0, Scores(source_validation=0.96, target_test=0.8, pad=0.1,
                                       source_features=None, target_features=None), 12.0)
-    recording = adaptation.adaptation_widget(lab)
-    assert isinstance(recording, publishing.Recording)
+    widget = adaptation.adaptation_widget(lab)
+    assert not isinstance(widget, publishing.Recording)
+    recording = recorded(widget)
     assert len(recording.steps) == 1 and "dann at weight 1" in recording.steps[0]
     assert "0.800" in recording.table_html and recording.png is None
 
 
-def test_adaptation_factory_gives_the_live_widget_otherwise(not_building):
-    lab = adaptation.AdaptationLab(lambda method, weight: None)
-    assert not isinstance(adaptation.adaptation_widget(lab), publishing.Recording)
+def test_an_executed_notebook_gets_every_recording_in_place_of_its_live_widget(tmp_path):
+    rng = np.random.default_rng(0)
+    widget = confidence_threshold.confidence_threshold_widget(rng.dirichlet(np.ones(10), size=50),
+                                                             rng.integers(0, 10, size=50))
+    view = {publishing.WIDGET_VIEW: {"model_id": widget.model_id, "version_major": 2, "version_minor": 0}}
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output("display_data", data=view)]),
+        nbformat.v4.new_code_cell("print(1)", outputs=[nbformat.v4.new_output("stream", text="1\n")])])
+    notebook.metadata["widgets"] = {"state": "live"}
+    exec(publishing.RECORD_CODE.format(path=str(tmp_path / "r.json"), notebook=NOTEBOOK))
+    publishing.with_recordings(notebook, json.loads((tmp_path / "r.json").read_text()))
+    html = notebook.cells[0].outputs[0].data["text/html"]
+    assert "the confidence-threshold widget" in html and publishing.binder_url(NOTEBOOK) in html
+    assert notebook.cells[1].outputs[0].text == "1\n" and "widgets" not in notebook.metadata
+    unknown = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("w", outputs=[
+        nbformat.v4.new_output("display_data", data={publishing.WIDGET_VIEW: {"model_id": "nope"}})])])
+    with pytest.raises(ValueError, match="not recorded: its factory must call publishing.register"):
+        publishing.with_recordings(unknown, {})

@@ -1,8 +1,9 @@
 """The built website and its slide decks, checked as a reader meets them: in headless Chromium.
 
-Needs the site built (``python3 make.py site``); without it these tests are skipped with that
-hint on a learner's machine and fail in CI (where ``CI`` is set), as the browser tests do without
-Chromium. The site is served on 127.0.0.1; every request to another host is blocked and counted as
+The site is built from the chapters the learner's walk executed (tests/executed.py): the
+fixture ``built_site`` waits for the walk, then runs ``site/build.py site --executed``. Without
+Chromium these tests are skipped with a hint on a learner's machine and fail in CI (where
+``CI`` is set). The site is served on 127.0.0.1; every request to another host is blocked and counted as
 a failure, so the pages are checked as they would work offline. A full-page screenshot of every
 page lands in tests/screenshots/site/ (git-ignored).
 """
@@ -12,16 +13,16 @@ import os
 import re
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from course_lib.tools.browser import CHROMIUM_ARGS, CHROMIUM_HELP, find_chromium  # noqa: E402
-from site_check import (NOT_BUILT, SCREENSHOTS, SITE, broken_links, decks, pages,  # noqa: E402
-                        serve)
+from site_check import (NOT_BUILT, SCREENSHOTS, SITE, broken_links, decks, expected_decks,  # noqa: E402
+                        expected_pages, pages, serve)
 
 from course_lib import publishing  # noqa: E402
 
+pytestmark = pytest.mark.executed
 CHAPTERS = sorted(p.stem for p in (SITE.parents[2] / "chapters").glob("[0-9][0-9]_*.ipynb"))
 # chapter -> (its recording has a picture, the fewest rows its table may have): the layer-freezing
 # widget records four runs, the threshold widget four thresholds, the adaptation lab the notebook's two
@@ -38,7 +39,7 @@ def _need(condition, message):
 
 
 @pytest.fixture(scope="module")
-def base_url():
+def base_url(built_site):
     _need((SITE / "README.html").exists(), NOT_BUILT)
     with serve() as url:
         yield url
@@ -126,25 +127,23 @@ def _screenshot(page, path):
     page.screenshot(path=str(target), full_page=True)
 
 
-def test_every_page_lists():
-    _need((SITE / "README.html").exists(), NOT_BUILT)
-    found = pages()
+def test_every_page_lists(built_site):
     assert (SITE / "index.html").exists()
     for needed in ["README.html", "search.html", "chapters/GLOSSARY.html",
                    "site/teachers.html", "site/guide/index.html",
                    *[f"chapters/{c}.html" for c in CHAPTERS],
                    *[f"site/guide/{c}.html" for c in CHAPTERS]]:
-        assert needed in found, f"{needed} is missing from the built site"
-    assert [Path(d).name for d in decks()] == [f"{c}.slides.html" for c in CHAPTERS]
+        assert needed in expected_pages(), f"{needed} is missing from the site map"
+    assert pages() == expected_pages(), "the site has other pages than its map promises"
+    assert decks() == expected_decks()
 
 
-def test_every_internal_link_resolves():
-    _need((SITE / "README.html").exists(), NOT_BUILT)
+def test_every_internal_link_resolves(built_site):
     problems = broken_links()
     assert not problems, "broken links:\n" + "\n".join(f"{p}: {u} ({why})" for p, u, why in problems)
 
 
-@pytest.mark.parametrize("path", pages() if SITE.exists() else ["README.html"])
+@pytest.mark.parametrize("path", expected_pages())
 def test_page_loads_cleanly(browser, base_url, path):
     visit = Visit(browser, base_url, path)
     try:
@@ -243,7 +242,7 @@ def test_guide_quotes_ranges_from_results_files(browser, base_url):
         visit.close()
 
 
-@pytest.mark.parametrize("deck", decks() if SITE.exists() else ["slides/00_welcome.slides.html"])
+@pytest.mark.parametrize("deck", expected_decks())
 def test_deck_loads_offline(browser, base_url, deck):
     visit = Visit(browser, base_url, deck, width=1280, height=800)
     try:

@@ -396,6 +396,6 @@ def layer_freezing_demo(model, train, validation, units="blocks", epochs=EPOCHS,
     state = LayerFreezingState(model, train, validation, units=units, epochs=epochs,
                                learning_rate=learning_rate, batch_size=batch_size, seed=seed)
     demo = LayerFreezingDemo(state)
-    if publishing.building_site():  # a static page has no kernel: show a recorded session
-        return publishing.record_layer_freezing(demo)
+    # A static page has no kernel: the site shows a recorded session instead.
+    publishing.register(demo.box, lambda notebook: publishing.record_layer_freezing(demo, notebook))
     return demo

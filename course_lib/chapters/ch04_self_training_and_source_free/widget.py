@@ -190,6 +190,6 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
     box = widgets.VBox([slider, line, out])
     box.add_class("course-confidence-threshold")
     box.state = state
-    if publishing.building_site():  # a static page has no kernel: show a recorded session
-        return publishing.record_confidence_threshold(box, plot_state)
-    return box
+    # A static page has no kernel: the site shows a recorded session instead.
+    return publishing.register(box, lambda notebook: publishing.record_confidence_threshold(
+        box, plot_state, notebook=notebook))

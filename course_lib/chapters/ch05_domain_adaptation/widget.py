@@ -157,6 +157,5 @@ def adaptation_widget(lab):
     box = widgets.VBox([widgets.HBox([method, weight, button]), status, table])
     box.add_class("course-adaptation-lab")
     box.lab = lab
-    if publishing.building_site():  # a static page has no kernel: show the notebook's runs
-        return publishing.record_adaptation(box, lab)
-    return box
+    # A static page has no kernel: the site shows the notebook's runs instead.
+    return publishing.register(box, lambda notebook: publishing.record_adaptation(box, lab, notebook))
