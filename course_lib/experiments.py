@@ -409,10 +409,11 @@ def main(argv=None):
 
 
 def _numerics_main(names, seeds, keep):
-    from course_lib import results
-
     for name in names:
-        report = results.load(name)
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            sys.exit(f"--numerics measures a saved experiment; {name} has no results file: run it with --save first")
+        report = Report.from_dict(json.loads(path.read_text()))
         print(f"{name}: seeds {seeds} under {', '.join(NUMERICS)}", flush=True)
         report.numerics = measure_numerics(report, seeds, on_setting=lambda setting, found: print(
             f"  {setting}: " + ", ".join(f"{arm} {v}" for arm, v in found.items()), flush=True))
