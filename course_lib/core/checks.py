@@ -12,11 +12,9 @@ import numpy as np
 
 def whole_number(value, name, minimum=1, maximum=None):
     """``value`` as an int, if it is a whole number in ``[minimum, maximum]``."""
+    allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or int(value) != value:
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            or int(value) != value or value < minimum or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be a whole number {allowed}, got {value!r}")
     return int(value)
 

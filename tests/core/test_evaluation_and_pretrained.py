@@ -70,3 +70,7 @@ def test_recipes_shuffle_subset_and_check():
         pretrained.Recipe(domain="svhn")
     with pytest.raises(ValueError, match="seed"):
         pretrained.Recipe(seed=-1)
+    with pytest.raises(ValueError, match="classes must be a whole number from 0 to 9, got 'five'"):
+        pretrained.Recipe(classes=("five",))
+    with pytest.raises(ValueError, match="classes must be a whole number from 0 to 9, got 10"):
+        pretrained.Recipe(classes=(1, 10))
