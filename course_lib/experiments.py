@@ -381,9 +381,10 @@ def main(argv=None):
     names = list(registry()) if args.all else args.names
     unknown = [n for n in names if n not in registry()]
     if not names or unknown:
-        parser.error(f"unknown experiment {unknown}" if unknown else "name an experiment or give --all")
-    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
-        parser.error(f"--seeds must be distinct whole numbers >= 0, got {args.seeds}")
+        parser.error(f"unknown experiment {', '.join(map(repr, unknown))}; registered: {', '.join(registry())}"
+                     if unknown else "name an experiment or give --all")
+    if len(set(args.seeds)) != len(args.seeds) or not all(0 <= s < 2**32 for s in args.seeds):
+        parser.error(f"--seeds must be distinct whole numbers from 0 to {2**32 - 1}, got {args.seeds}")
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
     if args.json and len(names) != 1:

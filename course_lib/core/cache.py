@@ -5,10 +5,13 @@ the architecture, the data version, the versions of the course and of the librar
 made it), so a changed recipe or an upgrade never loads a stale entry. Writes go to a
 unique temporary file that is renamed when complete: a run stopped halfway never leaves
 half a file, and two kernels filling one entry at once both succeed. An entry that cannot
-be read (a truncated file, a disk error) is reported with its path, deleted and rebuilt.
+be read (a truncated file, random bytes, a disk error) is reported with its path as damaged,
+deleted and rebuilt.
 
-``$COURSE_CACHE_DIR`` moves the folder (default ``~/.cache/transfer-learning-course``);
-when it cannot be written, the course warns and uses a folder in the temporary directory.
+``$COURSE_CACHE_DIR`` moves the folder (default ``~/.cache/transfer-learning-course``).
+When it cannot be written (a folder a teacher warmed, then made read-only for a class on a
+shared volume), the course still reads the entries it holds, writes new ones to a folder in
+the temporary directory, and says so once.
 """
 
 import hashlib
@@ -35,9 +38,18 @@ def _writable(path):
     return os.access(path, os.W_OK | os.X_OK)
 
 
+def _wanted():
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_FOLDER).expanduser()
+
+
+#: The read-only cache folders already reported (each is reported once per process).
+_reported = set()
+
+
 def cache_dir():
-    """The cache folder (created if missing): ``$COURSE_CACHE_DIR`` or ``~/.cache/...``."""
-    wanted = Path(os.environ.get(CACHE_ENV) or DEFAULT_FOLDER).expanduser()
+    """The cache folder new entries are written to (created if missing): ``$COURSE_CACHE_DIR``
+    or ``~/.cache/...``; if that cannot be written, a folder in the temporary directory."""
+    wanted = _wanted()
     if _writable(wanted):
         return wanted
     user = os.getuid() if hasattr(os, "getuid") else "user"
@@ -45,10 +57,19 @@ def cache_dir():
     if not _writable(fallback):
         raise OSError(f"cannot write to the cache folder {wanted} nor to {fallback}; set "
                       f"{CACHE_ENV} to a folder you can write to")
-    warnings.warn(f"cannot write to the cache folder {wanted}; using {fallback} for this session "
-                  f"(set {CACHE_ENV} to a writable folder to keep the cache)", CacheWarning,
-                  stacklevel=2)
+    if wanted not in _reported:
+        _reported.add(wanted)
+        reading = "reading the entries it holds, " if wanted.is_dir() else ""
+        warnings.warn(f"cannot write to the cache folder {wanted}; {reading}writing new entries to {fallback} "
+                      f"(set {CACHE_ENV} to a writable folder to keep them)", CacheWarning, stacklevel=2)
     return fallback
+
+
+def entry_path(name):
+    """Where the cache entry ``name`` (a file or folder name) is: in the cache folder if it is
+    there (even a read-only one), else in ``cache_dir()`` (where it is to be written)."""
+    found = _wanted() / name
+    return found if os.access(found, os.R_OK) else cache_dir() / name
 
 
 def versions(*libraries):
@@ -99,10 +120,17 @@ def _umask():
     return mask
 
 
-def _unreadable(path, error):
-    warnings.warn(f"the cache entry {path} could not be read ({type(error).__name__}: {error}); "
-                  "deleting it and building it again", CacheWarning, stacklevel=3)
-    Path(path).unlink(missing_ok=True)
+def _damaged(path):
+    """Report the damaged entry ``path``, delete it if it can, and return where to rebuild it."""
+    path = Path(path)
+    try:
+        path.unlink(missing_ok=True)
+        rebuilt = path
+    except OSError:  # a read-only cache folder: rebuilt in the writable one
+        rebuilt = cache_dir() / path.name
+    warnings.warn(f"the cache entry {path} is damaged (could not be read), rebuilt"
+                  + (f" in {rebuilt.parent}" if rebuilt != path else ""), CacheWarning, stacklevel=3)
+    return rebuilt
 
 
 def _store(path, write):
@@ -126,13 +154,13 @@ def cached_arrays(name, parts, build):
     """
     import numpy as np
 
-    path = cache_dir() / f"{name}_{key(parts)}.npz"
+    path = entry_path(f"{name}_{key(parts)}.npz")
     if path.exists():
         try:
-            with np.load(path, allow_pickle=False) as stored:
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as stored:  # closed if damaged
                 return {field: stored[field] for field in stored.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-            _unreadable(path, error)
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+            path = _damaged(path)
     arrays = build()
     _store(path, lambda temporary: np.savez_compressed(temporary, **arrays))
     return arrays
@@ -154,13 +182,12 @@ def cached_model(name, parts, build, train):
     import keras
 
     model = build()
-    path = cache_dir() / (f"{name}_"
-                          f"{key(parts, model.to_json(), versions('keras', 'tensorflow'))}.keras")
+    path = entry_path(f"{name}_{key(parts, model.to_json(), versions('keras', 'tensorflow'))}.keras")
     if path.exists():
         try:
             return keras.models.load_model(path, safe_mode=True), True
-        except Exception as error:  # a damaged .keras file fails in many ways; all mean "rebuild"
-            _unreadable(path, error)
+        except Exception:  # a damaged .keras file fails in many ways; all mean "rebuild"
+            path = _damaged(path)
     model = train(model)
     _store(path, model.save)
     return model, False

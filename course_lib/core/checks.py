@@ -12,11 +12,9 @@ import numpy as np
 
 def whole_number(value, name, minimum=1, maximum=None):
     """``value`` as an int, if it is a whole number in ``[minimum, maximum]``."""
+    allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or int(value) != value:
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            or int(value) != value or value < minimum or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be a whole number {allowed}, got {value!r}")
     return int(value)
 
@@ -69,25 +67,31 @@ def finite(x, name="x"):
 
 
 def unit_images(x, name="x"):
-    """``x``, if it is a non-empty (n, height, width, channels) float array in [0, 1].
+    """``x`` as an array, if it holds image pixels as floats in [0, 1], whatever its shape.
 
-    The course's models take pixels scaled to [0, 1]; 0-255 pixels (e.g. uint8 straight
-    from an image file) give near-chance accuracy without any error, so they are refused.
+    The one check of pixel values: every entry point runs it on the images it is given
+    (``data.check_images`` decides which arrays are images). The course's models take pixels
+    scaled to [0, 1]; 0-255 pixels (uint8 from an image file or ``keras.datasets``, or the
+    same as floats) give near-chance accuracy without any error, so they are refused.
     """
     array = np.asarray(x)
-    if array.ndim != 4 or len(array) == 0:
-        raise ValueError(f"{name} must be a non-empty batch of images (n, height, width, "
-                         f"channels), got shape {array.shape}")
-    if array.dtype.kind not in "f":
-        raise ValueError(f"{name} has dtype {array.dtype}; the course's models take float "
-                         f"images in [0, 1]: use x.astype('float32') / 255 for 0-255 pixels")
+    if array.size == 0:
+        raise ValueError(f"{name} holds no images (shape {array.shape}); give at least one")
+    if array.dtype.kind in "iub":
+        pixels = " for 0-255 pixels" if array.dtype.kind != "b" and array.max() > 1 else ""
+        scale = " / 255" if pixels else ""
+        raise ValueError(f"{name} has dtype {array.dtype}; the course's models take float images "
+                         f"in [0, 1]: use x.astype('float32'){scale}{pixels}")
+    if array.dtype.kind != "f":
+        raise ValueError(f"{name} has dtype {array.dtype}; images must be an array of numbers, "
+                         "float pixels in [0, 1]")
     finite(array, name)
     low, high = float(array.min()), float(array.max())
     if low < 0 or high > 1:
         hint = " (they look like 0-255 pixels: divide by 255)" if high > 1.5 else ""
         raise ValueError(f"{name} values run from {low:g} to {high:g}; the course's models take "
                          f"images in [0, 1]{hint}")
-    return x
+    return array
 
 
 def labels(y, n_classes=None, name="y"):
@@ -98,7 +102,11 @@ def labels(y, n_classes=None, name="y"):
                          f"integer class labels: y.argmax(axis=1)")
     if array.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
-    if array.size and (array.dtype.kind not in "iu" and not np.all(np.mod(array, 1) == 0)):
+    if array.dtype.kind not in "iufb":
+        first = repr(str(array.flat[0])[:40]) if array.size else "none"
+        raise ValueError(f"{name} must hold whole-number class labels 0, 1, 2, ..., got dtype "
+                         f"{array.dtype} (first label {first}); map class names to numbers first")
+    if array.size and (array.dtype.kind not in "iub" and not np.all(np.mod(array, 1) == 0)):
         raise ValueError(f"{name} must hold whole-number class labels, got dtype {array.dtype}")
     array = array.astype("int64")
     if array.size and array.min() < 0:

@@ -18,6 +18,7 @@ images are made from MNIST test digits only.
 """
 
 import functools
+import numbers
 
 import numpy as np
 
@@ -158,14 +159,44 @@ def split_indices(labels, split, seed=0, test_fraction=TEST_FRACTION):
     return train if split == "train" else test
 
 
+def looks_like_images(shape):
+    """True for the shapes course images come in: a batch (n, 28, 28), (n, 28, 28, channels),
+    or anything else whose axes 1 and 2 are 28 x 28 pixels."""
+    return len(shape) >= 3 and tuple(shape[1:3]) == (IMAGE_SIZE, IMAGE_SIZE)
+
+
+def check_images(x, name="x", images=None):
+    """``x`` as an array, its values checked: the one place that decides which arrays are images.
+
+    Images (``images=True``, or when None: an array that ``looks_like_images``, whatever its
+    rank) must be float pixels in [0, 1] (``checks.unit_images``); anything else must be finite
+    numbers. ``training.check_inputs`` (``fit``, ``predict``, ``accuracy``) and the data helpers
+    call it.
+    """
+    try:
+        array = np.asarray(x)
+    except ValueError:  # a ragged list
+        raise ValueError(f"{name} cannot be made into one array (its items have different shapes); "
+                         "give an array, e.g. images of one size stacked with np.stack") from None
+    if images or (images is None and looks_like_images(array.shape)):
+        return checks.unit_images(array, name)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} has dtype {array.dtype}; a model takes arrays of numbers")
+    return checks.finite(array, name)
+
+
 def to_channels(x, channels):
     """Convert (n, 28, 28[, c]) images to ``channels`` = 1 (grey, channel mean) or 3 (RGB).
 
     Grey to RGB repeats the grey value; RGB to grey averages the channels.
     """
     checks.channels(channels)
+    x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise ValueError(f"to_channels converts images (n, height, width) or (n, height, width, 1 or 3), "
+                         f"got shape {x.shape}")
     if x.shape[-1] == channels:
         return x
     if channels == 3:
@@ -198,10 +229,13 @@ def load_domain(name, split="train", seed=0, channels=1):
 
 
 def _class_rows(x, y):
-    checks.same_length(x=x, y=y)
+    """``(x, y)`` as arrays, checked: the same number of rows, images in [0, 1], labels 0, 1, ..."""
+    y = checks.labels(y)
     if len(y) == 0:
         raise ValueError("x and y are empty; give at least one labelled image per class")
-    return checks.labels(y)
+    x = check_images(x)
+    checks.same_length(x=x, y=y)
+    return x, y
 
 
 def few_shot(x, y, n_per_class, seed=0):
@@ -213,7 +247,7 @@ def few_shot(x, y, n_per_class, seed=0):
     Raises:
         ValueError: ``n_per_class`` below 1, or a class with fewer examples than asked.
     """
-    y = _class_rows(x, y)
+    x, y = _class_rows(x, y)
     n_per_class = checks.whole_number(n_per_class, "n_per_class")
     rng = np.random.default_rng(checks.seed(seed))
     classes, counts = np.unique(y, return_counts=True)
@@ -243,7 +277,7 @@ def validation_split(x, y, n_val_per_class, seed=0):
         ValueError: a class with no more than ``n_val_per_class`` images (nothing would be
             left to train on).
     """
-    y = _class_rows(x, y)
+    x, y = _class_rows(x, y)
     n_val_per_class = checks.whole_number(n_val_per_class, "n_val_per_class")
     rng = np.random.default_rng(checks.seed(seed))
     classes, counts = np.unique(y, return_counts=True)
@@ -266,13 +300,21 @@ def class_subset(x, y, classes, relabel=True):
     Returns:
         ``(x_subset, y_subset)``.
     """
-    y = _class_rows(x, y)
+    x, y = _class_rows(x, y)
+    present = set(np.unique(y).tolist())
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise ValueError(f"classes must be a list of labels, e.g. [0, 1, 2, 3, 4], got {classes!r}")
+    classes = list(classes)
+    wrong = [c for c in classes if isinstance(c, bool) or not isinstance(c, numbers.Integral)
+             and not (isinstance(c, numbers.Real) and float(c).is_integer())]
+    if wrong:
+        raise ValueError(f"classes must hold whole-number labels of y, got {wrong[0]!r}; labels present: "
+                         f"{sorted(present)}")
     classes = [int(c) for c in classes]
     if not classes:
         raise ValueError("classes is empty; give at least one label, e.g. [0, 1, 2, 3, 4]")
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes has repeated labels: {classes}")
-    present = set(np.unique(y).tolist())
     absent = [c for c in classes if c not in present]
     if absent:
         raise ValueError(f"classes {absent} do not occur in y; labels present: {sorted(present)}")

@@ -20,11 +20,11 @@ def predict(model, x, batch_size=INFERENCE_BATCH):
     Args:
         x: inputs (n, ...), or a list of such arrays for a model with several inputs.
     """
-    inputs = list(x) if isinstance(x, (list, tuple)) else [x]
+    check_inputs(x, model)
+    inputs = [np.asarray(part) for part in x] if isinstance(x, (list, tuple)) else [np.asarray(x)]
     n = checks.same_length(**{f"input {i}": part for i, part in enumerate(inputs)})
     if n == 0:
         raise ValueError("no inputs to predict: x is empty")
-    check_inputs(inputs)
     batches = []
     for start in range(0, n, batch_size):
         batch = [part[start:start + batch_size] for part in inputs]
@@ -40,6 +40,7 @@ def predicted_labels(model, x):
 def accuracy(model, x, y):
     """Share of ``x`` whose arg-max prediction equals ``y`` (n,), in [0, 1]."""
     y = checks.labels(y)
+    check_inputs(x, model)
     n = checks.same_length(x=x[0] if isinstance(x, (list, tuple)) else x, y=y)
     if n == 0:
         raise ValueError("cannot compute accuracy on an empty set")

@@ -7,7 +7,11 @@ course's own implementation of that very thing (``delegates``).
 """
 
 import contextlib
+import re
 import sys
+
+#: Longest error text a hint quotes (Keras's own messages run to thousands of characters).
+ERROR_CHARACTERS = 200
 
 
 def verdict(ok, praise, hint):
@@ -19,6 +23,18 @@ def verdict(ok, praise, hint):
 def hint(text):
     """Print a hint for an exercise (for learners who want one before trying)."""
     print("Hint: " + text)
+
+
+def error_text(error):
+    """``error`` as one short line for a hint: its type and the first line of its message, without
+    terminal colour codes or Keras's "Exception encountered when calling ..." preamble, cut at
+    ``ERROR_CHARACTERS`` (Keras goes on to print whole input arrays)."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()]
+    lines = [line for line in lines if line and not line.startswith("Exception encountered when calling")]
+    first = lines[0] if lines else ""
+    if len(first) > ERROR_CHARACTERS:
+        first = first[:ERROR_CHARACTERS].rstrip() + " ..."
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 @contextlib.contextmanager
@@ -56,7 +72,7 @@ def attempt(function, *args, forbidden=()):
         try:
             value = function(*args)
         except Exception as error:  # the learner's code: report, never raise
-            return None, f"your function raised {type(error).__name__}: {error}"
+            return None, f"your function raised {error_text(error)}"
     if called:
         return None, (f"your function calls the course's own {', '.join(sorted(called))}; "
                       "the exercise is to write that part yourself.")

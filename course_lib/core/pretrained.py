@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from course_lib.core import checks
-from course_lib.core.data import DATA_VERSION, DOMAINS, class_subset, load_domain
+from course_lib.core.data import DATA_VERSION, DOMAINS, N_CLASSES, class_subset, load_domain
 
 #: A fixed stream of the random generator for shuffling labels, apart from the seed's others.
 LABEL_SHUFFLE_STREAM = 1
@@ -47,7 +47,9 @@ class Recipe:
         checks.channels(self.channels)
         checks.whole_number(self.epochs, "epochs")
         checks.seed(self.seed)
-        object.__setattr__(self, "classes", tuple(int(c) for c in self.classes))
+        object.__setattr__(self, "classes", tuple(checks.whole_number(c, "classes", minimum=0,
+                                                                      maximum=N_CLASSES - 1)
+                                                  for c in self.classes))
 
     @property
     def name(self):

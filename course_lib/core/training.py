@@ -16,7 +16,7 @@ In plain Keras, what ``fit`` does is::
 import numpy as np
 
 from course_lib.core import checks
-from course_lib.core.data import IMAGE_SIZE
+from course_lib.core.data import IMAGE_SIZE, check_images
 
 #: Logged "epochs" of step-based training: one per this many steps (Keras has a fixed cost
 #: per epoch, so 150 steps run faster as 6 epochs of 25 than as 38 epochs of 4 batches).
@@ -33,15 +33,69 @@ def _rows(x):
     return checks.same_length(**{f"input {i}": part for i, part in enumerate(parts)})
 
 
-def check_inputs(x, name="x"):
-    """Check arrays a model is given: finite values, and course images (28x28) in [0, 1]."""
+def _input_shapes(model):
+    """The shapes of ``model``'s inputs, e.g. ``[(None, 28, 28, 1)]``; None if it has no fixed inputs."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed model not built yet
+        return None
+    return [tuple(tensor.shape) for tensor in inputs] if inputs else None
+
+
+def _is_image_input(shape):
+    """True for an input of the course's models: (None, 28, 28, channels)."""
+    return len(shape) == 4 and shape[1:3] == (IMAGE_SIZE, IMAGE_SIZE)
+
+
+def _batch_shape(wanted):
+    return "(n, " + ", ".join(map(str, wanted[1:])) + ")"
+
+
+def _fits(shape, wanted):
+    return len(shape) == len(wanted) and all(w is None or s == w for s, w in zip(shape[1:], wanted[1:]))
+
+
+def _check_shape(array, wanted, name):
+    """``array`` fits a model input of shape ``wanted``; else a one-line message saying what to do.
+
+    Images without their channel axis, (n, 28, 28) for a grey model, are accepted: Keras adds it.
+    """
+    shape = array.shape
+    if _fits(shape, wanted) or (wanted[-1] == 1 and _fits((*shape, 1), wanted)):
+        return
+    takes = f"this model takes {_batch_shape(wanted)}"
+    if _is_image_input(wanted):
+        has = shape[-1] if len(shape) == 4 else 1 if len(shape) == 3 else None
+        if shape[1:3] == wanted[1:3] and has in (1, 3):
+            raise ValueError(f"{name} has {has}-channel images, but this model takes {wanted[-1]}-channel "
+                             f"images: use data.to_channels({name}, {wanted[-1]})")
+        if shape in (wanted[1:], wanted[1:3]):
+            raise ValueError(f"{name} is one image {shape}; {takes}, a batch: {name}[None] is a batch of one")
+    raise ValueError(f"{name} has shape {shape}; {takes}")
+
+
+def check_inputs(x, model=None, name="x"):
+    """Check what a model is given, before Keras sees it; returns ``x``.
+
+    Every array must hold finite numbers, and images (28 x 28 pixels, whatever the rank,
+    ``data.check_images``) float pixels in [0, 1]. Given the ``model``: one array per model
+    input (a dict of arrays is left to the model), each shaped as that input, with a
+    one-line message saying how to convert (``data.to_channels`` for grey vs RGB).
+    """
     parts = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
-    for part in parts:
-        array = np.asarray(part)
-        if array.ndim == 4 and array.shape[1:3] == (IMAGE_SIZE, IMAGE_SIZE):
-            checks.unit_images(array, name)
-        else:
-            checks.finite(array, name)
+    shapes = None if model is None or isinstance(x, dict) else _input_shapes(model)
+    if shapes is not None and len(parts) != len(shapes):
+        if len(shapes) == 1:
+            raise ValueError(f"{name} is a {type(x).__name__} of {len(parts)} items, but this model takes "
+                             f"one array {_batch_shape(shapes[0])}: stack them, e.g. np.stack({name})")
+        raise ValueError(f"this model takes {len(shapes)} inputs, one array each; {name} has {len(parts)}")
+    labels = [f"{name}[{k!r}]" for k in x] if isinstance(x, dict) else \
+        [name] if len(parts) == 1 else [f"{name}[{i}]" for i in range(len(parts))]
+    for i, (label, part) in enumerate(zip(labels, parts)):
+        wanted = shapes[i] if shapes else None
+        array = check_images(part, label, images=True if wanted and _is_image_input(wanted) else None)
+        if wanted:
+            _check_shape(array, wanted, label)
     return x
 
 
@@ -170,7 +224,7 @@ def fit(model, data, *, epochs=None, steps=None, batch_size=32, learning_rate=1e
         stream = data if steps is None else data.repeat()
     else:
         x, y = data
-        n = _rows(check_inputs(x))
+        n = _rows(check_inputs(x, model))
         if y is not None:
             checks.same_length(x=range(n), y=y)
             y = checks.labels(y, _classes(model) if loss is None else None)
@@ -182,7 +236,7 @@ def fit(model, data, *, epochs=None, steps=None, batch_size=32, learning_rate=1e
         epochs = max(1, round(steps / per_epoch))
     epochs = checks.whole_number(epochs, "epochs")
     if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
-        check_inputs(validation_data[0], "validation_data")
+        check_inputs(validation_data[0], model, "validation_data[0]")
     trainee = compile_for_training(model, learning_rate, loss, strategy)
     shown = [ProgressLine(progress)] if progress else []
     return trainee.fit(stream, epochs=epochs, steps_per_epoch=per_epoch, shuffle=False, verbose=0,

@@ -103,10 +103,12 @@ def reestimate(model, x_target, batch_size=STATISTICS_BATCH):
     """
     import keras
 
+    from course_lib.core.training import check_inputs
+
+    check_inputs(x_target, model, "x_target")  # images in [0, 1], shaped as the model takes them
     if np.asarray(x_target).ndim != 4 or len(x_target) == 0:
         raise ValueError(f"x_target must be a non-empty batch of images (n, height, width, "
                          f"channels), got shape {np.shape(x_target)}")
-    checks.finite(x_target, "x_target")
     batch_size = checks.whole_number(batch_size, "batch_size")
     if len(model.inputs) != 1:
         raise ValueError(f"model {model.name!r} has {len(model.inputs)} inputs; AdaBN here needs a one-input model")

@@ -113,10 +113,18 @@ def _start_tensorflow(args):
     from course_lib.core.resources import available_cpus
     from course_lib.own_images import distribution
 
-    if args.cpu_devices:
+    if args.cpu_devices is not None:
         distribution.configure_cpu_devices(args.cpu_devices)
-    course_lib.setup(args.seed, threads=args.threads or available_cpus())
+    course_lib.setup(args.seed, threads=available_cpus() if args.threads is None else args.threads)
     return distribution.make_strategy(args.strategy)
+
+
+def _counts(args, *options):
+    """Check the whole-number ``options`` given (``None``: not given); 0 is refused, not read as "not given"."""
+    for option in options:
+        value = getattr(args, option.replace("-", "_"))
+        if value is not None:
+            checks.whole_number(value, f"--{option}")
 
 
 def _bad_input(error):
@@ -130,6 +138,7 @@ def train(args):
 
     start = time.perf_counter()
     try:
+        _counts(args, "threads", "cpu-devices")
         settings = _settings(args)
         output = check_output(args.output or Path(f"trained-{args.folder.resolve().name}"))
         strategy = _start_tensorflow(args)
@@ -163,9 +172,11 @@ def bench(args):
     from course_lib.own_images.folder import check_folder
     from course_lib.own_images.train import scratch_folder
 
-    course_lib.setup(threads=available_cpus())
-    start = time.perf_counter()
     try:
+        _counts(args, "passes", "batch-size")
+        pipeline.check_image_size(args.image_size)
+        course_lib.setup(threads=available_cpus())
+        start = time.perf_counter()
         report = check_folder(args.folder)
     except ValueError as error:
         return _bad_input(error)

@@ -12,8 +12,9 @@ TensorFlow decodes it**: ``check_folder`` decodes every file with the decoder th
 pipeline uses (``decode_file``; JPEGs at 1/8 of their size, which still reads every byte
 of the file), so a file is accepted exactly when training can read it. Phone photos that
 carry a second image (Pillow calls them "MPO"), WebP, 16-bit PNG: accepted. Text files,
-truncated downloads, TIFF or HEIC photos, macOS's ``._`` files: skipped, each with a reason
-the learner sees, also in the error when too few images are left.
+truncated downloads, TIFF or HEIC photos, macOS's ``._`` files, images with a side under
+``MIN_SIDE`` pixels (a 1x1 image, a 3000x1 strip): skipped, each with a reason the learner
+sees, counted by reason in the report, also in the error when too few images are left.
 
 Images too large to decode safely (more than ``MAX_PIXELS`` pixels, or files over
 ``MAX_FILE_BYTES``) are skipped *before* decoding: a 27 KB PNG can hold 15000x15000
@@ -41,8 +42,12 @@ TENSORFLOW_FORMATS = "JPEG, PNG, GIF, BMP, WebP, JPEG XL"
 JPEG_RATIOS = (8, 4, 2)
 #: The side ``check_folder`` decodes JPEGs down to: the cheapest decode that reads the whole file.
 CHECK_SIDE = 1
-#: How many skipped files a report lists one by one before it groups them by reason.
+#: How many skipped files a report lists one by one before it groups them by reason
+#: (and how many short classes an error names before it counts the rest).
 SHOWN_SKIPPED = 5
+#: Smallest shorter side of an image training uses, in pixels: training crops the centre square
+#: and resizes it, so a 1x1 image or a 3000x1 strip would become one flat colour.
+MIN_SIDE = 16
 
 LAYOUT = "one sub-folder per class, e.g. my_photos/cats/*.jpg and my_photos/dogs/*.jpg"
 
@@ -86,7 +91,7 @@ class FolderReport:
         """The skipped files: each one when there are few, else grouped by reason."""
         if not self.skipped:
             return "skipped 0 files: every file is an image TensorFlow decodes"
-        lines = [f"skipped {len(self.skipped)} file(s) that are not images TensorFlow decodes:"]
+        lines = [f"skipped {len(self.skipped)} file(s) that training cannot use:"]
         if len(self.skipped) <= show:
             return "\n".join(lines + [f"  {self.relative(p)}: {why}" for p, why in self.skipped])
         by_reason = collections.defaultdict(list)
@@ -167,6 +172,9 @@ def _header_reason(path):
         return None  # TensorFlow decides
     if width * height * frames > MAX_PIXELS:
         return _too_large(width, height * frames)
+    if min(width, height) < MIN_SIDE:
+        return (f"image too small to train on ({width}x{height} pixels; the shorter side must be at "
+                f"least {MIN_SIDE})")
     return None
 
 
@@ -227,7 +235,11 @@ def unreadable_reason(path):
     """Why training cannot use the file ``path`` (a sentence), or None if TensorFlow decodes it."""
     import tensorflow as tf
 
-    path = Path(path)
+    path = Path(path).expanduser()
+    if not path.exists():
+        return "no such file"
+    if not path.is_file():
+        return "a folder, not an image file"
     reason = _header_reason(path)
     if reason:
         return reason
@@ -250,10 +262,15 @@ def _decoded(paths):
     return {int(i) for i, _ in decoded.as_numpy_iterator()}
 
 
-def _short_message(report, min_per_class):
+def _short_message(report, min_per_class, show=SHOWN_SKIPPED):
     short = {k: v for k, v in report.counts.items() if v < min_per_class}
-    lines = [f"every class needs at least {min_per_class} images TensorFlow decodes; these have "
-             f"fewer (class: count): {short}."]
+    if len(short) <= show:
+        found = f"these have fewer (class: count): {short}."
+    else:
+        first = ", ".join(f"{k} ({v})" for k, v in list(short.items())[:show])
+        found = (f"{len(short)} of {len(report.counts)} classes have fewer: {first} and {len(short) - show} "
+                 "more (every class's count: the error's report.counts).")
+    lines = [f"every class needs at least {min_per_class} images TensorFlow decodes; {found}"]
     if report.skipped:
         lines.append(report.skipped_text())
     lines.append("Add images, convert or replace the skipped ones, or remove those sub-folders.")

@@ -221,18 +221,57 @@ def confident_mistakes(probabilities, labels, k=8):
 def predict_files(model, paths, class_names):
     """Predict the class of image files, e.g. new photos (cropped and resized as in training).
 
+    A file that training would skip (missing, not an image TensorFlow decodes, damaged, too
+    small: ``folder.unreadable_reason``) is not predicted: its row says why, one warning names
+    the first such file and counts them, and the other files are predicted.
+
+    Args:
+        paths: image files (a list of paths, or one path).
+        class_names: the model's classes, in the order of its outputs.
+
     Returns:
-        a ``pandas.DataFrame``: ``file``, ``predicted`` (class name), ``confidence``.
+        a ``pandas.DataFrame`` with a row per file, in the order given: ``file``, ``predicted``
+        (class name; None for a skipped file), ``confidence`` (NaN when skipped), ``problem``
+        (why it was skipped, else "").
+
+    Raises:
+        ValueError: no paths, as many class names as the model has outputs not given, or no
+            file that can be predicted.
     """
+    import warnings
+    from pathlib import Path
+
     import pandas as pd
 
     from course_lib.core.evaluation import predict
+    from course_lib.own_images.folder import TENSORFLOW_FORMATS, unreadable_reason
     from course_lib.own_images.pipeline import load_images
 
-    probabilities = predict(model, load_images(paths, model.input_shape[1]), batch_size=PREDICT_BATCH)
-    return pd.DataFrame({"file": [getattr(p, "name", str(p)) for p in paths],
-                         "predicted": [class_names[i] for i in probabilities.argmax(axis=1)],
-                         "confidence": probabilities.max(axis=1).round(3)})
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise ValueError("paths is empty; give image files to predict")
+    outputs = int(model.output_shape[-1])
+    if len(class_names) != outputs:
+        raise ValueError(f"class_names has {len(class_names)} names, but the model has {outputs} outputs; "
+                         "give the class names it was trained on (run.class_names), in that order")
+    problems = [unreadable_reason(path) or "" for path in paths]
+    usable = [path for path, problem in zip(paths, problems) if not problem]
+    names = [Path(path).name for path in paths]
+    skipped = [(name, problem) for name, problem in zip(names, problems) if problem]
+    if not usable:
+        raise ValueError(f"none of the {len(paths)} files can be predicted (it takes {TENSORFLOW_FORMATS} "
+                         f"images); e.g. {skipped[0][0]}: {skipped[0][1]}")
+    if skipped:
+        warnings.warn(f"predicted {len(usable)} of {len(paths)} files; skipped {len(skipped)} that training "
+                      f"would skip too, e.g. {skipped[0][0]}: {skipped[0][1]} (the problem column says why "
+                      "for each)", stacklevel=2)
+    probabilities = iter(predict(model, load_images(usable, model.input_shape[1]), batch_size=PREDICT_BATCH))
+    rows = []
+    for name, problem in zip(names, problems):
+        p = None if problem else next(probabilities)
+        rows.append({"file": name, "predicted": None if problem else class_names[int(p.argmax())],
+                     "confidence": float("nan") if problem else round(float(p.max()), 3), "problem": problem})
+    return pd.DataFrame(rows, columns=["file", "predicted", "confidence", "problem"])
 
 
 def export(model, path):

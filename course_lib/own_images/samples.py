@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.core import checks
-from course_lib.core.cache import cache_dir, key
+from course_lib.core.cache import entry_path, key
 from course_lib.own_images.publish import missing_or_empty, publish_folder
 
 #: The sample folder's classes: class name -> the photo its crops are cut from.
@@ -139,7 +139,7 @@ def make_sample_folder(root=None, per_class=40, image_size=128, seed=0):
         ValueError: ``root`` exists and holds anything this function did not write.
     """
     recipe = _recipe("sample folder", per_class, image_size, seed)
-    return _publish(root or cache_dir() / f"own_images_sample_{key(recipe)}", recipe, sub_folders=True)
+    return _publish(root or entry_path(f"own_images_sample_{key(recipe)}"), recipe, sub_folders=True)
 
 
 def make_new_images(root=None, per_class=2, image_size=128, seed=1):
@@ -152,5 +152,5 @@ def make_new_images(root=None, per_class=2, image_size=128, seed=1):
         the list of image paths, sorted.
     """
     recipe = _recipe("new images", per_class, image_size, seed)
-    root = _publish(root or cache_dir() / f"own_images_new_{key(recipe)}", recipe, sub_folders=False)
+    root = _publish(root or entry_path(f"own_images_new_{key(recipe)}"), recipe, sub_folders=False)
     return sorted(root.glob("*.jpg"))

@@ -4,7 +4,9 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -43,10 +45,50 @@ def test_a_truncated_entry_is_reported_deleted_and_rebuilt(folder):
     cache.cached_arrays("toy", ["v1"], _arrays)
     path = next(folder.glob("toy_*.npz"))
     path.write_bytes(path.read_bytes()[:20])
-    with pytest.warns(cache.CacheWarning, match=f"{path.name}.*could not be read"):
+    with pytest.warns(cache.CacheWarning, match=f"{path.name} is damaged .could not be read., rebuilt$"):
         again = cache.cached_arrays("toy", ["v1"], _arrays)
     np.testing.assert_array_equal(again["x"], _arrays()["x"])
     np.testing.assert_array_equal(np.load(path)["x"], _arrays()["x"])
+
+
+@pytest.mark.parametrize("damage", [lambda data: np.random.default_rng(0).bytes(len(data)),  # said "pickled"
+                                    lambda data: data[: len(data) // 2]])  # said "File not found"
+@pytest.mark.parametrize("kind", ["arrays", "model"])
+def test_a_damaged_entry_is_called_damaged_whatever_the_damage(folder, damage, kind):
+    """Issue 27: random bytes were reported as "pickled (object) data", a truncated model as "File not found"."""
+    build = lambda: build_cnn(filters=(4, 4), units=8)  # noqa: E731
+    fill = (lambda: cache.cached_arrays("toy", ["v1"], _arrays)) if kind == "arrays" else \
+        (lambda: cache.cached_model("toy_cnn", ["recipe"], build, lambda m: m))
+    fill()
+    (path,) = folder.glob("toy*")
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.warns(cache.CacheWarning) as caught:
+        fill()
+    (message,) = [str(w.message) for w in caught if w.category is cache.CacheWarning]
+    assert message == f"the cache entry {path} is damaged (could not be read), rebuilt"
+
+
+def test_a_read_only_cache_warmed_by_a_teacher_is_read_and_new_entries_go_elsewhere(folder, tmp_path_factory,
+                                                                                     monkeypatch):
+    """Issue 27: a cache folder a teacher warmed, then read-only for the class, was ignored: every
+    learner rebuilt every entry in /tmp and saw the warning two or three times."""
+    elsewhere = tmp_path_factory.mktemp("tmp")
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    cache.cached_arrays("warm", ["v1"], _arrays)
+    writable = cache._writable  # read-only for the learner (root, who runs CI, can write anywhere)
+    monkeypatch.setattr(cache, "_writable", lambda path: path != folder and writable(path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read = cache.cached_arrays("warm", ["v1"], lambda: pytest.fail("rebuilt a warm entry"))
+        cache.cached_arrays("cold", ["v1"], _arrays)
+        cache.cached_arrays("cold", ["v2"], _arrays)
+    np.testing.assert_array_equal(read["x"], _arrays()["x"])
+    messages = [str(w.message) for w in caught]
+    fallback = cache.cache_dir()
+    assert messages == [f"cannot write to the cache folder {folder}; reading the entries it holds, writing "
+                        f"new entries to {fallback} (set COURSE_CACHE_DIR to a writable folder to keep them)"]
+    assert fallback.parent == elsewhere and len(list(fallback.glob("cold_*.npz"))) == 2
+    assert [p.name for p in folder.iterdir()] == [next(folder.glob("warm_*")).name]
 
 
 def test_written_files_get_the_usual_permissions(folder):

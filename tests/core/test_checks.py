@@ -21,19 +21,33 @@ def test_positive_number_refuses_zero_negative_and_non_finite(value):
     assert checks.positive_number(0, "weight", allow_zero=True) == 0.0
 
 
-def test_unit_images_refuses_pixels_nan_and_wrong_shapes():
+def test_unit_images_refuses_pixels_nan_and_empty_whatever_the_rank():
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
     assert checks.unit_images(x) is x
-    with pytest.raises(ValueError, match="dtype uint8.*/ 255"):
-        checks.unit_images((x * 255).astype("uint8"))
-    with pytest.raises(ValueError, match="0-255 pixels: divide by 255"):
-        checks.unit_images(x * 255)
+    for images in (x, x[..., 0], x[0, ..., 0]):  # a batch, a batch without channels, one image
+        with pytest.raises(ValueError, match=r"x has dtype uint8.*astype\('float32'\) / 255"):
+            checks.unit_images((images * 255).astype("uint8"))
+        with pytest.raises(ValueError, match="0-255 pixels: divide by 255"):
+            checks.unit_images(images * 255)
     bad = x.copy()
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="1 NaN or infinite"):
         checks.unit_images(bad)
-    with pytest.raises(ValueError, match="batch of images"):
-        checks.unit_images(x[0])
+    with pytest.raises(ValueError, match="x holds no images"):
+        checks.unit_images(x[:0])
+
+
+@pytest.mark.parametrize("images, message", [
+    (lambda x: x > 0.5, r"dtype bool.*astype\('float32'\)$"),
+    (lambda x: (x > 0.5).astype("int32"), r"dtype int32.*astype\('float32'\)$"),  # 0/1: no / 255
+    (lambda x: (x * 255).astype("int64"), r"dtype int64.*/ 255 for 0-255 pixels"),
+    (lambda x: x.astype(str), "dtype <U.*array of numbers"),
+])
+def test_unit_images_says_how_to_convert_other_dtypes(images, message):
+    x = np.random.default_rng(0).random((4, 28, 28)).astype("float32")
+    with pytest.raises(ValueError, match=message):
+        checks.unit_images(images(x))
+    assert checks.unit_images(x.astype("float16")).dtype == np.float16
 
 
 def test_labels_refuses_one_hot_negative_fractional_and_too_large():
@@ -44,6 +58,8 @@ def test_labels_refuses_one_hot_negative_fractional_and_too_large():
         checks.labels([0, -1])
     with pytest.raises(ValueError, match="whole-number"):
         checks.labels([0.5, 1.0])
+    with pytest.raises(ValueError, match="dtype <U4 .first label 'five'.; map class names to numbers"):
+        checks.labels(["five", "six"])
     with pytest.raises(ValueError, match="label 10, but the model has 10 outputs .labels 0 to 9."):
         checks.labels([0, 10], n_classes=10)
 

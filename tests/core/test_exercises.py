@@ -33,3 +33,16 @@ def test_verdict_and_hint_print_and_return(capsys):
     exercises.hint("look closer")
     assert capsys.readouterr().out.splitlines() == ["Correct: well done", "Not yet: try again",
                                                     "Hint: look closer"]
+
+
+def test_an_error_in_the_learners_code_is_quoted_in_one_short_line():
+    """Issue 27: a Keras shape error is thousands of characters, with colour codes and the input array."""
+    from course_lib.core.cnn import build_cnn
+
+    model = build_cnn(filters=(4, 4), units=8)
+    rgb = np.zeros((2, 28, 28, 3), "float32")
+    _, problem = exercises.attempt(lambda: model(rgb))
+    assert problem.startswith("your function raised ValueError: Input 0 ")
+    assert "expected axis -1 of input shape to have value 1" in problem
+    assert "\n" not in problem and "\x1b" not in problem and len(problem) < 300
+    assert exercises.error_text(KeyError()) == "KeyError"

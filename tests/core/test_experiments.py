@@ -74,15 +74,19 @@ def test_every_committed_results_file_is_registered_and_its_claims_hold(name):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["nope"], "unknown experiment"), ([], "name an experiment"),
-    (["domain_gap", "--seeds", "1", "1"], "distinct"), (["domain_gap", "--seeds", "-1"], "distinct"),
+    (["nope"], "unknown experiment 'nope'; registered: "), ([], "name an experiment"),
+    (["domain_gap", "--seeds", "1", "1"], "distinct"), (["domain_gap", "--seeds", "-1"], "from 0 to 4294967295"),
+    (["domain_gap", "--seeds", "4294967296"], "--seeds must be distinct whole numbers from 0 to 4294967295"),
     (["domain_gap", "--jobs", "0"], "--jobs must be >= 1"),
     (["domain_gap", "--json", "/no/such/folder/x.json"], "does not exist"),
 ])
 def test_command_line_refuses_bad_arguments_before_running(argv, message, capsys):
     with pytest.raises(SystemExit):
         experiments.main(argv)
-    assert message in capsys.readouterr().err
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # argparse: the usage, then the error
+    assert message in error and len(error) < 300 + len(", ".join(experiments.registry()))
+    if "registered" in message:
+        assert "domain_gap" in error
 
 
 @pytest.mark.slow

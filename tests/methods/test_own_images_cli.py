@@ -91,11 +91,19 @@ def test_an_output_folder_that_exists_is_never_overwritten(squares, tmp_path, ca
     (["--validation-share", "0"], "validation_share must be between 0 and 1"),
     (["--head-epochs", "0"], "head_epochs must be a whole number >= 1"),
     (["--strategy", "multiworker"], "--strategy multiworker needs TF_CONFIG"),
+    (["--threads", "0"], "--threads must be a whole number >= 1, got 0"),  # issue 27: 0 was "every CPU"
+    (["--cpu-devices", "0"], "--cpu-devices must be a whole number >= 1, got 0"),
 ])
 def test_bad_options(squares, tmp_path, capsys, monkeypatch, option, message):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     error = _bad(["train", str(squares), "--output", str(tmp_path / "out"), "--offline", *option], capsys)
     assert message in error and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, message", [(["--passes", "0"], "--passes must be a whole number >= 1, got 0"),
+                                             (["--image-size", "8"], "image_size must be a whole number from 32")])
+def test_bad_bench_options(squares, capsys, option, message):
+    assert message in _bad(["bench", str(squares), *option], capsys)
 
 
 # ----------------------------------------------------------------------------- real runs

@@ -233,3 +233,41 @@ def test_a_write_stopped_halfway_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         samples.make_sample_folder(tmp_path / "sample", per_class=2, image_size=32)
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- issue 27
+
+@pytest.mark.parametrize("size", [(1, 1), (3000, 1), (1, 500)])
+def test_a_tiny_or_degenerate_image_is_skipped_and_counted(squares, size):
+    """Issue 27: a 1x1 image or a 3000x1 strip was trained on without a word."""
+    for i in range(2):
+        Image.new("RGB", size, "white").save(squares / "blue" / f"strip_{i}.png")
+    report = check_folder(squares)
+    assert report.counts["blue"] == 12
+    assert dict(report.skipped)[squares / "blue" / "strip_0.png"] == (
+        f"image too small to train on ({size[0]}x{size[1]} pixels; the shorter side must be at least 16)")
+    assert "skipped 2 file(s) that training cannot use:" in report.text()
+
+
+def test_many_short_classes_are_summarised_not_listed(tmp_path):
+    """Issue 27: every short class was listed in one dict (6,000 characters for a photo library)."""
+    for k in range(40):
+        (tmp_path / f"album_{k:02d}").mkdir()
+        Image.new("RGB", (20, 20), "white").save(tmp_path / f"album_{k:02d}" / "IMG_0.png")
+    with pytest.raises(FolderError) as error:
+        check_folder(tmp_path)
+    first = str(error.value).splitlines()[0]
+    assert first == ("every class needs at least 10 images TensorFlow decodes; 40 of 40 classes have fewer: "
+                     "album_00 (1), album_01 (1), album_02 (1), album_03 (1), album_04 (1) and 35 more "
+                     "(every class's count: the error's report.counts).")
+    assert len(error.value.report.counts) == 40
+
+
+@pytest.mark.parametrize("make", [samples.make_sample_folder, samples.make_new_images])
+def test_a_folder_holding_only_jupyters_checkpoints_is_used(tmp_path, make):
+    """Issue 27: JupyterLab shows a folder holding only .ipynb_checkpoints/ as empty; it was refused."""
+    (tmp_path / "mine" / ".ipynb_checkpoints").mkdir(parents=True)
+    made = make(tmp_path / "mine", per_class=1, image_size=48)
+    root = made if make is samples.make_sample_folder else made[0].parent
+    assert root == tmp_path / "mine" and (root / samples.MARKER).is_file()
+    assert make(tmp_path / "mine", per_class=1, image_size=48) == made  # and reused after

@@ -216,3 +216,44 @@ def test_confident_mistakes_order_and_edge_cases():
         recipe.confident_mistakes(p, y[:3])
     with pytest.raises(ValueError, match="label 2, but the model has 2 outputs"):
         recipe.confident_mistakes(p, np.array([0, 1, 2, 0]))
+
+
+def test_predict_files_predicts_the_readable_files_and_names_the_others(tmp_path):
+    """Issue 27: a HEIC photo, a half-downloaded JPEG or a missing path among new photos ended in
+    TensorFlow's op error, naming no file. Now the others are predicted and each skipped one says why."""
+    import warnings
+
+    from PIL import Image
+
+    inputs = keras.Input((SIZE, SIZE, 3))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(inputs)))
+    good = [tmp_path / f"good_{i}.png" for i in range(2)]
+    for path in good:
+        Image.new("RGB", (40, 40), "orange").save(path)
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(200))
+    Image.new("RGB", (64, 64), "blue").save(tmp_path / "half.jpg")
+    jpeg = (tmp_path / "half.jpg").read_bytes()
+    (tmp_path / "half.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    Image.new("RGB", (3000, 1), "blue").save(tmp_path / "strip.png")
+    paths = [good[0], tmp_path / "IMG_0001.HEIC", tmp_path / "half.jpg", tmp_path / "gone.jpg",
+             tmp_path / "strip.png", good[1]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = recipe.predict_files(model, paths, ["blue", "orange"])
+    (warning,) = [str(w.message) for w in caught if "skipped" in str(w.message)]
+    assert warning.startswith("predicted 2 of 6 files; skipped 4 that training would skip too, e.g. "
+                              "IMG_0001.HEIC: not an image TensorFlow recognises (it reads JPEG, PNG")
+    assert "\n" not in warning and len(warning) < 300
+    assert table["file"].tolist() == [p.name for p in paths]
+    assert table["predicted"].notna().tolist() == [True, False, False, False, False, True]
+    problems = dict(zip(table["file"], table["problem"]))
+    assert problems["gone.jpg"] == "no such file" and problems["good_0.png"] == ""
+    assert problems["half.jpg"].startswith("damaged image")
+    assert problems["strip.png"].startswith("image too small to train on (3000x1 pixels")
+    with pytest.raises(ValueError, match=r"none of the 2 files can be predicted .it takes JPEG, PNG.*"
+                                         r"e.g. gone.jpg: no such file"):
+        recipe.predict_files(model, [tmp_path / "gone.jpg", tmp_path / "half.jpg"], ["blue", "orange"])
+    with pytest.raises(ValueError, match="class_names has 3 names, but the model has 2 outputs"):
+        recipe.predict_files(model, good, ["a", "b", "c"])
+    assert recipe.predict_files(model, str(good[0]), ["blue", "orange"])["file"].tolist() == ["good_0.png"]

@@ -51,6 +51,17 @@ def test_adabn_sets_every_batchnorm_to_the_target_statistics_and_changes_nothing
     assert set(drift) == {"block1_bn", "block2_bn", "features_bn"} and min(drift.values()) > 0
 
 
+@pytest.mark.parametrize("bad, message", [
+    (lambda x: np.round(x[..., 0] * 255).astype("uint8"), r"x_target has dtype uint8.*/ 255"),  # keras.datasets
+    (lambda x: np.repeat(x, 3, axis=-1), r"x_target has 3-channel images.*data.to_channels\(x_target, 1\)"),
+])
+def test_adabn_refuses_0_255_and_rgb_images_in_one_line(bad, message):
+    """Issue 27: AdaBN took (n, 28, 28) 0-255 images and re-estimated the statistics on them."""
+    with pytest.raises(ValueError, match=message) as error:
+        batchnorm.adabn(build_cnn(filters=(4, 4), units=8), bad(_images(8)))
+    assert "\n" not in str(error.value) and len(str(error.value)) < 300
+
+
 def test_plain_keras_adabn_with_momentum_zero_gives_the_same_statistics():
     """What the notebook shows: one training-mode pass in one batch, momentum 0."""
     model = build_cnn(seed=1)

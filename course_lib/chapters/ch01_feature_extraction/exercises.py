@@ -6,7 +6,7 @@ notebook can pass it, and the first rejects an answer that calls the course's ow
 
 import numpy as np
 
-from course_lib.core.exercises import attempt, hint, verdict
+from course_lib.core.exercises import attempt, error_text, hint, verdict
 from course_lib.core.layers import cut
 from course_lib.methods.feature_extraction import frozen_extractor
 
@@ -41,7 +41,7 @@ def check_extractor(my_extractor):
         try:
             out = np.asarray(got(x, training=False))
         except Exception as error:  # the learner's model: report, never raise
-            return verdict(False, "", f"calling your extractor on images raised {type(error).__name__}: {error}")
+            return verdict(False, "", f"calling your extractor on images raised {error_text(error)}")
         want = np.asarray(cut(model, layer)(x, training=False))
         if out.shape != want.shape or not np.allclose(out, want, atol=1e-5):
             return verdict(False, "", f"for layer {layer!r} your extractor's output has shape {out.shape}; "

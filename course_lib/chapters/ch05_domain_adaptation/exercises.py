@@ -8,7 +8,7 @@ common slips, and rejects an answer that hands the work to the course's own
 
 import numpy as np
 
-from course_lib.core.exercises import attempt, hint, verdict, watching
+from course_lib.core.exercises import attempt, error_text, hint, verdict, watching
 from course_lib.methods.adaptation import discrepancy
 from course_lib.methods.adaptation.gradient_reversal import GradientReversal
 
@@ -145,7 +145,7 @@ def check_reversal(MyReversal):
             try:
                 y, gradient = _forward_and_gradient(layer, x, upstream)
             except Exception as error:  # the learner's layer: report, never raise
-                return verdict(False, "", f"calling your layer raised {type(error).__name__}: {error}")
+                return verdict(False, "", f"calling your layer raised {error_text(error)}")
         if called:
             return verdict(False, "", "your layer calls the course's own GradientReversal; the exercise "
                                       "is to write that part yourself.")

@@ -7,7 +7,7 @@ hands the work to the course's own implementation (``recipe.confident_mistakes``
 
 import numpy as np
 
-from course_lib.core.exercises import attempt, hint, verdict
+from course_lib.core.exercises import attempt, error_text, hint, verdict
 from course_lib.own_images.pipeline import dataset
 from course_lib.own_images.recipe import confident_mistakes
 
@@ -121,7 +121,7 @@ def check_pipeline(my_pipeline):
     try:
         epochs = _epochs(data)
     except Exception as error:  # the learner's pipeline failed while reading
-        return verdict(False, "", f"reading your data set raised {type(error).__name__}: {error}")
+        return verdict(False, "", f"reading your data set raised {error_text(error)}")
     problem = _pipeline_problem(epochs, calls)
     if problem:
         return verdict(False, "", problem + " Hint: " + HINTS[1])
