@@ -36,7 +36,8 @@ from course_lib.tools.lab import ROOT, jupyter_server
 
 SESSION_BUDGET_MB = 2000  # mybinder.org's limit for the server plus every kernel (2 GB)
 KERNEL_BUDGET_MB = 1500   # any one kernel
-#: A chapter's Run All, warm cache, one CPU, unless its declaration (course_lib.syllabus) says otherwise.
+#: A chapter's Run All, warm cache, one CPU, unless its declaration says otherwise (the walk judges
+#: each chapter on ``syllabus.budget_seconds``; tests/browser/test_walk.py compares with this one).
 RUN_ALL_BUDGET_SECONDS = syllabus.BUDGET_SECONDS
 DEFAULT_JSON = ROOT / ".bench" / "walk.json"
 
