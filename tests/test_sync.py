@@ -35,6 +35,21 @@ def test_a_changed_declaration_makes_every_list_of_it_stale(monkeypatch):
     assert "chapters/05_domain_adaptation.py" not in stale
 
 
+def test_the_declarations_import_without_tensorflow():
+    heavy = subprocess.run([sys.executable, "-c", "import sys, course_lib.syllabus, course_lib.tools.sync; "
+                            "print(sorted({'tensorflow', 'keras', 'jupytext'} & set(sys.modules)))"],
+                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert heavy.stdout.strip() == "[]", heavy.stdout + heavy.stderr[-500:]
+
+
+def test_a_declaration_that_breaks_the_order_is_refused():
+    chapters = list(syllabus.CHAPTERS)
+    with pytest.raises(ValueError, match="numbered 0, 1, 2, ... in order, so it should be 1"):
+        syllabus._check([chapters[0], chapters[2]])
+    with pytest.raises(ValueError, match="builds on 'task_fine_tuning', which is not an earlier chapter"):
+        syllabus._check([chapters[0], dataclasses.replace(chapters[3], number=1)])
+
+
 def test_a_missing_marker_or_tagged_cell_is_named(tmp_path):
     with pytest.raises(sync.SyncError, match=r"README.md: no `<!-- sync: chapter-map \(...\) -->`"):
         sync.with_region("# The course\n", "chapter-map", "a table", "README.md")
