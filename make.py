@@ -21,6 +21,8 @@
     python make.py site     build the course's website offline in site/_build/html
                             (every chapter executed, the instructor's guide, the slides)
     python make.py slides   build only the chapters' slide decks
+    python make.py sync     write every list of chapters (README, course map, site, "Next"
+                            cells) from course_lib/syllabus.py (--check: only list stale files)
 
 Setting up installs the course (``pip install -e .``) into ``.venv`` beside this
 file with the tested versions of constraints/current.txt, and again only when
@@ -213,8 +215,14 @@ def slides():
     run("site/build.py", "slides", *sys.argv[2:])
 
 
+def sync():
+    """Every generated list of chapters, written from their declarations (course_lib/syllabus.py)."""
+    ensure_venv(TEST_EXTRAS)
+    run("-m", "course_lib.tools.sync", *sys.argv[2:])
+
+
 COMMANDS = {"course": course, "test": test, "bench": bench, "walk": walk, "floor": floor,
-            "site": site, "slides": slides}
+            "site": site, "slides": slides, "sync": sync}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

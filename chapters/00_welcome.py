@@ -68,22 +68,23 @@ course_lib.check_env("00_welcome")
 # The source text this course is built on (a Chinese blog post; its terms name the chapters) groups the
 # methods into feature extraction, task fine-tuning and transfer networks (迁移网络). Its explanations
 # are muddled in places; each chapter teaches the standard technique and says, kindly, where the text errs.
-#
+
+# %% [markdown] tags=["sync:course-map"]
 # ## The course map
 #
-# | chapter | teaches |
+# | chapter | in one line |
 # |---|---|
-# | 00 welcome | domains, tasks, the source model, the domain gap |
-# | [01 feature extraction](01_feature_extraction.ipynb) | a frozen extractor and a new head; which layer to cut |
-# | [02 task fine-tuning](02_task_fine_tuning.ipynb) | what to unfreeze, learning rates, BatchNorm, forgetting |
-# | [03 transfer networks](03_transfer_networks.ipynb) | channel copying done right, shared embeddings, fusion, a multimodal source |
-# | [04 self-training and source-free adaptation](04_self_training_and_source_free.ipynb) | AdaBN, pseudo-labels, information maximisation |
-# | [05 domain adaptation](05_domain_adaptation.ipynb) | DANN, Deep CORAL, MMD without target labels |
-# | [06 when transfer helps and when it hurts](06_when_transfer_helps.ipynb) | label budgets, negative transfer, overfitting, imbalance, layer transferability |
-# | [07 your own images](07_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos |
+# | 00 welcome | domains and tasks, the source model, and the gap it meets on a new domain |
+# | [01 feature extraction](01_feature_extraction.ipynb) | reuse the source model's features, frozen, with a new head for a new task |
+# | [02 task fine-tuning](02_task_fine_tuning.ipynb) | let some of the extractor learn, and see how much, how fast and at what cost |
+# | [03 transfer networks](03_transfer_networks.ipynb) | share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels |
+# | [04 self-training and source-free adaptation](04_self_training_and_source_free.ipynb) | learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data |
+# | [05 domain adaptation](05_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
+# | [06 when transfer helps and when it hurts](06_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
+# | [07 your own images](07_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
 #
-# Each chapter runs in about a minute on one CPU. Words in two languages: [GLOSSARY.md](GLOSSARY.md)
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# Each chapter is built to run within 90 s on one CPU once the course's cache is warm. Words in two languages:
+# [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
 
 # %% [markdown]
 # ## The three domains
@@ -206,10 +207,6 @@ def my_gap_in_points(source_accuracy, target_accuracy):
 exercises.check_gap_in_points(my_gap_in_points);
 
 # %% [markdown]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/00_welcome.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb)).
-#
 # ## Key points
 #
 # - A domain is where the data comes from; a task is what is predicted. Transfer learning reuses what was
@@ -223,7 +220,13 @@ exercises.check_gap_in_points(my_gap_in_points);
 # 1. Digits 0-4 and digits 5-9 of `mnist`: same domain or same task?
 # 2. Why does `digits` cost the source model fewer points than `mnist_m`?
 # 3. Give an example from your own field of a source and a target with the same task but different domains.
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/00_welcome.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb)).
 #
 # **Next:** [01 · feature extraction](01_feature_extraction.ipynb)
 # ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/01_feature_extraction.ipynb)):
-# reuse the source model's features for a new task.
+# reuse the source model's features, frozen, with a new head for a new task.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

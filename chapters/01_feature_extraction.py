@@ -207,10 +207,6 @@ def my_head_parameters(feature_shape, n_classes):
 exercises.check_head_parameters(my_head_parameters);
 
 # %% [markdown]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/01_feature_extraction.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb)).
-#
 # ## Key points
 #
 # - Feature extraction freezes the source's layers up to a cut and trains only a new head: cheap (the features
@@ -225,7 +221,13 @@ exercises.check_head_parameters(my_head_parameters);
 # 1. Why can the target features be computed once, and what would break that?
 # 2. Why must the layer be chosen on validation images rather than test images?
 # 3. The new-domain comparison came out level. Name two ways later chapters do better there.
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/01_feature_extraction.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb)).
 #
 # **Next:** [02 · task fine-tuning](02_task_fine_tuning.ipynb)
 # ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/02_task_fine_tuning.ipynb)):
 # let some of the extractor learn, and see how much, how fast and at what cost.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

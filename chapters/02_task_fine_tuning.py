@@ -595,9 +595,7 @@ assert len(runs) == 2 and runs[0]["trainable_params"] < runs[1]["trainable_param
 # Each check runs your function on fresh models or numbers it makes itself, and says what is wrong if
 # anything is. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint, before or after a try.
 #
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/02_task_fine_tuning.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb)).
+# The solutions are linked from the chapter's last cell.
 #
 # ### Exercise 1: freeze for the `top` strategy, in plain Keras
 #
@@ -692,8 +690,13 @@ print(results.beside(strategies, {"full": tested["full"]}))
 # 4. The source text says fine-tuning the whole model "trains from scratch". Which number in this chapter
 #    shows it does not?
 # 5. When would you expect gradual unfreezing to beat plain full fine-tuning?
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/02_task_fine_tuning.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb)).
 #
 # **Next:** [03 · transfer networks](03_transfer_networks.ipynb)
-# ([Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/03_transfer_networks.ipynb)):
-# share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels
-# across input channels.
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/03_transfer_networks.ipynb)):
+# share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

@@ -275,9 +275,7 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 # Use NumPy: the check refuses `adapt_kernel`, and tests your function on kernels it makes itself.
 # Stuck? `exercises.show_hint(1)`.
 #
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/03_transfer_networks.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_transfer_networks.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_transfer_networks.ipynb)).
+# The solutions are linked from the chapter's last cell.
 
 # %%
 from course_lib.chapters.ch03_transfer_networks import exercises
@@ -563,8 +561,13 @@ assert live[chapter.ARM_PHOTO_TAUGHT].value - few_labels > 0.05
 # 4. In section 4, why must the paired recordings not be the ones the ink model was trained on?
 # 5. The copied model's validation curve dips after its first epoch. What in the network changes
 #    first, and why?
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/03_transfer_networks.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_transfer_networks.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_transfer_networks.ipynb)).
 #
 # **Next:** [04 · self-training and source-free adaptation](04_self_training_and_source_free.ipynb)
-# ([Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/04_self_training_and_source_free.ipynb)).
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md)
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/04_self_training_and_source_free.ipynb)):
+# learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

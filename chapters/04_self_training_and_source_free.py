@@ -474,9 +474,7 @@ plots.bar_chart({textwrap.fill(name, 16): values[1] for name, values in summary.
 # Each check runs your function on inputs it makes itself, says what is wrong if it is, and does not accept a
 # function that calls the course's own version. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint.
 #
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/04_self_training_and_source_free.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_self_training_and_source_free.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_self_training_and_source_free.ipynb)).
+# The solutions are linked from the chapter's last cell.
 #
 # ### Exercise 1: class-balanced pseudo-labels
 #
@@ -546,7 +544,13 @@ exercises.check_adabn(my_adabn);
 #    student?
 # 5. What does the diversity term of information maximisation prevent? What would the loss of a collapsed batch
 #    be without it?
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/04_self_training_and_source_free.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_self_training_and_source_free.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_self_training_and_source_free.ipynb)).
 #
-# **Next:** chapter 05, domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL
-# and MMD ([05_domain_adaptation.ipynb](05_domain_adaptation.ipynb),
-# [Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/05_domain_adaptation.ipynb)).
+# **Next:** [05 · domain adaptation](05_domain_adaptation.ipynb)
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/05_domain_adaptation.ipynb)):
+# domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

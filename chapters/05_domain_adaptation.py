@@ -452,9 +452,7 @@ class MyReversal(keras.layers.Layer):
 exercises.check_reversal(MyReversal);
 
 # %% [markdown]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/05_domain_adaptation.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb)).
+# The solutions are linked from the chapter's last cell.
 #
 # ## Key points
 #
@@ -478,7 +476,13 @@ exercises.check_reversal(MyReversal);
 # 3. Why does source-only training with the same steps belong in the baseline?
 # 4. A colleague reports DANN at the $\lambda_{\max}$ with the best target test accuracy. What is wrong with the
 #    number, and what would you report instead?
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/05_domain_adaptation.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_domain_adaptation.ipynb)).
 #
 # **Next:** [06 · when transfer helps and when it hurts](06_when_transfer_helps.ipynb)
 # ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/06_when_transfer_helps.ipynb)):
 # how many target labels, negative transfer, overfitting, imbalance, and which layers transfer.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

@@ -159,9 +159,7 @@ assert live_gap[1] > live_gap[chapter.NEGATIVE_PER_CLASS] + 0.05
 # `tolerance`: the point from which scratch stays within `tolerance` of transfer. A negative gap (scratch
 # ahead) counts as within. Return `None` if there is no such budget.
 #
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/06_when_transfer_helps.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_when_transfer_helps.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_when_transfer_helps.ipynb)).
+# The solutions are linked from the chapter's last cell.
 #
 # The check tries your function on curves it makes up, including one whose gap closes and then opens
 # again. `exercises.show_hint(1)` prints a hint. Once your function passes, the next cell applies it to
@@ -615,10 +613,13 @@ exercises.check_transplant(my_transplant);
 # 4. Class weights and oversampling both give every class the same total weight. How do they differ
 #    in what a training batch contains?
 # 5. AnB at $k = 3$ falls, BnB at $k = 3$ does not. What does that tell you that AnB alone could not?
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/06_when_transfer_helps.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_when_transfer_helps.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_when_transfer_helps.ipynb)).
 #
-# **Next:** chapter 07, your own images: [07_your_own_images.ipynb](07_your_own_images.ipynb)
-# ([Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/07_your_own_images.ipynb)).
-# Previous: [05_domain_adaptation.ipynb](05_domain_adaptation.ipynb)
-# ([Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/05_domain_adaptation.ipynb)).
-# Terms: the [glossary](GLOSSARY.md)
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **Next:** [07 · your own images](07_your_own_images.ipynb)
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/07_your_own_images.ipynb)):
+# a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model.
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

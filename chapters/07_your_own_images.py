@@ -174,9 +174,7 @@ print(f"pass 2, from the cache:             {cached_rate:.0f} images per second"
 # gives every file once per epoch, in **new, shuffled batches** of `batch_size`. The check counts how
 # often your pipeline decodes and looks at three epochs. Stuck? `exercises.show_hint(1)`.
 #
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/07_your_own_images.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb)).
+# The solutions are linked from the chapter's last cell.
 
 # %%
 from course_lib.chapters.ch07_your_own_images import exercises
@@ -470,7 +468,14 @@ print(command_help("train"))
 #    number of steps per epoch and the learning rate?
 # 5. Why does the backbone stay in inference mode (`training=False`) even while its top blocks train?
 #
-# **Where next**: set `MY_FOLDER` to a folder of your own photos and run the notebook again, or go
-# back to the [course map in chapter 00](00_welcome.ipynb)
-# ([Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/00_welcome.ipynb))
-# and the [glossary](GLOSSARY.md).
+# **Your turn**: set `MY_FOLDER` to a folder of your own photos and run the notebook again.
+
+# %% [markdown] tags=["sync:next"]
+# The solutions are apart, so that Run All never shows them: `chapters/solutions/07_your_own_images.ipynb`
+# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb),
+# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb)).
+#
+# **Next:** this was the last chapter. Back to the
+# [course map in chapter 00](00_welcome.ipynb)
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/00_welcome.ipynb)).
+# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

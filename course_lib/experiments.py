@@ -1,7 +1,8 @@
 """The course's experiments: registered by name, run over several seeds, results kept in files.
 
-Every chapter's ``experiments.py`` registers its experiments with ``@experiment``; a
-registered experiment maps a seed to ``{arm: Measured(value, seconds)}``, and may state
+Every chapter's ``experiments.py`` defines its experiments with ``@experiment``, and the
+registry finds them there (the chapters are declared in ``course_lib.syllabus``); an
+experiment maps a seed to ``{arm: Measured(value, seconds)}``, and may state
 its **claims**: what the lesson says that the numbers show, checked over every seed::
 
     @experiment("target_accuracy", "source model tested on each domain")
@@ -41,7 +42,6 @@ import datetime
 import importlib
 import json
 import multiprocessing
-import pkgutil
 import os
 import platform
 import statistics
@@ -54,7 +54,6 @@ from pathlib import Path
 from course_lib.core import checks
 
 RESULTS = Path(__file__).resolve().parent / "results"
-_REGISTRY = {}
 #: The numerics settings ``--numerics`` compares, as environment variables for a fresh process:
 #: TensorFlow's defaults (oneDNN on, with every instruction set the processor has); oneDNN off
 #: (TensorFlow's own kernels); oneDNN capped at AVX2, what a processor without AVX-512 runs.
@@ -112,28 +111,28 @@ class Experiment:
 
 
 def experiment(metric, description):
-    """Decorator: register ``run(seed) -> {arm: Measured}`` as an experiment named after it."""
-    def register(run):
-        found = Experiment(run, metric, description)
-        if found.name in _REGISTRY and _REGISTRY[found.name].run.__module__ != run.__module__:
-            raise ValueError(f"two experiments are named {found.name!r}")
-        _REGISTRY[found.name] = found
-        return found
-    return register
+    """Decorator: make ``run(seed) -> {arm: Measured}`` an experiment named after it. The registry
+    finds it in its chapter's ``experiments`` module (``course_lib.syllabus``)."""
+    def make(run):
+        return Experiment(run, metric, description)
+    return make
 
 
 def registry():
-    """``{name: Experiment}`` of every chapter's experiments (imports ``course_lib.chapters``)."""
-    import course_lib.chapters as chapters
+    """``{name: Experiment}``: the experiments defined in the ``experiments`` module of every
+    chapter that ``course_lib.syllabus`` declares (it imports them), sorted by name."""
+    from course_lib.syllabus import CHAPTERS
 
-    for info in pkgutil.iter_modules(chapters.__path__):
-        if info.ispkg:
-            try:
-                importlib.import_module(f"{chapters.__name__}.{info.name}.experiments")
-            except ModuleNotFoundError as error:
-                if not error.name.endswith(".experiments"):
-                    raise
-    return dict(sorted(_REGISTRY.items()))
+    found = {}
+    for chapter in CHAPTERS:
+        module = importlib.import_module(chapter.experiments_module)
+        for item in vars(module).values():
+            if isinstance(item, Experiment) and item.run.__module__ == module.__name__:
+                if item.name in found:
+                    raise ValueError(f"two experiments are named {item.name!r}: in "
+                                     f"{found[item.name].run.__module__} and {module.__name__}")
+                found[item.name] = item
+    return dict(sorted(found.items()))
 
 
 def get(name):
@@ -425,8 +424,8 @@ def _numerics_main(names, seeds, keep):
 
 
 if __name__ == "__main__":
-    # Run the imported module's main: the chapters register into ``course_lib.experiments``,
-    # not into this ``__main__`` copy of it.
+    # Run the imported module's main: the chapters' experiments are instances of
+    # ``course_lib.experiments.Experiment``, not of this ``__main__`` copy's class.
     from course_lib import experiments
 
     sys.exit(experiments.main())

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from course_lib.syllabus import CHAPTERS as DECLARED
+
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
 BUILD = SITE / "_build"                 # git-ignored
@@ -12,7 +14,7 @@ EXECUTION_CACHE = BUILD / "jupyter_cache"
 # Sphinx reads the page again when the outputs changed although the notebook did not.
 EXECUTION_STAMPS = BUILD / "executed"
 DOCTREES = BUILD / "doctrees"
-CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = [ROOT / chapter.notebook for chapter in DECLARED]  # the chapters' notebooks, in order
 # Results files the instructor's guide quotes: the experiment registry's committed ones first,
 # else the ones site/build.py generates for this build.
 RESULTS_DIRS = [ROOT / "course_lib" / "results", BUILD / "results"]

@@ -11,9 +11,12 @@ import jupytext
 import nbformat
 import pytest
 
+from course_lib import syllabus
+from course_lib.syllabus import CHAPTERS as DECLARED
+
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-SOLUTIONS = sorted((ROOT / "chapters" / "solutions").glob("*.ipynb"))
+CHAPTERS = [ROOT / chapter.notebook for chapter in DECLARED]
+SOLUTIONS = [ROOT / chapter.solutions for chapter in DECLARED]
 NOTEBOOKS = CHAPTERS + SOLUTIONS
 COLAB_INSTALL = "course-lib @ git+https://github.com/transfer-learning-hands-on/course"
 
@@ -22,11 +25,18 @@ def _code(nb):
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
-def test_there_are_chapters_each_with_solutions_and_a_package():
-    assert [p.name for p in CHAPTERS][:1] == ["00_welcome.ipynb"]
-    for path in CHAPTERS:
-        assert (ROOT / "chapters" / "solutions" / path.name).exists(), f"{path.name} has no solutions notebook"
-        assert (ROOT / "course_lib" / "chapters" / f"ch{path.stem}").is_dir(), f"{path.stem} has no package"
+def test_every_chapter_is_declared_once_and_has_its_files():
+    on_disk = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
+    declared = [chapter.name for chapter in DECLARED]
+    assert on_disk == sorted(declared), (
+        f"chapters/ holds {on_disk}, course_lib/syllabus.py declares {declared}: declare each chapter there")
+    package = ROOT / "course_lib" / "chapters"
+    packages = sorted(p.name for p in package.iterdir() if (p / "__init__.py").exists())
+    assert packages == sorted(f"ch{name}" for name in declared), f"{package} holds {packages}, one per chapter"
+    for chapter in DECLARED:
+        folder = ROOT / Path(*chapter.package.split("."))
+        for needed in (chapter.solutions, folder / "experiments.py", folder / "exercises.py", chapter.guide):
+            assert (ROOT / needed).exists(), f"chapter {chapter.name} has no {needed}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -57,6 +67,13 @@ def test_chapter_opens_as_the_course_says(path):
     for needed in ("Prerequisites", "learn", "Run time",
                    f"urlpath=lab/tree/chapters/{path.name}", f"blob/main/chapters/{path.name}"):
         assert needed in title, f"{path.name}: the title cell lacks {needed!r}"
+    chapter = DECLARED[CHAPTERS.index(path)]
+    assert title.startswith(f"# {chapter.number:02d} · "), f"{path.name}: the title does not start with its number"
+    for needed in chapter.prerequisites:
+        before = syllabus.chapter(needed.chapter)
+        assert re.search(rf"chapter {before.number:02d}\b|{before.name}\.ipynb", title, re.IGNORECASE), (
+            f"{path.name}: the title cell does not name its prerequisite, chapter {before.number:02d} "
+            f"({needed.why}), as course_lib/syllabus.py declares")
     colab, setup = _code(nb)[:2]
     assert 'if "google.colab" in sys.modules:' in colab and COLAB_INSTALL in colab
     assert "course_lib.setup(" in setup and f'course_lib.check_env("{path.stem}")' in setup

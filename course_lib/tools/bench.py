@@ -33,10 +33,10 @@ from pathlib import Path
 
 import psutil
 
-CHAPTERS = Path(__file__).resolve().parents[2] / "chapters"
+from course_lib import syllabus
+
+ROOT = Path(__file__).resolve().parents[2]
 MEMORY_BUDGET_MB = 1500
-#: Seconds every chapter may take with a warm cache, on one CPU (Binder's) as on more.
-TIME_BUDGET = 90
 
 
 def _kernel_memory(process):
@@ -93,8 +93,9 @@ def run_notebook(path, cache, timeout=900, cpus=None):
 
 
 def budget(path, cpus=None):
-    """The notebook's time budget in seconds for a warm run (the same for every chapter and CPU count)."""
-    return TIME_BUDGET
+    """The notebook's time budget in seconds for a warm run, on one CPU (Binder's) as on more: its
+    chapter's (``course_lib.syllabus``), or the course's default for another notebook."""
+    return syllabus.budget_seconds(Path(path).stem)
 
 
 def verdict(state, seconds, peak_mb, ok, time_budget):
@@ -117,11 +118,11 @@ def verdict(state, seconds, peak_mb, ok, time_budget):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_lib.tools.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/*.ipynb")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter's notebook")
     parser.add_argument("--enforce", action="store_true", help="exit 1 if a notebook misses its budget")
     parser.add_argument("--no-walk", action="store_true", help="skip the walk through every chapter")
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or sorted(CHAPTERS.glob("*.ipynb"))
+    notebooks = args.notebooks or [ROOT / c.notebook for c in syllabus.CHAPTERS]
     all_cpus = len(os.sched_getaffinity(0))
     print(f"{'notebook':<38} {'cache':<5} {'CPUs':>4} {'seconds':>8} {'peak MB':>8} {'PSS MB':>7} "
           f"{'budget':>14}  fits  {'cache fill':>10}", flush=True)

@@ -3,7 +3,8 @@
     python -m course_lib.tools.launch [--notebook] [--restart-idle-kernels | --keep-idle-kernels]
                                       [JUPYTER OPTIONS ...]
 
-- Opens ``chapters/00_welcome.ipynb`` in JupyterLab, or in Notebook 7 with ``--notebook``.
+- Opens the first chapter, ``chapters/00_welcome.ipynb``, in JupyterLab, or in Notebook 7 with
+  ``--notebook``.
 - As root (a container, a cloud shell), JupyterLab refuses to start unless told
   ``--allow-root``: the course passes it, and says so.
 - On a machine or container with less than ``POLICY_BELOW_MB`` of memory, the server
@@ -22,10 +23,11 @@ import sys
 from pathlib import Path
 
 from course_lib.core.resources import memory_limit_mb
+from course_lib.syllabus import CHAPTERS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "binder" / "jupyter_server_config.py"
-FIRST_CHAPTER = "chapters/00_welcome.ipynb"
+FIRST_CHAPTER = CHAPTERS[0].notebook
 #: With less memory than this (MB), idle kernels are restarted when a notebook opens.
 POLICY_BELOW_MB = 12_000
 

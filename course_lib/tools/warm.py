@@ -2,7 +2,8 @@
 
 Binder's ``postBuild`` and ``python3 make.py course`` run it; teachers can run it before a
 class. It builds the offline data (MNIST parsed once, MNIST-M blended once) and trains every
-source model the chapters load: the ``RECIPES`` of each chapter's ``experiments`` module.
+source model the chapters load: the ``RECIPES`` of each declared chapter's ``experiments``
+module (``course_lib.syllabus``).
 """
 
 import dataclasses
@@ -11,21 +12,16 @@ import time
 import course_lib
 from course_lib.core import data
 from course_lib.core.pretrained import trained
+from course_lib.syllabus import CHAPTERS
 
 
 def chapter_recipes():
     """Every ``core.pretrained.Recipe`` the chapters list, once each, in chapter order."""
-    import sys
-
-    from course_lib.experiments import registry
-
-    registry()  # imports every chapter's experiments module
     found = []
-    for name in sorted(sys.modules):
-        if name.startswith("course_lib.chapters.") and name.endswith(".experiments"):
-            for recipe in getattr(sys.modules[name], "RECIPES", ()):
-                if recipe not in found:
-                    found.append(recipe)
+    for chapter in CHAPTERS:
+        for recipe in chapter.recipes():
+            if recipe not in found:
+                found.append(recipe)
     return found
 
 

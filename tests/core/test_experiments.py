@@ -1,5 +1,6 @@
 """The experiments registry: registration, claims, reports, results files, the command line."""
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-from course_lib import experiments, results
+from course_lib import experiments, results, syllabus
 from course_lib.experiments import Measured, Report
 
 
@@ -21,12 +22,35 @@ def _(report):
     return min(report.gains("method", ["source_only"])) > 0.05
 
 
-def test_chapters_register_their_experiments_and_unknown_names_are_listed():
+@pytest.fixture(autouse=True)
+def toy_registered(monkeypatch):
+    """The registry as the chapters make it, plus this module's toy experiment."""
+    chapters = experiments.registry()
+    monkeypatch.setattr(experiments, "registry", lambda: {**chapters, "toy_for_tests": toy_for_tests})
+
+
+def test_the_registry_holds_the_experiments_each_declared_chapter_defines(monkeypatch):
+    monkeypatch.undo()  # the registry itself, without the toy
     found = experiments.registry()
-    assert {"domain_gap", "feature_extraction", "toy_for_tests"} <= set(found)
+    assert {"domain_gap", "feature_extraction"} <= set(found) and "toy_for_tests" not in found
+    for chapter in syllabus.CHAPTERS:
+        module = importlib.import_module(chapter.experiments_module)
+        defined = {name for name, item in vars(module).items() if isinstance(item, experiments.Experiment)}
+        assert {n for n, e in found.items() if e.run.__module__ == module.__name__} == defined, chapter.name
     assert experiments.get("domain_gap").metric == "target_accuracy"
     with pytest.raises(ValueError, match="registered: .*domain_gap"):
         experiments.get("no_such_experiment")
+
+
+def test_two_experiments_of_one_name_are_refused(monkeypatch):
+    monkeypatch.undo()
+    twin = experiments.Experiment(lambda seed: {}, "m", "d")
+    twin.name = "domain_gap"
+    twin.run.__module__ = syllabus.CHAPTERS[1].experiments_module
+    module = importlib.import_module(syllabus.CHAPTERS[1].experiments_module)
+    monkeypatch.setattr(module, "twin_of_domain_gap", twin, raising=False)
+    with pytest.raises(ValueError, match="two experiments are named 'domain_gap'"):
+        experiments.registry()
 
 
 def test_run_collects_one_value_per_seed_in_seed_order_and_checks_claims():

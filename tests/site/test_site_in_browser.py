@@ -20,14 +20,12 @@ from course_lib.tools.browser import CHROMIUM_ARGS, CHROMIUM_HELP, find_chromium
 from site_check import (NOT_BUILT, SCREENSHOTS, SITE, broken_links, decks, expected_decks,  # noqa: E402
                         expected_pages, pages, serve)
 
-from course_lib import publishing  # noqa: E402
+from course_lib import publishing, syllabus  # noqa: E402
 
 pytestmark = pytest.mark.executed
-CHAPTERS = sorted(p.stem for p in (SITE.parents[2] / "chapters").glob("[0-9][0-9]_*.ipynb"))
-# chapter -> (its recording has a picture, the fewest rows its table may have): the layer-freezing
-# widget records four runs, the threshold widget four thresholds, the adaptation lab the notebook's two
-WITH_RECORDING = {"02_task_fine_tuning": (True, 3), "04_self_training_and_source_free": (True, 3),
-                  "05_domain_adaptation": (False, 2)}
+CHAPTERS = [chapter.name for chapter in syllabus.CHAPTERS]
+#: chapter -> the widgets whose recorded sessions its page shows (title, picture, fewest table rows)
+WIDGETS = {chapter.name: chapter.widgets for chapter in syllabus.CHAPTERS}
 TIMEOUT = 60_000  # ms
 
 
@@ -192,14 +190,15 @@ def test_chapter_page_launches_downloads_and_shows_outputs(browser, base_url, ch
         # the course's headings are there, and math was typeset where the chapter has formulas
         math = page.locator(".math").count()
         assert page.locator("mjx-container").count() >= math
-        if chapter in WITH_RECORDING:
-            recording = page.locator(".course-recording")
-            assert recording.count() == 1
+        recordings = page.locator(".course-recording")
+        assert recordings.count() == len(WIDGETS[chapter])
+        for i, widget in enumerate(WIDGETS[chapter]):
+            recording = recordings.nth(i)
             assert "Recorded when this page was built" in recording.inner_text()
-            picture, rows = WITH_RECORDING[chapter]
-            assert recording.locator("table tbody tr").count() >= rows
+            assert widget.title in recording.inner_text()
+            assert recording.locator("table tbody tr").count() >= widget.rows
             assert recording.locator(f'a[href="{publishing.binder_url(notebook)}"]').count() == 1
-            if picture:
+            if widget.picture:
                 assert recording.locator("img").evaluate("img => img.naturalWidth") > 0
         solutions = page.locator("details.above-input summary", has_text="Show the solution")
         assert solutions.count() == page.locator(".tag_solution").count()
