@@ -81,10 +81,10 @@ def test_resources_follow_the_walk():
     benchmark = classroom.load("benchmark")
     walk = benchmark["walk"]
     found = classroom.resources(benchmark)
-    assert found.memory_limit_mb >= walk["summary"]["session_peak_rss_mb"]
-    assert found.memory_guarantee_mb >= walk["summary"]["largest_kernel_mb"]
-    assert found.memory_guarantee_mb <= found.memory_limit_mb
-    assert found.memory_limit_mb % classroom.MEMORY_STEP_MB == 0
+    assert found.memory_limit_mib >= classroom.mib(walk["summary"]["session_peak_rss_mb"])
+    assert found.memory_guarantee_mib >= classroom.mib(walk["summary"]["largest_kernel_mb"])
+    assert found.memory_guarantee_mib <= found.memory_limit_mib
+    assert found.memory_limit_mib % classroom.MEMORY_STEP_MIB == 0
     assert found.cpu_guarantee * walk["budget"]["run_all_seconds"] >= walk["summary"]["slowest_run_all_seconds"]
 
 
@@ -127,6 +127,6 @@ def test_link_refuses_bad_input_in_one_line(hub, chapter, says):
 
 
 def test_learners_per_server_is_the_tighter_of_memory_and_cpu():
-    assert classroom.learners_per_server(cores=4, gib=16, per_learner_mb=1500, per_learner_cpu=0.5) == 8
-    assert classroom.learners_per_server(cores=64, gib=16, per_learner_mb=1500, per_learner_cpu=0.5) == 10
-    assert classroom.learners_per_server(cores=1, gib=1, per_learner_mb=1500, per_learner_cpu=0.5) == 0
+    assert classroom.learners_per_server(cores=4, gib=16, per_learner_mib=1500, per_learner_cpu=0.5) == 8
+    assert classroom.learners_per_server(cores=64, gib=16, per_learner_mib=1500, per_learner_cpu=0.5) == 10
+    assert classroom.learners_per_server(cores=1, gib=1, per_learner_mib=1500, per_learner_cpu=0.5) == 0

@@ -12,9 +12,10 @@
 
 Every number comes from ``course_lib/results/benchmark.json`` (the walk: one JupyterLab
 session, every chapter in turn, on one CPU, with the kernel policy) and, for the Hub's own
-memory, ``course_lib/results/classroom.json`` (``python3 make.py classroom``). Memory is
-in MiB (the walk's "MB"), written for Kubernetes and TLJH as ``"<n>M"`` (KubeSpawner and
-TLJH read M as MiB).
+memory, ``course_lib/results/classroom.json`` (``python3 make.py classroom``). Those files
+count memory in decimal MB (``course_lib.core.resources.MB``); what a server gets is in MiB,
+written ``"<n>M"`` as JupyterHub reads it (KubeSpawner and TLJH: M = 2**20 bytes), and the
+planning tables use MiB and GiB too.
 """
 
 import argparse
@@ -25,18 +26,19 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib.core.resources import MB
 from course_lib.publishing import BRANCH, REPOSITORY
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = ROOT / "chapters"
 RESULTS = ROOT / "course_lib" / "results"
 #: Memory is granted in steps of this many MiB (rounded up).
-MEMORY_STEP_MB = 256
+MEMORY_STEP_MIB = 256
 #: Above the walk's session peak, the limit keeps this share for what the walk did not do
 #: (a learner's own cells, a second run of a chapter).
 MEMORY_HEADROOM = 0.10
 #: Kept free on every server or node for the operating system, the kubelet and the like (MiB).
-SYSTEM_RESERVE_MB = 1024
+SYSTEM_RESERVE_MIB = 1024
 #: The class sizes the instructor's guide plans for, and the node shapes it offers (cores, GiB).
 CLASS_SIZES = (30, 100, 300)
 NODE_SHAPES = ((8, 32), (16, 64))
@@ -52,27 +54,32 @@ def chapter_names():
     return sorted(path.stem for path in CHAPTERS.glob("*.ipynb"))
 
 
-def _round_up(mb):
-    return MEMORY_STEP_MB * math.ceil(mb / MEMORY_STEP_MB)
+def mib(mb):
+    """Decimal megabytes (the results files') in MiB."""
+    return mb * MB / 2**20
+
+
+def _round_up(mib):
+    return MEMORY_STEP_MIB * math.ceil(mib / MEMORY_STEP_MIB)
 
 
 @dataclass(frozen=True)
 class Resources:
     """What one learner's server gets. Memory in MiB, CPU in cores."""
 
-    memory_guarantee_mb: int
-    memory_limit_mb: int
+    memory_guarantee_mib: int
+    memory_limit_mib: int
     cpu_guarantee: float
     cpu_limit: float
 
     def kubernetes(self):
         """``singleuser.memory`` and ``singleuser.cpu`` of the Zero to JupyterHub chart."""
-        return {"memory": {"guarantee": f"{self.memory_guarantee_mb}M", "limit": f"{self.memory_limit_mb}M"},
+        return {"memory": {"guarantee": f"{self.memory_guarantee_mib}M", "limit": f"{self.memory_limit_mib}M"},
                 "cpu": {"guarantee": self.cpu_guarantee, "limit": self.cpu_limit}}
 
     def tljh(self):
         """TLJH's ``tljh-config set`` keys and values (TLJH has limits only, no guarantees)."""
-        return {"limits.memory": f"{self.memory_limit_mb}M", "limits.cpu": self.cpu_limit}
+        return {"limits.memory": f"{self.memory_limit_mib}M", "limits.cpu": self.cpu_limit}
 
 
 def resources(benchmark):
@@ -88,10 +95,10 @@ def resources(benchmark):
     """
     walk = benchmark["walk"]
     summary = walk["summary"]
-    guarantee = walk["server_start"]["rss_mb"] + summary["largest_kernel_mb"]
-    limit = summary["session_peak_rss_mb"] * (1 + MEMORY_HEADROOM)
+    guarantee = mib(walk["server_start"]["rss_mb"] + summary["largest_kernel_mb"])
+    limit = mib(summary["session_peak_rss_mb"]) * (1 + MEMORY_HEADROOM)
     share = summary["slowest_run_all_seconds"] / walk["budget"]["run_all_seconds"]
-    return Resources(memory_guarantee_mb=_round_up(guarantee), memory_limit_mb=_round_up(limit),
+    return Resources(memory_guarantee_mib=_round_up(guarantee), memory_limit_mib=_round_up(limit),
                      cpu_guarantee=math.ceil(share * 10) / 10, cpu_limit=float(walk["machine"]["cpus_used"]))
 
 
@@ -120,9 +127,9 @@ def classroom_link(hub, chapter="00_welcome", repository=f"https://github.com/{R
     return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
-def learner_mb(chapter, benchmark):
+def learner_mib(chapter, benchmark):
     """MiB one learner holds running ``chapter`` alone: the server at start plus the chapter's kernel."""
-    return benchmark["walk"]["server_start"]["rss_mb"] + benchmark["chapters"][chapter]["peak_mb"]
+    return mib(benchmark["walk"]["server_start"]["rss_mb"] + benchmark["chapters"][chapter]["peak_mb"])
 
 
 def learner_cpu(chapter, benchmark):
@@ -130,35 +137,41 @@ def learner_cpu(chapter, benchmark):
     return benchmark["chapters"][chapter]["seconds_1cpu"] / benchmark["walk"]["budget"]["run_all_seconds"]
 
 
-def learners_per_server(cores, gib, per_learner_mb, per_learner_cpu, hub_mb=0):
+def learners_per_server(cores, gib, per_learner_mib, per_learner_cpu, hub_mib=0):
     """How many learners a server of ``cores`` CPUs and ``gib`` GiB holds (the tighter of memory and CPU)."""
-    memory = (gib * 1024 - SYSTEM_RESERVE_MB - hub_mb) // per_learner_mb
+    memory = (gib * 1024 - SYSTEM_RESERVE_MIB - hub_mib) // per_learner_mib
     cpu = cores // per_learner_cpu
     return int(max(0, min(memory, cpu)))
 
 
 def nodes_needed(learners, cores, gib, guaranteed):
     """Kubernetes nodes of ``cores`` CPUs and ``gib`` GiB that schedule ``learners`` servers at ``guaranteed``."""
-    per_node = learners_per_server(cores, gib, guaranteed.memory_guarantee_mb, guaranteed.cpu_guarantee)
+    per_node = learners_per_server(cores, gib, guaranteed.memory_guarantee_mib, guaranteed.cpu_guarantee)
     return math.ceil(learners / per_node), per_node
 
 
-def plan(benchmark, hub_mb, servers=((4, 16), (8, 32), (16, 64))):
-    """The instructor's guide's two tables, as Markdown (computed, not measured)."""
-    lines = ["Learners one server holds, everyone running the same chapter at once (TLJH: the Hub on "
-             "the same server; computed from the measured walk, not measured):", "",
+def plan(benchmark, measured, servers=((4, 16), (8, 32), (16, 64))):
+    """The instructor's guide's tables as Markdown, from the walk and ``measured`` (``classroom.json``)."""
+    hub = mib(measured["hub"]["peak_rss_mb"])
+    rest = max(mib(learner["rest_rss_mb"]) for learner in measured["learners"])
+    lines = ["Learners one server holds when all of them run the same chapter at once, the Hub "
+             f"({hub:.0f} MiB measured) on the same server, {SYSTEM_RESERVE_MIB} MiB left to the system "
+             "(computed from the measured walk, not measured):", "",
              "| chapter | MiB per learner | CPU per learner | "
-             + " | ".join(f"{c} cores / {g} GB" for c, g in servers) + " |",
+             + " | ".join(f"{c} cores / {g} GiB" for c, g in servers) + " |",
              "|---|---|---|" + "---|" * len(servers)]
     for chapter in benchmark["chapters"]:
-        mb, cpu = learner_mb(chapter, benchmark), learner_cpu(chapter, benchmark)
-        held = [learners_per_server(c, g, mb, cpu, hub_mb) for c, g in servers]
-        lines.append(f"| {chapter} | {mb} | {cpu:.2f} | " + " | ".join(map(str, held)) + " |")
+        memory, cpu = learner_mib(chapter, benchmark), learner_cpu(chapter, benchmark)
+        held = [learners_per_server(c, g, memory, cpu, hub) for c, g in servers]
+        lines.append(f"| {chapter} | {memory:.0f} | {cpu:.2f} | " + " | ".join(map(str, held)) + " |")
     guaranteed = resources(benchmark)
-    lines += ["", f"Kubernetes nodes for a class, each learner guaranteed {guaranteed.memory_guarantee_mb} MiB "
-              f"and {guaranteed.cpu_guarantee} CPU (classroom/values.yaml; computed, not measured; the Hub "
-              "and proxy go on one more small node):", "",
-              "| learners | " + " | ".join(f"nodes of {c} cores / {g} GB" for c, g in NODE_SHAPES) + " |",
+    lines += ["", f"The idle culler frees what a finished learner's server holds: up to {rest:.0f} MiB each "
+              f"after {measured['chapter']} (measured), and the {guaranteed.memory_guarantee_mib} MiB its "
+              "guarantee keeps reserved on a Kubernetes node.", "",
+              f"Kubernetes nodes for a class, each learner guaranteed {guaranteed.memory_guarantee_mib} MiB "
+              f"and {guaranteed.cpu_guarantee} CPU (classroom/values.yaml), {SYSTEM_RESERVE_MIB} MiB per node "
+              "left to the system; the Hub and proxy on one more small node (computed, not measured):", "",
+              "| learners | " + " | ".join(f"nodes of {c} cores / {g} GiB" for c, g in NODE_SHAPES) + " |",
               "|---|" + "---|" * len(NODE_SHAPES)]
     for learners in CLASS_SIZES:
         cells = []
@@ -190,7 +203,7 @@ def main(argv=None):
         print(json.dumps({"kubernetes": resources(benchmark).kubernetes(), "tljh": resources(benchmark).tljh()},
                          indent=1))
     else:
-        print(plan(benchmark, load("classroom")["hub"]["peak_rss_mb"]))
+        print(plan(benchmark, load("classroom")))
 
 
 if __name__ == "__main__":
