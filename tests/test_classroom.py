@@ -130,3 +130,23 @@ def test_learners_per_server_is_the_tighter_of_memory_and_cpu():
     assert classroom.learners_per_server(cores=4, gib=16, per_learner_mib=1500, per_learner_cpu=0.5) == 8
     assert classroom.learners_per_server(cores=64, gib=16, per_learner_mib=1500, per_learner_cpu=0.5) == 10
     assert classroom.learners_per_server(cores=1, gib=1, per_learner_mib=1500, per_learner_cpu=0.5) == 0
+
+
+def test_a_class_the_machine_cannot_hold_is_refused_with_the_most_it_can():
+    from course_lib.tools.classroom_load import memory_problem
+
+    assert memory_problem(2, "00_welcome", available_mb=20_000) is None
+    message = memory_problem(40, "00_welcome", available_mb=20_000)
+    assert message.startswith("40 learners running 00_welcome need about") and "use --learners 17 or fewer" in message
+    assert len(message) < 300
+
+
+def test_a_missing_proxy_without_npm_gets_one_clear_line(monkeypatch, tmp_path):
+    from course_lib.tools import classroom_load
+
+    monkeypatch.setattr(classroom_load, "PROXY", tmp_path / "configurable-http-proxy")
+    monkeypatch.setattr(classroom_load.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit) as stop:
+        classroom_load.ensure_proxy()
+    assert "configurable-http-proxy" in str(stop.value) and "npm" in str(stop.value)
+    assert "\n" not in str(stop.value) and len(str(stop.value)) < 300
