@@ -150,3 +150,14 @@ def test_a_missing_proxy_without_npm_gets_one_clear_line(monkeypatch, tmp_path):
         classroom_load.ensure_proxy()
     assert "configurable-http-proxy" in str(stop.value) and "npm" in str(stop.value)
     assert "\n" not in str(stop.value) and len(str(stop.value)) < 300
+
+
+def test_the_instructors_guide_has_the_plan_of_the_committed_results():
+    plan = classroom.plan(classroom.load("benchmark"), classroom.load("classroom"))
+    assert plan in (ROOT / "site" / "teachers.md").read_text(), (
+        "site/teachers.md's 'A class on JupyterHub' tables differ from `python -m course_lib.tools.classroom plan`")
+
+
+def test_the_committed_class_lost_no_edit():
+    summary = classroom.load("classroom")["summary"]
+    assert summary["edits_lost"] == 0 and summary["failures"] == [] and summary["learners"] >= 2

@@ -154,7 +154,15 @@ def plan(benchmark, measured, servers=((4, 16), (8, 32), (16, 64))):
     """The instructor's guide's tables as Markdown, from the walk and ``measured`` (``classroom.json``)."""
     hub = mib(measured["hub"]["peak_rss_mb"])
     rest = max(mib(learner["rest_rss_mb"]) for learner in measured["learners"])
-    lines = ["Learners one server holds when all of them run the same chapter at once, the Hub "
+    summary, machine = measured["summary"], measured["made"]["machine"]
+    lines = [f"Measured with `python3 make.py classroom --learners {summary['learners']}` on a machine with "
+             f"{machine['cpus']} cores: {summary['learners']} learners ran {measured['chapter']} at once in "
+             f"{summary['chapter_wall_seconds']} s; each saw the first output after at most "
+             f"{summary['max_first_output_seconds']} s; each server with its kernel peaked at "
+             f"{mib(summary['max_peak_rss_mb']):.0f} MiB (the walk alone: {learner_mib(measured['chapter'], benchmark):.0f}); "
+             f"the Hub held {hub:.0f} MiB and its proxy {mib(measured['hub']['proxy_peak_rss_mb']):.0f} MiB; "
+             f"failures: {len(summary['failures'])}; edits lost: {summary['edits_lost']}.", "",
+             "Learners one server holds when all of them run the same chapter at once, the Hub "
              f"({hub:.0f} MiB measured) on the same server, {SYSTEM_RESERVE_MIB} MiB left to the system "
              "(computed from the measured walk, not measured):", "",
              "| chapter | MiB per learner | CPU per learner | "
