@@ -58,7 +58,8 @@ def test_values_yaml_passes_the_charts_values_schema():
     schema = json.loads((UPSTREAM / "z2jh-values.schema.json").read_text())
     defaults = yaml.safe_load((UPSTREAM / "z2jh-values.yaml").read_text())
     validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(_helm_merge(defaults, _values()))]
+    merged = _helm_merge(defaults, _values())
+    errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(merged)]
     assert not errors, errors
 
 

@@ -156,10 +156,12 @@ def plan(benchmark, measured, servers=((4, 16), (8, 32), (16, 64))):
     rest = max(mib(learner["rest_rss_mb"]) for learner in measured["learners"])
     summary, machine = measured["summary"], measured["made"]["machine"]
     lines = [f"Measured with `python3 make.py classroom --learners {summary['learners']}` on a machine with "
-             f"{machine['cpus']} cores: {summary['learners']} learners ran {measured['chapter']} at once in "
+             f"{machine['cpus']} cores: {summary['learners']} learners ({summary['in_chromium']} in JupyterLab in "
+             f"Chromium, the others through the Jupyter server API) ran {measured['chapter']} at once in "
              f"{summary['chapter_wall_seconds']} s; each saw the first output after at most "
              f"{summary['max_first_output_seconds']} s; each server with its kernel peaked at "
-             f"{mib(summary['max_peak_rss_mb']):.0f} MiB (the walk alone: {learner_mib(measured['chapter'], benchmark):.0f}); "
+             f"{mib(summary['max_peak_rss_mb']):.0f} MiB "
+             f"(the walk alone: {learner_mib(measured['chapter'], benchmark):.0f}); "
              f"the Hub held {hub:.0f} MiB and its proxy {mib(measured['hub']['proxy_peak_rss_mb']):.0f} MiB; "
              f"failures: {len(summary['failures'])}; edits lost: {summary['edits_lost']}.", "",
              "Learners one server holds when all of them run the same chapter at once, the Hub "

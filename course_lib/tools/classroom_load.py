@@ -9,8 +9,9 @@ What a class does, with N simulated learners on this machine:
    through its login page, starts their server, clicks the teacher's nbgitpuller link
    (``course_lib.tools.classroom.classroom_link``, pointing at a clone of this
    repository) and gets the course into their own home;
-3. every learner runs the chapter at once: a kernel through the Jupyter server API,
-   each code cell executed in order (what Run All does);
+3. every learner runs the chapter at once: learner1 in JupyterLab in headless Chromium
+   (the link clicked, the login form filled, Run All Cells), the others through the
+   Jupyter server API (a kernel, each code cell executed in order, as Run All does);
 4. each learner opens the next chapter (the kernel policy must restart the finished
    chapter's idle kernel), adds a note to the notebook and saves it; every server is stopped and
    started again; each learner clicks the link again; every note must still be there;
@@ -27,6 +28,7 @@ and the proxy's own memory. Exits non-zero on a failure or a lost edit.
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime
 import importlib.metadata
 import json
@@ -44,10 +46,13 @@ import uuid
 from pathlib import Path
 
 import psutil
+import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 from course_lib.core.resources import MB, session_memory
-from course_lib.tools import classroom
-from course_lib.tools.lab import BINDER_CONFIG, CHAPTERS, ROOT, free_port
+from course_lib.tools import browser, classroom
+from course_lib.tools.lab import BINDER_CONFIG, CHAPTERS, LAB_SETTINGS, ROOT, free_port
 from course_lib.tools.tether import end_tree
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
@@ -93,11 +98,16 @@ def memory_problem(learners, chapter, available_mb):
 
 
 def hub_config(folder, port, proxy, password, admin_token, course_cache):
-    """The Hub's ``jupyterhub_config.py`` text."""
+    """The Hub's ``jupyterhub_config.py`` text (and JupyterLab's settings for the servers, in ``folder``)."""
     singleuser = Path(sys.executable).parent / "jupyterhub-singleuser"
-    args = [f"--config={BINDER_CONFIG}"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    # The course's kernel policy; JupyterLab reachable as window.jupyterapp for the Chromium learner.
+    args = [f"--config={BINDER_CONFIG}", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url="]
+    args += ["--allow-root"] if os.geteuid() == 0 else []
+    for name, text in LAB_SETTINGS.items():  # no autosave, no news pop-up, as the walk has it
+        (folder / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "settings" / name).write_text(text)
     environment = {"PYTHONPATH": str(ROOT), "COURSE_CACHE_DIR": str(course_cache), "TF_CPP_MIN_LOG_LEVEL": "3",
-                   "JUPYTER_PLATFORM_DIRS": "1"}
+                   "JUPYTER_PLATFORM_DIRS": "1", "JUPYTERLAB_SETTINGS_DIR": str(folder / "settings")}
     settings = {
         "JupyterHub.ip": "127.0.0.1", "JupyterHub.port": port, "JupyterHub.hub_port": free_port(),
         "ConfigurableHTTPProxy.api_url": f"http://127.0.0.1:{free_port()}",
@@ -125,6 +135,11 @@ class Hub:
     def __init__(self, base, tether, log_path):
         self.base, self.tether, self.log_path = base, tether, log_path
 
+    def api(self, method, path, token, **kwargs):
+        """Call the Hub (``/hub/api/...``) or a learner's server (``/user/NAME/api/...``) with ``token``."""
+        return requests.request(method, f"{self.base}{path}", timeout=60,
+                                headers={"Authorization": f"token {token}"}, **kwargs)
+
     def process(self):
         return self.tether.children()[0]
 
@@ -151,10 +166,8 @@ class Hub:
         return hub.memory_info().rss / MB, proxy / MB
 
 
-def start_hub(folder, config_text, timeout=60):
-    """Start JupyterHub with ``config_text`` in ``folder`` under a tether; return a :class:`Hub`."""
-    import requests
-
+def start_hub(folder, port, config_text, timeout=60):
+    """Start JupyterHub listening on ``port`` with ``config_text``, in ``folder``, under a tether."""
     config = folder / "jupyterhub_config.py"
     config.write_text(config_text)
     config.chmod(0o600)
@@ -164,7 +177,6 @@ def start_hub(folder, config_text, timeout=60):
     tether = psutil.Popen([sys.executable, "-m", "course_lib.tools.tether", sys.executable, "-m", "jupyterhub",
                            "-f", str(config)], cwd=folder, env=env, stdin=subprocess.PIPE, stdout=log,
                           stderr=subprocess.STDOUT, start_new_session=True)
-    port = next(line.split("=")[1].strip() for line in config_text.splitlines() if line.startswith("c.JupyterHub.port"))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -182,27 +194,21 @@ class Learner:
     """One simulated learner: their name, Hub token, browser session and measurements."""
 
     def __init__(self, hub, name, password):
-        import requests
-
         self.hub, self.name, self.password = hub, name, password
         self.browser = requests.Session()
         self.token = None
         self.results = {"name": name}
         self.note = f"Note by {name}: {secrets.token_hex(6)}"
 
-    def api(self, method, path, token=None, **kwargs):
-        """Call the Hub (``/hub/api/...``) or the learner's server (``/user/NAME/api/...``) with a token."""
-        import requests
-
-        answer = requests.request(method, f"{self.hub.base}{path}", timeout=60,
-                                  headers={"Authorization": f"token {token or self.token}"}, **kwargs)
-        return answer
+    def api(self, method, path, **kwargs):
+        """``Hub.api`` with the learner's token."""
+        return self.hub.api(method, path, self.token, **kwargs)
 
     def log_in(self):
         """A token through the Hub's REST API, and a cookie through its login page (as a browser)."""
-        answer = self.api("POST", f"/hub/api/users/{self.name}/tokens", token="none",
-                          json={"auth": {"username": self.name, "password": self.password},
-                                "note": "classroom load test", "expires_in": 3600})
+        answer = self.hub.api("POST", f"/hub/api/users/{self.name}/tokens", "none",
+                              json={"auth": {"username": self.name, "password": self.password},
+                                    "note": "classroom load test", "expires_in": 3600})
         answer.raise_for_status()
         self.token = answer.json()["token"]
         self.browser.get(f"{self.hub.base}/hub/login", timeout=30)
@@ -277,9 +283,6 @@ async def _execute(learner, path, cells, also=None):
     Returns ``{"kernel_start_seconds", "first_output_seconds", "run_seconds", "errors", "also"}``;
     ``also`` is the text that extra code printed.
     """
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
     start = time.monotonic()
     session = learner.api("POST", f"/user/{learner.name}/api/sessions",
                           json={"path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}})
@@ -354,14 +357,58 @@ class Sampler(threading.Thread):
             self.stop.wait(0.5)
 
 
-def each(learners, work):
-    """Run ``work(learner)`` for every learner at once; return the results in order."""
-    with concurrent.futures.ThreadPoolExecutor(len(learners)) as pool:
-        return list(pool.map(work, learners))
+def each(learners, work, meanwhile=None):
+    """Run ``work(learner)`` for every learner at once, and ``meanwhile()`` in this thread (Chromium's)."""
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(learners))) as pool:
+        futures = [pool.submit(work, learner) for learner in learners]
+        if meanwhile:
+            meanwhile()
+        return [future.result() for future in futures]
 
 
-def run_class(n_learners, chapter, folder):
-    """The whole class on a new Hub in ``folder``; return the results dict."""
+class ChromiumLearner:
+    """The learner who uses JupyterLab in Chromium, as a person would: the link, the login form, Run All."""
+
+    def __init__(self, page, learner, notebook_path):
+        self.page, self.learner, self.path = page, learner, notebook_path
+
+    def arrive(self, link):
+        """Click the link: log in on the form, wait while the server starts and the course is pulled."""
+        start = time.monotonic()
+        self.page.goto(link)
+        self.page.fill("#username_input", self.learner.name)
+        self.page.fill("#password_input", self.learner.password)
+        self.page.click("#login_submit")
+        browser.wait_for_notebook(self.page, self.path, timeout=300_000)
+        self.learner.results["chromium_link_to_notebook_seconds"] = round(time.monotonic() - start, 1)
+
+    def run_all(self):
+        """JupyterLab's Run All Cells; the seconds to the first output and to the end; error outputs."""
+        start = time.monotonic()
+        self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        self.page.wait_for_function(
+            """() => window.jupyterapp.shell.currentWidget.content.widgets.some(
+                   c => c.model.type === 'code' && c.model.outputs.length > 0)""", timeout=CELL_TIMEOUT_SECONDS * 1000)
+        first = round(time.monotonic() - start, 1)
+        browser.wait_until_run(self.page)
+        self.learner.results.update({"first_output_seconds": first, "run_seconds": round(time.monotonic() - start, 1),
+                                     "errors": browser.notebook_problems(self.page),
+                                     "reads_another_learners_files": None})
+
+    def add_note(self):
+        """A Markdown cell with the learner's note at the end, then File > Save."""
+        self.page.evaluate("""async (note) => {
+            const app = window.jupyterapp, notebook = app.shell.currentWidget.content;
+            notebook.activeCellIndex = notebook.widgets.length - 1;
+            await app.commands.execute('notebook:insert-cell-below');
+            await app.commands.execute('notebook:change-cell-to-markdown');
+            notebook.activeCell.model.sharedModel.setSource(note);
+            await app.commands.execute('docmanager:save');
+        }""", self.learner.note)
+
+
+def run_class(n_learners, chapter, folder, chromium=True):
+    """The whole class on a new Hub in ``folder`` (learner1 in Chromium if ``chromium``); return the results."""
     import course_lib
 
     proxy = ensure_proxy()
@@ -371,63 +418,64 @@ def run_class(n_learners, chapter, folder):
                             text=True, check=True).stdout.strip()
     port = free_port()
     link = classroom.classroom_link(f"http://127.0.0.1:{port}", chapter, f"file://{upstream}", branch)
-    names_in_order = classroom.chapter_names()
-    next_path = f"{upstream.name}/chapters/{names_in_order[(names_in_order.index(chapter) + 1) % len(names_in_order)]}.ipynb"
+    chapters = classroom.chapter_names()
     notebook_path = f"{upstream.name}/chapters/{chapter}.ipynb"
+    next_path = f"{upstream.name}/chapters/{chapters[(chapters.index(chapter) + 1) % len(chapters)]}.ipynb"
     password, admin_token = secrets.token_hex(16), secrets.token_hex(32)
-    cache = course_lib.cache_dir()
-    hub = start_hub(folder, hub_config(folder, port, proxy, password, admin_token, cache))
-    learners = []
+    hub = start_hub(folder, port, hub_config(folder, port, proxy, password, admin_token, course_lib.cache_dir()))
     try:
         names = [f"learner{i + 1}" for i in range(n_learners)]
-        Learner(hub, "teacher", "").api("POST", "/hub/api/users", token=admin_token,
-                                        json={"usernames": names}).raise_for_status()
+        hub.api("POST", "/hub/api/users", admin_token, json={"usernames": names}).raise_for_status()
         learners = [Learner(hub, name, password) for name in names]
         sampler = Sampler(hub, learners)
         sampler.start()
+        with browser.chromium_page() if chromium else contextlib.nullcontext() as page:
+            person = ChromiumLearner(page, learners[0], notebook_path) if chromium else None
+            by_api = learners[1:] if chromium else learners
+            each(learners, Learner.log_in)
 
-        def arrive(learner):
-            learner.log_in()
-            learner.results["spawn_seconds"] = learner.start_server()
-            learner.results["pull_seconds"] = learner.click(link)
+            def arrive(learner):
+                learner.results["spawn_seconds"] = learner.start_server()
+                learner.results["pull_seconds"] = learner.click(link)
 
-        each(learners, arrive)
-        print(f"{n_learners} learners logged in, servers started, the course pulled", flush=True)
-        cells = code_cells(learners[0].notebook(notebook_path))
-        neighbour = {a.name: b for a, b in zip(learners, learners[1:] + learners[:1])}
+            each(by_api, arrive, meanwhile=person and (lambda: person.arrive(link)))
+            print(f"{n_learners} learners logged in, servers started, the course pulled", flush=True)
+            cells = code_cells(learners[-1].notebook(notebook_path))
+            neighbour = {a.name: b for a, b in zip(learners, learners[1:] + learners[:1])}
 
-        def run_chapter(learner):
-            other = folder / "home" / neighbour[learner.name].name / notebook_path
-            peek = f"import os; print(os.access({str(other)!r}, os.R_OK))" if n_learners > 1 else None
-            found = asyncio.run(_execute(learner, notebook_path, cells, also=peek))
-            learner.results.update({key: found[key] for key in
-                                    ("kernel_start_seconds", "first_output_seconds", "run_seconds", "errors")})
-            learner.results["reads_another_learners_files"] = found["also"].strip() == "True" if peek else None
+            def run_chapter(learner):
+                other = folder / "home" / neighbour[learner.name].name / notebook_path
+                peek = f"import os; print(os.access({str(other)!r}, os.R_OK))" if n_learners > 1 else None
+                found = asyncio.run(_execute(learner, notebook_path, cells, also=peek))
+                learner.results.update({key: found[key] for key in
+                                        ("kernel_start_seconds", "first_output_seconds", "run_seconds", "errors")})
+                learner.results["reads_another_learners_files"] = found["also"].strip() == "True" if peek else None
 
-        started = time.monotonic()
-        sampler.peaks = dict.fromkeys(sampler.peaks, 0.0)
-        each(learners, run_chapter)
-        wall = round(time.monotonic() - started, 1)
-        print(f"{chapter} ran in every learner's server at once: {wall} s", flush=True)
-        time.sleep(2)
-        for learner in learners:
-            learner.results["peak_rss_mb"] = round(sampler.peaks[learner.name])
-            learner.results["rest_rss_mb"] = round(session_memory(hub.server_pid(learner.name))["rss_mb"])
-            other = neighbour[learner.name]
-            status = learner.api("GET", f"/user/{other.name}/api/contents/{notebook_path}").status_code
-            learner.results["opens_another_learners_server"] = status == 200
-        hub_rest, proxy_rest = hub.own_memory_mb()
-
-        def open_next_chapter(learner):  # the kernel policy restarts the idle chapter's kernel
-            learner.api("POST", f"/user/{learner.name}/api/sessions", json={
-                "path": next_path, "type": "notebook", "name": "", "kernel": {"name": "python3"}}).raise_for_status()
+            started = time.monotonic()
+            sampler.peaks = dict.fromkeys(sampler.peaks, 0.0)
+            each(by_api, run_chapter, meanwhile=person and person.run_all)
+            wall = round(time.monotonic() - started, 1)
+            print(f"{chapter} ran in every learner's server at once: {wall} s", flush=True)
             time.sleep(2)
-            learner.results["after_opening_next_chapter_rss_mb"] = round(
-                session_memory(hub.server_pid(learner.name))["rss_mb"])
+            for learner in learners:
+                learner.results["peak_rss_mb"] = round(sampler.peaks[learner.name])
+                learner.results["rest_rss_mb"] = round(session_memory(hub.server_pid(learner.name))["rss_mb"])
+                other = neighbour[learner.name]
+                status = learner.api("GET", f"/user/{other.name}/api/contents/{notebook_path}").status_code
+                learner.results["opens_another_learners_server"] = status == 200
+            hub_rest, proxy_rest = hub.own_memory_mb()
+            each(by_api, lambda learner: learner.add_note(notebook_path), meanwhile=person and person.add_note)
 
-        each(learners, open_next_chapter)
-        each(learners, lambda learner: learner.add_note(notebook_path))
-        each(learners, lambda learner: learner.stop_server())
+            def open_next_chapter(learner):  # the kernel policy restarts the idle chapter's kernel
+                learner.api("POST", f"/user/{learner.name}/api/sessions", json={
+                    "path": next_path, "type": "notebook", "name": "", "kernel": {"name": "python3"}}
+                ).raise_for_status()
+                time.sleep(2)
+                learner.results["after_opening_next_chapter_rss_mb"] = round(
+                    session_memory(hub.server_pid(learner.name))["rss_mb"])
+
+            each(learners, open_next_chapter)
+        each(learners, Learner.stop_server)
         print("notes saved, servers stopped", flush=True)
 
         def come_back(learner):
@@ -466,6 +514,7 @@ def summarise(learners, chapter, wall, sampler, hub_rest, proxy_rest):
                 "proxy_peak_rss_mb": round(sampler.proxy_peak), "proxy_rest_rss_mb": round(proxy_rest)},
         "summary": {
             "learners": len(per_learner),
+            "in_chromium": sum("chromium_link_to_notebook_seconds" in r for r in per_learner),
             "chapter_wall_seconds": wall,
             "max_first_output_seconds": max(r["first_output_seconds"] or 0 for r in per_learner),
             "max_peak_rss_mb": max(r["peak_rss_mb"] for r in per_learner),
@@ -493,6 +542,8 @@ def main(argv=None):
     parser.add_argument("--learners", type=int, required=True, help="how many simulated learners")
     parser.add_argument("--chapter", default="00_welcome", help="the chapter every learner runs")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where the results go")
+    parser.add_argument("--no-chromium", action="store_true",
+                        help="every learner through the API (default: learner1 uses JupyterLab in Chromium)")
     args = parser.parse_args(argv)
     if args.learners < 1:
         sys.exit(f"--learners must be 1 or more, got {args.learners}")
@@ -501,12 +552,14 @@ def main(argv=None):
     problem = memory_problem(args.learners, args.chapter, psutil.virtual_memory().available / MB)
     if problem:
         sys.exit(problem)
+    if not args.no_chromium and browser.find_chromium() is None:
+        sys.exit(browser.CHROMIUM_HELP + " Or run with --no-chromium.")
     if shutil.which("git") is None:
         sys.exit("git is needed (nbgitpuller clones the course with it); install git")
     folder = Path(tempfile.mkdtemp(prefix="course-classroom-"))
     kept = Path(tempfile.gettempdir()) / "course-classroom-hub.log"
     try:
-        results = run_class(args.learners, args.chapter, folder)
+        results = run_class(args.learners, args.chapter, folder, chromium=not args.no_chromium)
     finally:
         if (folder / "hub.log").exists():  # the Hub's and the servers' log, for a failed run
             shutil.copy(folder / "hub.log", kept)
