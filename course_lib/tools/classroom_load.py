@@ -132,8 +132,8 @@ def hub_config(folder, port, proxy, password, admin_token, course_cache):
 class Hub:
     """A running JupyterHub: its address, its process and its proxy's."""
 
-    def __init__(self, base, tether, log_path):
-        self.base, self.tether, self.log_path = base, tether, log_path
+    def __init__(self, base, tether, log):
+        self.base, self.tether, self.log = base, tether, log
 
     def api(self, method, path, token, **kwargs):
         """Call the Hub (``/hub/api/...``) or a learner's server (``/user/NAME/api/...``) with ``token``."""
@@ -182,7 +182,7 @@ def start_hub(folder, port, config_text, timeout=60):
     while True:
         try:
             if requests.get(f"{base}/hub/api/", timeout=2).ok:
-                return Hub(base, tether, log_path)
+                return Hub(base, tether, log)
         except requests.RequestException:
             pass
         if tether.poll() is not None or time.monotonic() > deadline:
@@ -191,11 +191,11 @@ def start_hub(folder, port, config_text, timeout=60):
 
 
 class Learner:
-    """One simulated learner: their name, Hub token, browser session and measurements."""
+    """One simulated learner: their name, Hub token, web session and measurements."""
 
     def __init__(self, hub, name, password):
         self.hub, self.name, self.password = hub, name, password
-        self.browser = requests.Session()
+        self.web = requests.Session()  # a browser without JavaScript: cookies, redirects
         self.token = None
         self.results = {"name": name}
         self.note = f"Note by {name}: {secrets.token_hex(6)}"
@@ -211,10 +211,10 @@ class Learner:
                                     "note": "classroom load test", "expires_in": 3600})
         answer.raise_for_status()
         self.token = answer.json()["token"]
-        self.browser.get(f"{self.hub.base}/hub/login", timeout=30)
-        login = self.browser.post(f"{self.hub.base}/hub/login", allow_redirects=False, timeout=30,
+        self.web.get(f"{self.hub.base}/hub/login", timeout=30)
+        login = self.web.post(f"{self.hub.base}/hub/login", allow_redirects=False, timeout=30,
                                   data={"username": self.name, "password": self.password,
-                                        "_xsrf": self.browser.cookies.get("_xsrf", "")})
+                                        "_xsrf": self.web.cookies.get("_xsrf", "")})
         if login.status_code != 302:
             raise RuntimeError(f"{self.name}: the Hub's login page answered {login.status_code}")
 
@@ -240,12 +240,12 @@ class Learner:
     def click(self, link):
         """Follow the teacher's link as a browser, then pull as its page does; return seconds."""
         start = time.monotonic()
-        page = self.browser.get(link, timeout=60)
+        page = self.web.get(link, timeout=60)
         landed = urllib.parse.urlparse(page.url).path
         if page.status_code != 200 or landed != f"/user/{self.name}/git-pull":
             raise RuntimeError(f"{self.name}: the link landed on {landed} ({page.status_code}), not the puller")
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(link).query))
-        pulled = self.browser.get(f"{self.hub.base}/user/{self.name}/git-pull/api", stream=True, timeout=120,
+        pulled = self.web.get(f"{self.hub.base}/user/{self.name}/git-pull/api", stream=True, timeout=120,
                                   params={key: query[key] for key in ("repo", "branch", "targetpath")})
         phase = None
         for line in pulled.iter_lines(decode_unicode=True):
@@ -489,6 +489,7 @@ def run_class(n_learners, chapter, folder, chromium=True):
     finally:
         end_tree(hub.tether)
         hub.tether.stdin.close()
+        hub.log.close()
     return summarise(learners, chapter, wall, sampler, hub_rest, proxy_rest)
 
 
