@@ -12,7 +12,7 @@
 
 Every number comes from ``course_lib/results/benchmark.json`` (the walk: one JupyterLab
 session, every chapter in turn, on one CPU, with the kernel policy) and, for the Hub's own
-memory, ``course_lib/results/classroom.json`` (``python3 make.py classroom``). Those files
+memory, ``course_lib/results/classroom.json`` (``python3 make.py classroom --save``). Those files
 count memory in decimal MB (``course_lib.core.resources.MB``); what a server gets is in MiB,
 written ``"<n>M"`` as JupyterHub reads it (KubeSpawner and TLJH: M = 2**20 bytes), and the
 planning tables use MiB and GiB too.

@@ -19,7 +19,8 @@ What a class does, with N simulated learners on this machine:
    promises that); one learner's kernel reading another's files is reported (the local
    spawner runs everyone as the same operating-system user and promises nothing there).
 
-Writes ``course_lib/results/classroom.json`` (``--results``): per learner the memory of
+Writes ``.bench/classroom.json`` (``--json``; ``--save``: also ``course_lib/results/classroom.json``,
+which the instructor's guide quotes): per learner the memory of
 the server and its kernels (summed RSS, decimal MB as in the walk) at the peak of the run
 and at rest after it, the seconds to the first output, failures and edits lost; the Hub's
 and the proxy's own memory. Exits non-zero on a failure or a lost edit.
@@ -58,7 +59,7 @@ from course_lib.tools.tether import end_tree
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 PROXY_PREFIX = ROOT / "classroom" / ".proxy"
 PROXY = PROXY_PREFIX / "node_modules" / ".bin" / "configurable-http-proxy"
-DEFAULT_RESULTS = classroom.RESULTS / "classroom.json"
+DEFAULT_JSON = ROOT / ".bench" / "classroom.json"
 #: Kept free for the Hub, its proxy and the system when checking that N learners fit (MB).
 HUB_RESERVE_MB = 1000
 CELL_TIMEOUT_SECONDS = 300
@@ -542,7 +543,9 @@ def main(argv=None):
                                      description=__doc__.split("\n")[0].split(": ", 1)[1])
     parser.add_argument("--learners", type=int, required=True, help="how many simulated learners")
     parser.add_argument("--chapter", default="00_welcome", help="the chapter every learner runs")
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where the results go")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where the results go (default: .bench/)")
+    parser.add_argument("--save", action="store_true",
+                        help="also write course_lib/results/classroom.json (the instructor's guide quotes it)")
     parser.add_argument("--no-chromium", action="store_true",
                         help="every learner through the API (default: learner1 uses JupyterLab in Chromium)")
     args = parser.parse_args(argv)
@@ -565,10 +568,14 @@ def main(argv=None):
         if (folder / "hub.log").exists():  # the Hub's and the servers' log, for a failed run
             shutil.copy(folder / "hub.log", kept)
         shutil.rmtree(folder, ignore_errors=True)
-    args.results.write_text(json.dumps(results, indent=1) + "\n")
+    text = json.dumps(results, indent=1) + "\n"
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(text)
+    if args.save:
+        (classroom.RESULTS / "classroom.json").write_text(text)
     summary = results["summary"]
     print(json.dumps(summary, indent=1))
-    print(f"results: {args.results}; the Hub's log: {kept}")
+    print(f"results: {args.json}{' and course_lib/results/classroom.json' if args.save else ''}; the Hub's log: {kept}")
     if summary["failures"] or summary["edits_lost"]:
         sys.exit(f"{len(summary['failures'])} failures, {summary['edits_lost']} edits lost")
 
