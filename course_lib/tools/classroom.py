@@ -155,23 +155,27 @@ def plan(benchmark, measured, servers=((4, 16), (8, 32), (16, 64))):
     hub = mib(measured["hub"]["peak_rss_mb"])
     rest = max(mib(learner["rest_rss_mb"]) for learner in measured["learners"])
     summary, machine = measured["summary"], measured["made"]["machine"]
+    walk_alone = learner_mib(measured["chapter"], benchmark)
+    # A server under load held more than the walk's figure: scale every chapter's by as much.
+    scale = max(1.0, mib(summary["max_peak_rss_mb"]) / walk_alone)
     lines = [f"Measured with `python3 make.py classroom --learners {summary['learners']}` on a machine with "
              f"{machine['cpus']} cores: {summary['learners']} learners ({summary['in_chromium']} in JupyterLab in "
              f"Chromium, the others through the Jupyter server API) ran {measured['chapter']} at once in "
              f"{summary['chapter_wall_seconds']} s; each saw the first output after at most "
              f"{summary['max_first_output_seconds']} s; each server with its kernel peaked at "
              f"{mib(summary['max_peak_rss_mb']):.0f} MiB "
-             f"(the walk alone: {learner_mib(measured['chapter'], benchmark):.0f}); "
+             f"(the walk alone: {walk_alone:.0f}); "
              f"the Hub held {hub:.0f} MiB and its proxy {mib(measured['hub']['proxy_peak_rss_mb']):.0f} MiB; "
              f"failures: {len(summary['failures'])}; edits lost: {summary['edits_lost']}.", "",
              "Learners one server holds when all of them run the same chapter at once, the Hub "
-             f"({hub:.0f} MiB measured) on the same server, {SYSTEM_RESERVE_MIB} MiB left to the system "
-             "(computed from the measured walk, not measured):", "",
+             f"({hub:.0f} MiB measured) on the same server, {SYSTEM_RESERVE_MIB} MiB left to the system; "
+             f"memory per learner: the walk's figure for the chapter times {scale:.2f}, what the class above "
+             "held over the walk's figure (computed, not measured):", "",
              "| chapter | MiB per learner | CPU per learner | "
              + " | ".join(f"{c} cores / {g} GiB" for c, g in servers) + " |",
              "|---|---|---|" + "---|" * len(servers)]
     for chapter in benchmark["chapters"]:
-        memory, cpu = learner_mib(chapter, benchmark), learner_cpu(chapter, benchmark)
+        memory, cpu = scale * learner_mib(chapter, benchmark), learner_cpu(chapter, benchmark)
         held = [learners_per_server(c, g, memory, cpu, hub) for c, g in servers]
         lines.append(f"| {chapter} | {memory:.0f} | {cpu:.2f} | " + " | ".join(map(str, held)) + " |")
     guaranteed = resources(benchmark)
