@@ -18,12 +18,13 @@ config="$user_env/etc/jupyter/jupyter_server_config.py"
 sudo mkdir -p "$(dirname "$config")"
 sudo grep -qs "course_lib.tools.kernel_policy" "$config" || sudo tee -a "$config" < "$course/binder/jupyter_server_config.py" > /dev/null
 
-# The caches warmed once for everyone (data, source models, chapter 07's weights); every user may
-# add to them (sticky: nobody deletes another's files).
+# The caches warmed once for everyone (data, source models, chapter 07's weights): every user reads
+# them and may add entries, none may change or delete another's (files read-only, folders sticky).
 sudo mkdir -p "$share"
 sudo env COURSE_CACHE_DIR="$share/cache" KERAS_HOME="$share/keras" "$user_env/bin/python" -m course_lib.tools.warm
 sudo env KERAS_HOME="$share/keras" "$user_env/bin/python" -m course_lib.own_images fetch-weights --timeout 60 || true
-sudo chmod -R a+rwX,+t "$share"
+sudo chmod -R a+rX "$share"
+sudo find "$share" -type d -exec chmod a+w,+t {} +
 sudo tee /opt/tljh/config/jupyterhub_config.d/transfer-course.py > /dev/null <<PY
 c.Spawner.environment.update({"COURSE_CACHE_DIR": "$share/cache", "KERAS_HOME": "$share/keras",
                               "TF_CPP_MIN_LOG_LEVEL": "3"})
