@@ -23,6 +23,11 @@
     python make.py slides   build only the chapters' slide decks
     python make.py sync     write every list of chapters (README, course map, site, "Next"
                             cells) from course_lib/syllabus.py (--check: only list stale files)
+    python make.py classroom-link --hub URL [--chapter NN_name]
+                            print the nbgitpuller link that opens a chapter in each learner's
+                            own copy of the course on a JupyterHub (classroom/README.md)
+    python make.py classroom --learners N
+                            set up .venv and load-test a real JupyterHub with N local learners
 
 Setting up installs the course (``pip install -e .``) into ``.venv`` beside this
 file with the tested versions of constraints/current.txt, and again only when
@@ -61,7 +66,7 @@ FLOOR_TESTS = ["tests/core", "tests/methods", "tests/chapters", "tests/site/test
 QUICK_TESTS = ["tests", "-m", "not slow and not executed"]
 SUPPORTED_PYTHON = ((3, 11), (3, 13))
 #: What the tests, the benchmark and the site need (one set, so switching commands reinstalls nothing).
-TEST_EXTRAS = ["course", "test", "site"]
+TEST_EXTRAS = ["course", "test", "site", "classroom"]
 
 
 def python_problem(version=sys.version_info[:2], system=platform.system(), machine=platform.machine()):
@@ -221,8 +226,23 @@ def sync():
     run("-m", "course_lib.tools.sync", *sys.argv[2:])
 
 
+def classroom_link():
+    """The link a teacher sends (standard library only: no .venv needed)."""
+    sys.exit(subprocess.run([sys.executable, "-m", "course_lib.tools.classroom", "link", *sys.argv[2:]],
+                            cwd=ROOT).returncode)
+
+
+def classroom():
+    """A real JupyterHub, N local learners, one chapter at once (classroom/README.md)."""
+    ensure_venv(TEST_EXTRAS)
+    if call("-m", "course_lib.tools.warm") != 0:
+        sys.exit("filling the course's cache failed (see above)")
+    run("-m", "course_lib.tools.classroom_load", *sys.argv[2:])
+
+
 COMMANDS = {"course": course, "test": test, "bench": bench, "walk": walk, "floor": floor,
-            "site": site, "slides": slides, "sync": sync}
+            "site": site, "slides": slides, "sync": sync,
+            "classroom-link": classroom_link, "classroom": classroom}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

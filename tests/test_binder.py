@@ -75,7 +75,7 @@ def test_postbuild_installs_the_course_its_settings_and_fills_the_cache(image):
     config = image["env"] / "etc" / "jupyter" / "jupyter_server_config.py"
     assert f"Jupyter server settings: {config}" in image["log"]
     assert config.read_text().count("RestartIdleKernelsManager") == 1
-    cache = image["home"] / ".cache" / "transfer-learning-course"
+    cache = image["env"] / "share" / "transfer-learning-course" / "cache"  # not in home: see postBuild
     assert f"cache folder: {cache}" in image["log"]
     assert any(cache.glob("cnn_mnist_*.keras"))  # the source models (core.pretrained.Recipe.name)
 

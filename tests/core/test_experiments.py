@@ -88,8 +88,8 @@ def test_saved_reports_load_back_as_the_notebooks_read_them(tmp_path, monkeypatc
 
 @pytest.mark.parametrize("name", results.available())
 def test_every_committed_results_file_is_registered_and_its_claims_hold(name):
-    if name == "benchmark":
-        pytest.skip("the benchmark's file is not an experiment's")
+    if name in ("benchmark", "classroom"):
+        pytest.skip("the walk's and the classroom load test's files are not an experiment's")
     report = results.load(name)
     assert report.experiment == name and name in experiments.registry()
     assert report.seeds == [0, 1, 2, 3, 4], "the notebooks quote seeds 0-4"
