@@ -162,3 +162,16 @@ def test_the_instructors_guide_has_the_plan_of_the_committed_results():
 def test_the_committed_class_lost_no_edit():
     summary = classroom.load("classroom")["summary"]
     assert summary["edits_lost"] == 0 and summary["failures"] == [] and summary["learners"] >= 2
+
+
+@pytest.mark.slow
+def test_a_class_of_two_learners_runs_a_chapter_at_once_and_loses_no_edit(tmp_path):
+    """``python3 make.py classroom --learners 2``: a real JupyterHub, two learners (one in Chromium)."""
+    from course_lib.tools import browser, classroom_load
+
+    if browser.find_chromium() is None:
+        pytest.skip(browser.CHROMIUM_HELP)
+    subprocess.run([sys.executable, "-m", "course_lib.tools.warm"], check=True, stdout=subprocess.DEVNULL)
+    classroom_load.main(["--learners", "2", "--json", str(tmp_path / "classroom.json")])
+    summary = json.loads((tmp_path / "classroom.json").read_text())["summary"]
+    assert summary["failures"] == [] and summary["edits_lost"] == 0
