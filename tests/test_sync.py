@@ -137,6 +137,7 @@ def _run(tree, *args):
     return subprocess.run([sys.executable, *args], cwd=tree, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_a_ninth_chapter_is_one_declaration_and_its_own_files(tmp_path):
     tree = _tree_copy(tmp_path / "course")
     _add_the_ninth_chapter(tree)

@@ -138,7 +138,8 @@ def test_adaptation_factory_registers_the_notebooks_runs_and_trains_nothing():
     assert "0.800" in recording.table_html and recording.png is None
 
 
-def test_an_executed_notebook_gets_every_recording_in_place_of_its_live_widget(tmp_path):
+def test_an_executed_notebook_gets_every_recording_in_place_of_its_live_widget(tmp_path, monkeypatch):
+    monkeypatch.setattr(publishing, "_registered", {})  # as in a fresh kernel: only this notebook's widget
     rng = np.random.default_rng(0)
     widget = confidence_threshold.confidence_threshold_widget(rng.dirichlet(np.ones(10), size=50),
                                                              rng.integers(0, 10, size=50))
