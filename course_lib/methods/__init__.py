@@ -5,6 +5,7 @@
 ``fine_tuning``          what to unfreeze: the strategies and their baselines (02)
 ``learning_rates``       a learning rate per group of layers; gradual unfreezing (02)
 ``batchnorm``            BatchNorm's statistics, freezing it right, AdaBN (02, 04)
+``parameter_efficient``  LP-FT, BitFit, LoRA (Keras's enable_lora), adapters; what each stores (08)
 ``channel_copying``      reusing kernels across input-channel counts (03)
 ``shared_embedding``     one embedding for source and target, CCSA (03)
 ``fusion``               a frozen source branch and a target branch joined (03)
