@@ -2,12 +2,16 @@
 
 Every chapter runs once, in the learner's walk (``course_lib/tools/walk.py``): one JupyterLab
 in headless Chromium, pinned to one CPU with Binder's kernel policy, each chapter run with Run
-All Cells, its widgets then recorded and the executed notebook kept in ``EXECUTED``. It runs
-with oneDNN off (``WALK_NUMERICS``), a numerics setting other than the one the results files
-were made with, so that a chapter comparing a live number with a committed one more tightly
-than numerics allow fails here first. Everything that reads executed chapters reads those: the
-walk's own checks (time, memory, errors), the output checks and the website built from them
-(``site/build.py --executed``), with its pages, decks and recorded widgets checked in Chromium.
+All Cells as a learner would (TensorFlow's default numerics: its time and memory are what a
+learner meets), its widgets then recorded and the executed notebook kept in ``EXECUTED``.
+Everything that reads executed chapters reads those: the walk's own checks (time, memory,
+errors), the output checks and the website built from them (``site/build.py --executed``),
+with its pages, decks and recorded widgets checked in Chromium.
+
+Then, on the same CPU, the chapters that show a live number beside a committed one
+(``results.beside``) run once more with oneDNN off (``OTHER_NUMERICS``), a numerics setting
+other than the one the results files were made with, so that a comparison tighter than
+numerics allow fails on the team's own machine first (their outputs go to ``OTHER_EXECUTED``).
 
 The walk starts as soon as the tests are collected, when any test asks for it (marker
 ``executed``), and runs beside the other tests: its server on the first CPU, the test process
@@ -16,6 +20,8 @@ moved to the others. Tests marked ``executed`` run last and wait for it.
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +34,15 @@ EXECUTED = BENCH / "executed"
 RECORD = BENCH / "walk.json"
 WALK_LOG = BENCH / "walk.log"
 SCREENSHOTS = ROOT / "tests" / "screenshots"  # git-ignored
-WALK_NUMERICS = "onednn_off"
+OTHER_NUMERICS = "onednn_off"
+OTHER_EXECUTED = BENCH / OTHER_NUMERICS
 MARKER = "executed"
+
+
+def beside_chapters():
+    """The chapters that show a live number beside a committed one (``results.beside``)."""
+    return [path for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+            if re.search(r"results\.beside\(", path.with_suffix(".py").read_text())]
 
 
 class BackgroundWalk:
@@ -39,13 +52,22 @@ class BackgroundWalk:
         self.process = None
 
     def start(self):
-        EXECUTED.mkdir(parents=True, exist_ok=True)
-        for old in [*EXECUTED.glob("*.ipynb"), RECORD]:
-            old.unlink(missing_ok=True)
+        from course_lib.experiments import NUMERICS
+
+        for folder in (EXECUTED, OTHER_EXECUTED):
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("*.ipynb"):
+                old.unlink()
+        RECORD.unlink(missing_ok=True)
+        other = " ".join(f"{k}={v}" for k, v in NUMERICS[OTHER_NUMERICS].items())
+        python = shlex.quote(sys.executable)
         # Every documented way in fills the cache first (make.py course, Binder's postBuild).
-        script = (f"{sys.executable} -m course_lib.tools.warm > /dev/null && "
-                  f"{sys.executable} -m course_lib.tools.walk --executed {EXECUTED} --json {RECORD} "
-                  f"--numerics {WALK_NUMERICS} --screenshots {SCREENSHOTS}")
+        script = (f"{python} -m course_lib.tools.warm > /dev/null && "
+                  f"{python} -m course_lib.tools.walk --executed {EXECUTED} --json {RECORD} "
+                  f"--screenshots {SCREENSHOTS}; walked=$?; "
+                  f"env {other} {python} -m jupyter nbconvert --to notebook --execute "
+                  f"--ExecutePreprocessor.timeout=600 --output-dir {OTHER_EXECUTED} "
+                  + " ".join(shlex.quote(str(p)) for p in beside_chapters()) + "; exit $walked")
         self.log = open(WALK_LOG, "w")
         self.process = subprocess.Popen(["bash", "-c", script], cwd=ROOT, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

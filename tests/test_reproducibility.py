@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 
 from course_lib import results
+from executed import OTHER_EXECUTED, OTHER_NUMERICS, WALK_LOG, beside_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py"))
@@ -49,6 +51,7 @@ def _shown_beside_live_runs():
 
 def test_chapters_show_live_numbers_beside_committed_ones():
     assert "domain_adaptation" in _shown_beside_live_runs()
+    assert {p.stem for p in beside_chapters()} >= {"02_task_fine_tuning", "05_domain_adaptation"}
 
 
 @pytest.mark.parametrize("name", _shown_beside_live_runs())
@@ -59,3 +62,16 @@ def test_what_a_chapter_sets_beside_a_live_run_has_its_spread_measured(name):
     assert set(report.numerics["spread"]) == set(report.results)
     assert set(report.numerics["settings"]) == {"default", "onednn_off", "onednn_avx2"}
     assert report.numerics["made"]["processor"]["isa"], "the processor that measured it is recorded"
+
+
+@pytest.mark.executed
+@pytest.mark.parametrize("path", beside_chapters(), ids=lambda p: p.stem)
+def test_a_chapter_beside_its_results_runs_to_its_end_under_other_numerics(walk_record, path):
+    """The test run executes it once more with oneDNN off (tests/executed.py): a comparison
+    tighter than numerics allow would stop it there, on any machine."""
+    executed = OTHER_EXECUTED / path.name
+    assert executed.exists(), (f"{path.name} did not run to its end with {OTHER_NUMERICS}; "
+                               f"the walk's log says why: {WALK_LOG}")
+    code = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
