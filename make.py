@@ -180,7 +180,7 @@ def test():
     # Everything: the floor's environment is set up beside the tests, then tested after them.
     floor_setup = subprocess.Popen([sys.executable, str(ROOT / "make.py"), "floor", "--setup-only"],
                                    preexec_fn=_pinned_to_last_cpu if os.name != "nt" else None)
-    code = call("-m", "pytest")
+    code = call("-m", "pytest", "--durations=25")
     if floor_setup.wait() != 0:
         sys.exit("setting up the oldest versions (.venv-floor) failed (see above)")
     floor_code = call("-m", "pytest", *FLOOR_TESTS, venv=FLOOR_VENV)
