@@ -135,11 +135,23 @@ def registry():
     return dict(sorted(found.items()))
 
 
+def unknown(name):
+    """One line for an experiment name that is not registered: the nearest registered names,
+    and where all of them are listed (they are too many for one readable line)."""
+    import difflib
+
+    found = registry()
+    near = difflib.get_close_matches(name, found, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return (f"unknown experiment {name!r}; {hint}python -m course_lib.experiments --help lists the "
+            f"{len(found)} registered")
+
+
 def get(name):
     """The experiment registered as ``name``."""
     found = registry()
     if name not in found:
-        raise ValueError(f"unknown experiment {name!r}; registered: {', '.join(found)}")
+        raise ValueError(unknown(name))
     return found[name]
 
 
@@ -378,10 +390,9 @@ def main(argv=None):
                              "off, capped at AVX2) and record the spread (with --save: in the results file)")
     args = parser.parse_args(argv)
     names = list(registry()) if args.all else args.names
-    unknown = [n for n in names if n not in registry()]
-    if not names or unknown:
-        parser.error(f"unknown experiment {', '.join(map(repr, unknown))}; registered: {', '.join(registry())}"
-                     if unknown else "name an experiment or give --all")
+    missing = [n for n in names if n not in registry()]
+    if not names or missing:
+        parser.error(unknown(missing[0]) if missing else "name an experiment or give --all")
     if len(set(args.seeds)) != len(args.seeds) or not all(0 <= s < 2**32 for s in args.seeds):
         parser.error(f"--seeds must be distinct whole numbers from 0 to {2**32 - 1}, got {args.seeds}")
     if args.jobs < 1:

@@ -38,8 +38,8 @@ def test_the_registry_holds_the_experiments_each_declared_chapter_defines(monkey
         defined = {name for name, item in vars(module).items() if isinstance(item, experiments.Experiment)}
         assert {n for n, e in found.items() if e.run.__module__ == module.__name__} == defined, chapter.name
     assert experiments.get("domain_gap").metric == "target_accuracy"
-    with pytest.raises(ValueError, match="registered: .*domain_gap"):
-        experiments.get("no_such_experiment")
+    with pytest.raises(ValueError, match="'domain_gaps'; did you mean domain_gap or .*--help lists the \\d+ registered$"):
+        experiments.get("domain_gaps")
 
 
 def test_two_experiments_of_one_name_are_refused(monkeypatch):
@@ -98,7 +98,8 @@ def test_every_committed_results_file_is_registered_and_its_claims_hold(name):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["nope"], "unknown experiment 'nope'; registered: "), ([], "name an experiment"),
+    (["nope"], "unknown experiment 'nope'; python -m course_lib.experiments --help lists the "),
+    (["domain_adaption"], "unknown experiment 'domain_adaption'; did you mean domain_adaptation"), ([], "name an experiment"),
     (["domain_gap", "--seeds", "1", "1"], "distinct"), (["domain_gap", "--seeds", "-1"], "from 0 to 4294967295"),
     (["domain_gap", "--seeds", "4294967296"], "--seeds must be distinct whole numbers from 0 to 4294967295"),
     (["domain_gap", "--jobs", "0"], "--jobs must be >= 1"),
