@@ -107,6 +107,11 @@ class Chapter:
         (none if it has none)."""
         return tuple(getattr(importlib.import_module(self.experiments_module), "RECIPES", ()))
 
+    def cached(self):
+        """What else it keeps in the cache folder: its experiments module's ``CACHED``, functions
+        that make each entry when it is missing (none if it has none)."""
+        return tuple(getattr(importlib.import_module(self.experiments_module), "CACHED", ()))
+
 
 CHAPTERS = (
     Chapter(0, "welcome", "welcome",

@@ -3,7 +3,8 @@
 Binder's ``postBuild`` and ``python3 make.py course`` run it; teachers can run it before a
 class. It builds the offline data (MNIST parsed once, MNIST-M blended once) and trains every
 source model the chapters load: the ``RECIPES`` of each declared chapter's ``experiments``
-module (``course_lib.syllabus``).
+module (``course_lib.syllabus``), and makes what else they keep there (its ``CACHED``:
+chapter 07's sample folders).
 """
 
 import dataclasses
@@ -37,6 +38,11 @@ def warm(seed=0):
         model = trained(dataclasses.replace(recipe, seed=seed))
         state = "loaded" if model.from_cache else "trained"
         print(f"{recipe.name}: {state} ({time.perf_counter() - start:.1f} s)", flush=True)
+    for chapter in CHAPTERS:
+        for make in chapter.cached():
+            start = time.perf_counter()
+            make()
+            print(f"{chapter.name}: {make.__name__} ready ({time.perf_counter() - start:.1f} s)", flush=True)
     print(f"cache folder: {course_lib.cache_dir()}")
 
 
