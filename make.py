@@ -167,13 +167,17 @@ def test():
     """Every test (the contract CI runs), ``--quick``, one chapter, or pytest's own arguments."""
     ensure_venv(TEST_EXTRAS)
     args = sys.argv[2:]
-    if args == ["--quick"]:
-        code = call("-m", "pytest", *QUICK_TESTS)
+    if "--quick" in args:
+        code = call("-m", "pytest", *QUICK_TESTS, *[a for a in args if a != "--quick"])
         print("\n--quick left out: the slow unit tests (servers, browsers, training over seeds), every "
               "notebook, the learner's walk, the website and the oldest versions; `python3 make.py test` "
               "runs them all.")
         sys.exit(code)
     if args and all(a.startswith("chapters/") and a.endswith(".ipynb") for a in args):
+        missing = [a for a in args if not (ROOT / a).exists()]
+        if missing:
+            chapters = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+            sys.exit(f"no such notebook: {', '.join(missing)}; the chapters are {', '.join(chapters)}")
         run("-m", "pytest", *[t for a in args for t in chapter_tests(a)])
     if args:
         run("-m", "pytest", *args)

@@ -651,9 +651,8 @@ exercises.check_smoothing(my_smooth);
 #
 # Every choice above was made on the validation split. Now, and only now, the two models this notebook
 # fine-tuned meet the 1,000 `mnist_m` test images. The same full fine-tuning ran in the registry as
-# seed 0 of `fine_tuning_strategies`, so its number can be compared: equal on the machine that wrote the
-# file, and within the spread the registry measured across processors' numerics on yours (chapter 05
-# says why they can differ).
+# seed 0 of `fine_tuning_strategies`, so its number can be compared with the results file's, within the
+# spread the registry measured across processors' numerics (chapter 05 says why they can differ).
 
 # %%
 tested = {name: accuracy(model, *task["test"]) for name, model in (("full", full.model),

@@ -197,10 +197,9 @@ print(f"DANN: {measured['dann'].value:.3f} ({100 * (measured['dann'].value - mea
 # domain_adaptation --seeds 0 1 2 3 4 --save`): each seed in a fresh process, with the same code. On the
 # machine that wrote it, this notebook's seed-0 run gives its seed-0 row to the last digit. On yours it may
 # not: TensorFlow's oneDNN kernels choose their instructions (AVX2, AVX-512, ...) from the processor, and
-# each adds the same numbers in its own order. A difference in the fourth decimal of one step grows over
-# a few hundred steps of training. The registry measured how far that moves each number (the same seeds
-# with oneDNN on, off and capped at AVX2, and the file's own values): that **spread** is the tolerance.
-# The claims below compare arms over five seeds with margins much larger than it, so they hold either way.
+# each adds the same numbers in its own order. A rounding difference in one step grows as training goes
+# on. The registry measured how far that moves each number (the same seeds with oneDNN on, off and capped
+# at AVX2, and the file's own values): that **spread** is the tolerance, printed below.
 
 # %%
 from course_lib import results

@@ -332,7 +332,8 @@ def _run_in_fresh_process(name, seeds, environment):
         path = Path(folder) / "report.json"
         command = [sys.executable, "-m", "course_lib.experiments", name, "--seeds", *map(str, seeds),
                    "--json", str(path)]
-        done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True)
+        inherited = {k: v for k, v in os.environ.items() if k not in NUMERICS_VARIABLES}
+        done = subprocess.run(command, env={**inherited, **environment}, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{name} failed with {environment or 'the default settings'}:\n"
                                + done.stderr[-2000:])
