@@ -127,10 +127,19 @@ def trainable_summary(model):
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
-def copy_model(model, name=None):
-    """An independent copy of a functional ``model``: same architecture, weights and trainable flags."""
+def copy_model(model, name=None, seed=0):
+    """An independent copy of a functional ``model``: same architecture, weights and trainable flags.
+
+    The copy is made right after seeding with ``seed``: its random layers (Dropout) take their
+    seeds from that state, so a copy trained with the same seed drops the same units at every
+    step, whatever the process ran before it. (Unseeded, a Dropout layer draws its seed from
+    Python's ``random``, which every earlier arm has moved.)
+    """
     import keras
 
+    from course_lib.core.environment import seed_everything
+
+    seed_everything(seed)
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     for original, copied in zip(model.layers, clone.layers):
@@ -158,7 +167,7 @@ def model_inputs(model):
     return model.inputs[0] if len(model.inputs) == 1 else model.inputs
 
 
-def split(model, layer):
+def split(model, layer, seed=0):
     """Independent copies of the part of ``model`` up to ``layer`` and the part after it.
 
     Returns:
@@ -168,7 +177,7 @@ def split(model, layer):
     import keras
 
     require_layer(model, layer)
-    clone = copy_model(model)
+    clone = copy_model(model, seed=seed)
     clone.trainable = True
     extractor = cut(clone, layer, name="extractor")
     names = [lay.name for lay in clone.layers]
@@ -191,7 +200,7 @@ def with_new_head(model, n_classes=10, seed=0, below="dropout"):
 
     from course_lib.core.environment import seed_everything
 
-    base = copy_model(model)
+    base = copy_model(model, seed=seed)
     seed_everything(seed)
     head = keras.layers.Dense(checks.whole_number(n_classes, "n_classes", minimum=2),
                               activation="softmax", name="head")

@@ -128,17 +128,18 @@ def reestimate(model, x_target, batch_size=STATISTICS_BATCH):
     return model
 
 
-def adabn(model, x_target):
+def adabn(model, x_target, seed=0):
     """AdaBN (Li et al. 2016): a copy of ``model`` with BatchNorm statistics from the target.
 
     Args:
         model: a trained Keras model with BatchNormalization layers; left unchanged.
         x_target: (n, height, width, channels) unlabelled target images. No labels, no source data.
+        seed: seeds the copy's dropout, for when the copy trains on (``layers.copy_model``).
 
     Returns:
         the adapted copy (uncompiled).
     """
-    return reestimate(copy_model(model), x_target)
+    return reestimate(copy_model(model, seed=seed), x_target)
 
 
 def inference_mode_gap(model, x, layer):

@@ -47,6 +47,7 @@ import numpy as np
 
 from course_lib.core import checks
 from course_lib.core.cnn import build_cnn
+from course_lib.core.environment import seed_everything
 from course_lib.core.layers import copy_model, train_only, with_new_head
 from course_lib.core.training import fit
 from course_lib.methods.learning_rates import GroupedLearningRates
@@ -105,13 +106,13 @@ class ProbabilityMapping(keras.layers.Layer):
         return {**super().get_config(), "n_classes": self.n_classes, "alpha": self.alpha}
 
 
-def probability_mapping_model(source, n_classes=10, alpha=MAPPING_ALPHA):
+def probability_mapping_model(source, n_classes=10, alpha=MAPPING_ALPHA, seed=0):
     """The source model, frozen, followed by a trainable ``ProbabilityMapping`` named ``mapping``.
 
     Returns:
         an uncompiled ``keras.Model``; only the map's K_s x K_t + K_t weights train.
     """
-    base = copy_model(source)
+    base = copy_model(source, seed=seed)
     base.trainable = False
     mapping = ProbabilityMapping(n_classes, alpha=alpha, name="mapping")
     return keras.Model(base.input, mapping(base.output), name="probability_mapping")
@@ -126,7 +127,7 @@ def build(strategy, source=None, n_classes=10, seed=0):
         source: the trained source model (``scratch`` only reads its input channels). Its
             head is kept when it has ``n_classes`` outputs (except for ``new_head``), else
             replaced by a new one. It is never changed.
-        seed: the initialisation of new layers (scratch's every layer).
+        seed: the initialisation of new layers (scratch's every layer) and the dropout masks.
     """
     checks.choice(strategy, "strategy", (*STRATEGIES, *BASELINES))
     if strategy == "scratch":
@@ -135,11 +136,11 @@ def build(strategy, source=None, n_classes=10, seed=0):
     if source is None:
         raise ValueError(f"strategy {strategy!r} fine-tunes the source model: pass source=")
     if strategy == "mapping":
-        return probability_mapping_model(source, n_classes)
+        return probability_mapping_model(source, n_classes, seed=seed)
     if strategy == "new_head" or source.output_shape[-1] != n_classes:
         model = with_new_head(source, n_classes=n_classes, seed=seed)
     else:
-        model = copy_model(source, name=strategy)
+        model = copy_model(source, name=strategy, seed=seed)
     train_only(model, ("head",) if strategy == "new_head" else STRATEGIES[strategy])
     return model
 
@@ -305,11 +306,12 @@ def calibration_error(probabilities, y, bins=CALIBRATION_BINS):
     return float(error)
 
 
-def with_activation(model, activation):
+def with_activation(model, activation, seed=0):
     """A copy of ``model`` whose ReLU layers compute ``activation`` instead, with the same weights.
 
     Args:
         activation: a Keras activation name, e.g. ``"tanh"``, ``"gelu"``, ``"elu"``.
+        seed: seeds the copy's dropout (as ``layers.copy_model`` does).
 
     Returns:
         an uncompiled ``keras.Model``: every other layer and every weight as in ``model``.
@@ -328,6 +330,7 @@ def with_activation(model, activation):
             return keras.layers.Activation(activation, name=layer.name)
         return layer.__class__.from_config(layer.get_config())
 
+    seed_everything(seed)
     swapped = keras.models.clone_model(model, clone_function=clone)
     swapped.set_weights(model.get_weights())
     return swapped

@@ -79,7 +79,7 @@ def _variable_name(variable):
     return variable.name.split("/")[-1]
 
 
-def bitfit(source, batchnorm=False):
+def bitfit(source, batchnorm=False, seed=0):
     """A copy of ``source`` in which only the biases train (BitFit).
 
     Args:
@@ -88,12 +88,13 @@ def bitfit(source, batchnorm=False):
             then trainable, so they normalise with batch statistics while training and their
             moving statistics follow the target; without it BatchNorm is frozen and keeps the
             source's statistics (inference mode).
+        seed: seeds the copy's dropout (``layers.copy_model``).
 
     Returns:
         an uncompiled ``keras.Model`` whose ``trainable_weights`` are the biases (and the
         gammas and betas).
     """
-    model = copy_model(source, name="bitfit_bn" if batchnorm else "bitfit")
+    model = copy_model(source, name="bitfit_bn" if batchnorm else "bitfit", seed=seed)
     wanted = BIAS + (BATCHNORM_SCALE_OFFSET if batchnorm else ())
     for layer in model.layers:
         layer.trainable = False  # every layer's flag changes here, so the next line takes hold
@@ -128,7 +129,7 @@ def with_lora(source, rank=LORA_RANK, alpha=None, layers=LORA_LAYERS, seed=0):
     layers = [layers] if isinstance(layers, str) else list(layers)
     if not layers:
         raise ValueError("layers is empty; name at least one Dense or Conv layer, e.g. 'features'")
-    model = copy_model(source, name=f"lora_r{rank}")
+    model = copy_model(source, name=f"lora_r{rank}", seed=seed)
     names = [layer.name for layer in model.layers]
     for name in layers:
         if name not in names or not hasattr(model.get_layer(name), "enable_lora"):
@@ -185,7 +186,7 @@ def with_adapters(source, bottleneck=ADAPTER_BOTTLENECK, after=ADAPTER_AFTER, se
         an uncompiled ``keras.Model`` that predicts exactly as ``source`` until it trains.
     """
     after = [after] if isinstance(after, str) else list(after)
-    base = copy_model(source)
+    base = copy_model(source, seed=seed)
     names = [layer.name for layer in base.layers]
     unknown = [name for name in after if name not in names]
     if unknown or not after:
@@ -218,7 +219,7 @@ def build(method, source, seed=0, **options):
     checks.choice(method, "method", tuple(m for m in METHODS if m != "lp_ft"))
     makers = {"probe": lambda: ft.build("new_head", source, seed=seed, **options),
               "full": lambda: ft.build("full", source, seed=seed, **options),
-              "bitfit": lambda: bitfit(source, **options),
+              "bitfit": lambda: bitfit(source, seed=seed, **options),
               "lora": lambda: with_lora(source, seed=seed, **options),
               "adapters": lambda: with_adapters(source, seed=seed, **options)}
     return makers[method]()
@@ -252,7 +253,7 @@ def tune(method, source, train, validation, seed=0, steps=ft.DEFAULT_STEPS, rate
             probe = tune("probe", source, train, validation, seed=seed, steps=steps, progress=progress)
 
         def make():
-            model = copy_model(probe.model, name="lp_ft")
+            model = copy_model(probe.model, name="lp_ft", seed=seed)
             train_only(model, None)  # the frozen layers' flags change: every weight trains
             return model
     else:

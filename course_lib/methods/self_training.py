@@ -186,7 +186,6 @@ def self_train(model, x_target, rounds=3, selection="balanced", threshold=DEFAUL
     Returns:
         ``(final_model, history)``: ``history`` is a list of ``Round``, round 0 first.
     """
-    from course_lib.core.environment import seed_everything
     from course_lib.core.evaluation import predict
     from course_lib.core.layers import copy_model
     from course_lib.core.training import fit
@@ -207,10 +206,9 @@ def self_train(model, x_target, rounds=3, selection="balanced", threshold=DEFAUL
     history = [Round(0, empty, empty, float("nan"), watched)]
     # One student for every round, so that Keras traces its training step once: it predicts
     # as the teacher, then goes back to the starting weights and trains as the student. Its
-    # dropout layer draws its random seed when it is made: seed first, so that the rounds are
-    # the same whatever ran before in the process.
-    seed_everything(seed)
-    student = copy_model(model)
+    # dropout layer draws its random seed when it is made: seeded, so that the rounds are the
+    # same whatever ran before in the process.
+    student = copy_model(model, seed=seed)
     start = model.get_weights()
     for r in range(1, rounds + 1):
         probabilities = predict(student, x_target)

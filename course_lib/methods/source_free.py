@@ -222,15 +222,13 @@ def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SI
         ``(adapted_model, history)``: history is Keras's dict of per-epoch lists (``loss``,
         ``entropy``, ``diversity``, ``cluster_loss``).
     """
-    from course_lib.core.environment import seed_everything
     from course_lib.core.layers import freeze, require_layer
     from course_lib.core.training import fit
     from course_lib.methods.batchnorm import adabn, reestimate
 
     checks.unit_images(x_target, "x_target")
     require_layer(model, head)
-    seed_everything(seed)  # the copy's dropout layer draws its random seed when it is made
-    adapted = adabn(model, x_target)
+    adapted = adabn(model, x_target, seed=seed)
     freeze(adapted, names=[head])
     trainer = InformationMaximisation(adapted, len(x_target), diversity_weight, cluster_weight, feature_layer)
     data = {"image": x_target, "index": np.arange(len(x_target), dtype="int32")}

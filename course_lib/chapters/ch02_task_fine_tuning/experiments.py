@@ -351,7 +351,7 @@ def swapped_activation(seed, activations=ACTIVATIONS, fine_tuned=FINE_TUNED_ACTI
     task = load_task(seed=seed)
     measured = {}
     for activation in activations:
-        swapped = source if activation == "relu" else with_activation(source, activation)
+        swapped = source if activation == "relu" else with_activation(source, activation, seed=seed)
         measured[activation + MNIST + " before"] = Measured(accuracy(swapped, *task["source_test"]), 0.0)
         if activation in fine_tuned:
             _record(measured, activation, task, lambda: tune("full", swapped, task, seed))

@@ -94,7 +94,7 @@ class LayerFreezingState:
                 raise ValueError(f"{name} must be a pair (x, y) of images and labels")
             checks.same_length(**{f"{name} images": pair[0], f"{name} labels": pair[1]})
         self.train_data, self.validation = tuple(train), tuple(validation)
-        self.model = copy_model(model)
+        self.model = copy_model(model, seed=self.seed)
         self._initial_weights = self.model.get_weights()
         self._default_rate = self._check_rate(learning_rate)
         weighted = [layer.name for layer in self.model.layers if layer.weights]

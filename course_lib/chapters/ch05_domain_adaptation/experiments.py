@@ -24,7 +24,6 @@ import numpy as np
 from course_lib.core import checks
 from course_lib.core.cnn import FEATURE_LAYER
 from course_lib.core.data import load_domain
-from course_lib.core.environment import seed_everything
 from course_lib.core.evaluation import accuracy, predict
 from course_lib.core.layers import split
 from course_lib.core.pretrained import SOURCE, trained
@@ -117,8 +116,8 @@ def build_adapter(source, method, weight=None, total_steps=1, seed=0, dann_optio
     checks.choice(method, "method", (*METHODS, NO_ADAPTATION))
     weight = WEIGHTS.get(method, 0.0) if weight is None else checks.positive_number(
         weight, "weight", allow_zero=True)
-    seed_everything(seed)  # the copy's dropout and the domain classifier start the same everywhere
-    extractor, classifier = split(source, FEATURE_LAYER)
+    # seeded: the copy's dropout and the domain classifier start the same everywhere
+    extractor, classifier = split(source, FEATURE_LAYER, seed=seed)
     if method == "dann":
         return DANN(extractor, classifier, total_steps, lambda_max=weight, seed=seed, **(dann_options or {}))
     if method == NO_ADAPTATION:

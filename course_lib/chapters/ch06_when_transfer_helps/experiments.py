@@ -112,7 +112,7 @@ def start(strategy, source=None, n_classes=N_CLASSES, seed=0, channels=1):
     if source is None:
         raise ValueError(f"strategy {strategy!r} starts from a source model: pass source=")
     same_head = strategy != "new_head" and source.output_shape[-1] == n_classes
-    model = copy_model(source) if same_head else with_new_head(source, n_classes, seed=seed)
+    model = copy_model(source, seed=seed) if same_head else with_new_head(source, n_classes, seed=seed)
     train_only(model, ("head",) if strategy in ("head", "new_head") else None)
     return model
 
@@ -128,7 +128,7 @@ def train_new_head(source, train, n_classes=N_CLASSES, seed=0, steps=STEPS, loss
     """
     import keras
 
-    extractor, classifier = split(with_new_head(source, n_classes, seed=seed), FEATURE_LAYER)
+    extractor, classifier = split(with_new_head(source, n_classes, seed=seed), FEATURE_LAYER, seed=seed)
     x, y = train
     fit(classifier, (layer_output(extractor, FEATURE_LAYER, x), y), steps=steps, batch_size=BATCH,
         learning_rate=LEARNING_RATES["new_head"], seed=seed, loss=loss, progress=progress)
