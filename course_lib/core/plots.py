@@ -8,11 +8,20 @@ deficiency can tell apart (no red/green pairs); ``use_course_style()`` (called b
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import FancyBboxPatch
 
 FONT_SIZE = 12
 #: Okabe & Ito (2008): blue, orange, sky blue, vermillion, bluish green, reddish purple,
 #: yellow, black.
 PALETTE = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#000000")
+
+
+#: What each of the course CNN's blocks is (``cnn.BLOCKS``), for its diagrams.
+BLOCK_LABELS = {"block1": "block1: conv 3x3, BN, ReLU, pool", "block2": "block2: conv 3x3, BN, ReLU, pool",
+                "features": "features: dense, BN, ReLU", "head": "head: dense, softmax"}
+#: How a diagram shows each state of a block: its colour, and the word written in it (the words
+#: carry the meaning, not only the colours).
+BLOCK_STATES = {"trains": PALETTE[1], "frozen": PALETTE[2], "new, trains": PALETTE[4], "cut off": "#eeeeee"}
 
 
 def use_course_style():
@@ -115,3 +124,40 @@ def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
         ax.set_title(title)
     style_axes(ax)
     return ax
+
+
+def block_diagram(columns, notes=None):
+    """Networks side by side, each a stack of blocks from the input (bottom) up.
+
+    Args:
+        columns: ``{title: [(label, state), ...]}``, the blocks bottom to top; ``state`` is one
+            of ``BLOCK_STATES`` (``"trains"``, ``"frozen"``, ``"new, trains"``, ``"cut off"``).
+        notes: optional ``{title: text}`` printed under each title (e.g. parameter counts).
+
+    Returns:
+        the matplotlib ``Figure``.
+    """
+    if not columns:
+        raise ValueError("columns is empty; pass {title: [(label, state), ...]}")
+    height = max(len(blocks) for blocks in columns.values())
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 1.1 * height + 0.9), squeeze=False)
+    step = 0.8 / height
+    for ax, (title, blocks) in zip(axes[0], columns.items()):
+        for level, (label, state) in enumerate(blocks):
+            if state not in BLOCK_STATES:
+                raise ValueError(f"block {label!r} has state {state!r}; allowed: {', '.join(BLOCK_STATES)}")
+            bottom = 0.12 + step * level
+            ax.add_patch(FancyBboxPatch((0.05, bottom), 0.9, 0.75 * step, boxstyle="round,pad=0.01",
+                                        linewidth=1.5, edgecolor="black", facecolor=BLOCK_STATES[state],
+                                        linestyle="--" if state == "cut off" else "-"))
+            ax.text(0.5, bottom + 0.52 * step, label, ha="center", va="center", fontsize=FONT_SIZE - 3)
+            ax.text(0.5, bottom + 0.2 * step, state, ha="center", va="center", fontsize=FONT_SIZE - 1,
+                    fontweight="bold")
+        ax.annotate("", xy=(0.5, 0.115), xytext=(0.5, 0.03), arrowprops={"arrowstyle": "->", "linewidth": 1.5})
+        ax.text(0.5, 0.0, "image", ha="center", va="bottom", fontsize=FONT_SIZE - 2)
+        ax.set_title(title + (f"\n{notes[title]}" if notes and title in notes else ""), fontsize=FONT_SIZE)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 0.95)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -73,3 +73,17 @@ def test_hints_exist_for_both_exercises(capsys):
     for n in (1, 2):
         exercises.show_hint(n)
     assert capsys.readouterr().out.count("Hint:") == 2
+
+
+def test_the_cut_diagram_freezes_up_to_the_cut_and_adds_a_new_head():
+    from course_lib.chapters.ch01_feature_extraction import plots as chapter_plots
+
+    fig = chapter_plots.cut_diagram(("block1_pool", "features_relu"))
+    first, last = ([t.get_text() for t in ax.texts] for ax in fig.axes)
+    assert (first.count("frozen"), first.count("cut off"), first.count("new, trains")) == (1, 2, 1)
+    assert (last.count("frozen"), last.count("cut off")) == (3, 0)
+    with pytest.raises(ValueError, match="cannot cut after 'head'"):
+        chapter_plots.cut_diagram(("head",))
+    with pytest.raises(ValueError, match="state 'melted'"):
+        from course_lib.core.plots import block_diagram
+        block_diagram({"a": [("block1", "melted")]})

@@ -3,17 +3,12 @@ validation curves of a rate choice and of gradual unfreezing, accuracy against l
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import NullLocator
 
 from course_lib.core.cnn import BLOCKS
-from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
+from course_lib.core.plots import BLOCK_LABELS, FONT_SIZE, PALETTE, block_diagram, style_axes
 
-#: What each course block is, bottom (input) to top, for the diagram.
-BLOCK_LABELS = {"block1": "block1: conv 3x3, BN, ReLU, pool", "block2": "block2: conv 3x3, BN, ReLU, pool",
-                "features": "features: dense 128, BN, ReLU", "head": "head: dense, softmax"}
 DIAGRAM_STRATEGIES = {"head": "head only", "top": "top blocks", "full": "whole model"}
-TRAINS, FROZEN = PALETTE[1], PALETTE[2]
 
 
 def strategy_diagram(trainable_blocks, parameters=None):
@@ -26,36 +21,19 @@ def strategy_diagram(trainable_blocks, parameters=None):
             under each stack.
 
     Returns:
-        the matplotlib ``Figure``. Trainable blocks are orange and say "trains", frozen ones
-        light blue and say "frozen" (the words carry the meaning, not only the colours).
+        the matplotlib ``Figure`` (``plots.block_diagram``): each block says "trains" or "frozen".
     """
     if not trainable_blocks:
         raise ValueError("trainable_blocks is empty; pass {strategy: blocks or None}")
-    fig, axes = plt.subplots(1, len(trainable_blocks), figsize=(4.2 * len(trainable_blocks), 4.6),
-                             squeeze=False)
-    for ax, (strategy, blocks) in zip(axes[0], trainable_blocks.items()):
-        for level, block in enumerate(BLOCKS):
-            trains = blocks is None or block in blocks
-            ax.add_patch(FancyBboxPatch((0.05, 0.12 + 0.2 * level), 0.9, 0.15,
-                                        boxstyle="round,pad=0.01", linewidth=1.5, edgecolor="black",
-                                        facecolor=TRAINS if trains else FROZEN))
-            ax.text(0.5, 0.225 + 0.2 * level, BLOCK_LABELS.get(block, block), ha="center",
-                    va="center", fontsize=FONT_SIZE - 3)
-            ax.text(0.5, 0.16 + 0.2 * level, "trains" if trains else "frozen", ha="center",
-                    va="center", fontsize=FONT_SIZE - 1, fontweight="bold")
-        ax.annotate("", xy=(0.5, 0.115), xytext=(0.5, 0.03),
-                    arrowprops={"arrowstyle": "->", "linewidth": 1.5})
-        ax.text(0.5, 0.0, "image", ha="center", va="bottom", fontsize=FONT_SIZE - 2)
-        title = DIAGRAM_STRATEGIES.get(strategy, strategy)
+    columns, notes = {}, {}
+    for strategy, blocks in trainable_blocks.items():
+        title = f"{strategy}: {DIAGRAM_STRATEGIES.get(strategy, strategy)}"
+        columns[title] = [(BLOCK_LABELS[block], "trains" if blocks is None or block in blocks else "frozen")
+                          for block in BLOCKS]
         if parameters and strategy in parameters:
             trainable, total = parameters[strategy]
-            title += f"\ntrains {trainable:,} of {total:,} parameters"
-        ax.set_title(f"{strategy}: {title}", fontsize=FONT_SIZE)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 0.95)
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
+            notes[title] = f"trains {trainable:,} of {total:,} parameters"
+    return block_diagram(columns, notes)
 
 
 def seed_bars(report, arms, labels=None, ylabel="test accuracy", title=None, ax=None):
