@@ -26,12 +26,14 @@
 # 1. cut a trained network at a named layer and **freeze** it: a shared feature extractor;
 # 2. train only a **new head** on the frozen features of a few labelled target images;
 # 3. choose the layer to cut at on **validation** images, and test the choice once;
-# 4. tell when feature extraction helps (a new task in the source's domain) and when it does not (a new domain).
+# 4. tell when feature extraction helps (a new task on the source's kind of images) and when it does not (a new
+#    domain: other images of the same task).
 #
-# **Run time:** about a minute on one CPU; the first code cell prints the course benchmark's measurement.
+# **Run time:** the first code cell prints what the course benchmark measured for this notebook (its budget:
+# 90<!-- fact: syllabus:BUDGET_SECONDS --> s on one CPU with a warm cache, 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB of memory).
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -59,8 +61,8 @@ course_lib.check_env("01_feature_extraction")
 # Because $\theta$ never changes, the features of the target images are computed **once**; the head then
 # trains on a small array in about a second.
 #
-# The setting: a source model learned only the `mnist_m` digits 0-4. The target is a **new task in the same
-# domain**, the `mnist_m` digits 5-9, with **20 labelled images per class**: 10 to train on, 10 to
+# The setting: a source model learned only the `mnist_m` digits 0-4. The target is a **new task on the same kind
+# of images**, the `mnist_m` digits 5-9 (same input space and style; strictly, $P(X)$ differs too, chapter 00), with **a few labelled images per class**: 10<!-- fact: .experiments:TRAIN_PER_CLASS --> to train on, 10<!-- fact: .experiments:VALIDATION_PER_CLASS --> to
 # **validate** with (every choice below is made on these), and the test split, used once at the end.
 
 # %%
@@ -98,7 +100,12 @@ cnn.block_table(source_0_4)
 # feature layer (`features_relu`); the next cell prints how many numbers each gives per image. The registered
 # experiment trains a linear head on each layer's frozen features, measures it on the **validation** images,
 # keeps the best layer, and only then tests: the new head on that layer, and the same CNN trained from
-# scratch on the same 50 training images.
+# scratch on the same 50<!-- fact: .experiments:TRAIN_IMAGES --> training images. The three networks it compares:
+
+# %%
+from course_lib.chapters.ch01_feature_extraction import plots as chapter_plots
+
+chapter_plots.cut_diagram(chapter.CANDIDATE_LAYERS);
 
 # %%
 for layer in chapter.CANDIDATE_LAYERS:
@@ -116,7 +123,7 @@ print(f"chosen on validation: {chosen}")
 # ### What to notice
 #
 # - The middle layer is usually best. `block1_pool` holds generic edges, but thousands of numbers per image are
-#   many for 50 labels; `features_relu` was shaped to separate the digits 0-4, not 5-9: the later a layer, the more
+#   many for 50<!-- fact: .experiments:TRAIN_IMAGES --> labels; `features_relu` was shaped to separate the digits 0-4, not 5-9: the later a layer, the more
 #   it is specialised to the source's task (chapter 06 measures this layer by layer, as Yosinski et al. did).
 # - The choice used the validation images only. Choosing on the test images would make the test number
 #   optimistic: it would no longer be a fair estimate of accuracy on new images.
@@ -124,7 +131,7 @@ print(f"chosen on validation: {chosen}")
 # %% [markdown]
 # ## 3 · Frozen features against training from scratch
 #
-# The test numbers, once, for the chosen layer, next to a CNN trained from random weights on the same 50
+# The test numbers, once, for the chosen layer, next to a CNN trained from random weights on the same 50<!-- fact: .experiments:TRAIN_IMAGES -->
 # images. The second panel repeats the comparison on a **new domain**: the MNIST source model on all ten
 # `mnist_m` digits.
 
@@ -161,9 +168,9 @@ assert head_params * 20 <= scratch_params
 # %% [markdown]
 # ### What to notice
 #
-# - **Same domain, new task**: the conv blocks learned on 0-4 found strokes, curves and how to ignore a
-#   photo background; those serve 5-9 as well, and 50 labels are enough to train a head on them. A network
-#   trained from scratch has to learn all of that from the same 50 images, with many times more parameters
+# - **New task, same kind of images**: the conv blocks learned on 0-4 found strokes, curves and how to ignore a
+#   photo background; those serve 5-9 as well, and 50<!-- fact: .experiments:TRAIN_IMAGES --> labels are enough to train a head on them. A network
+#   trained from scratch has to learn all of that from the same 50<!-- fact: .experiments:TRAIN_IMAGES --> images, with many times more parameters
 #   to fit (printed above).
 # - **New domain**: the MNIST source's filters were made for black-on-white strokes; on photos, a frozen
 #   extractor is no better than scratch. Letting the pretrained layers move as well (fine-tuning, chapter 02)
@@ -210,7 +217,7 @@ exercises.check_head_parameters(my_head_parameters);
 # ## Key points
 #
 # - Feature extraction freezes the source's layers up to a cut and trains only a new head: cheap (the features
-#   are computed once), and strong when the target is a new task in the source's domain.
+#   are computed once), and strong when the target is a new task on the source's kind of images.
 # - Where to cut is a choice: make it on validation data. Early layers are generic but wide; late layers are
 #   specialised to the source's task.
 # - On a new domain, frozen source features may be no better than training from scratch: then fine-tune

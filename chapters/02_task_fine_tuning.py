@@ -26,7 +26,7 @@
 # a frozen feature extractor with a new head. Keras's `compile` and `fit`.
 #
 # **Run time:** the environment check below prints what the course benchmark measured for this
-# notebook; it is built to run within 90 s on one CPU once the course's cache is warm. It trains a
+# notebook; it is built to run within 90<!-- fact: syllabus:BUDGET_SECONDS --> s on one CPU once the course's cache is warm. It trains a
 # handful of small models live (one seed); every comparison over several seeds is read from the
 # course's results files, which `python -m course_lib.experiments NAME --seeds 0 1 2 3 4 --save` writes.
 #
@@ -44,7 +44,7 @@
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -76,8 +76,8 @@ course_lib.check_env("02_task_fine_tuning")
 # The source model (chapter 00) learned digits on MNIST. The target is `mnist_m`, the same digits on
 # photo backgrounds (in grey, so the source model can read them), and we have only a few **labelled**
 # target images per digit. Some of them train; the rest are a **validation split**, and every choice in
-# this chapter (learning rate, how long to train, what to freeze) is made on it. The 1,000 `mnist_m`
-# test images stay closed until the end, where they give the final number once; the 1,000 `mnist`
+# this chapter (learning rate, how long to train, what to freeze) is made on it. The `mnist_m`
+# test images stay closed until the end, where they give the final number once; the `mnist`
 # test images tell us how much of the source task survives.
 
 # %%
@@ -201,7 +201,7 @@ chapter_plots.strategy_diagram(ft.STRATEGIES, counts);
 #
 # How large a learning rate, and how many steps? Neither can be read off the test set without making
 # the test number a lie. So `chapter.tune` fine-tunes the whole model at each rate of a small grid, measures
-# the validation accuracy every 25 steps, keeps each run's best point (Keras's `EarlyStopping` with
+# the validation accuracy every 25<!-- fact: core.training:STEPS_PER_EPOCH --> steps, keeps each run's best point (Keras's `EarlyStopping` with
 # `restore_best_weights=True` does this), and keeps the rate whose best point is best:
 
 # %%
@@ -265,7 +265,7 @@ assert all(strategies.claims().values())
 # - **Full fine-tuning wins**, over scratch on every seed: that margin is what the source weights are
 #   worth (and why §2.2's "it trains from scratch" is wrong).
 # - Training only the head helps far less: the source features were learned on clean MNIST, and on photo
-#   backgrounds the early blocks (edges, strokes) are what needs to change. `top`, which may change block 2,
+#   backgrounds the early blocks (edges, strokes) are what needs to change. `top`, which may change `block2`,
 #   lands close to `full`; unfreezing more lets more of the network adapt.
 # - Look at the chosen rates: validation does not pick the same rate for a strategy on every seed. A rate
 #   fixed once for all seeds would have been a guess, and a rate picked by looking at test accuracy would
@@ -297,7 +297,8 @@ print(f"the mapping trains {layers.parameter_counts(ft.build('mapping', source))
 # %% [markdown]
 # ## 6 · How many labels does fine-tuning need?
 #
-# Scratch, the head only and the whole model with 6, 20 and 60 labelled images per digit (half of them
+# Scratch, the head only and the whole model with a few, some and more labelled images per digit (the budgets are `BUDGETS` in the
+# chapter's `experiments.py`; half of them
 # validate), again with rates and steps chosen on validation:
 
 # %%
@@ -324,11 +325,11 @@ assert all(budgets.claims().values())
 # $$\mu_{\text{moving}} \leftarrow m\, \mu_{\text{moving}} + (1 - m)\, \mu_{\text{batch}}$$
 #
 # (the same for the variance). The **momentum** $m$ says how much of the old value each step keeps.
-# Keras's default is $m = 0.99$; this course's CNN uses $m = 0.9$. With 0.99 each step moves the
-# statistics by 1 %, so after the few hundred steps the course trains they still remember their starting
-# values: the model is right in training mode and near chance in inference mode. With 0.9 they follow
-# the data within a few dozen steps. Large models trained for many thousands of steps use 0.99, where
-# the slow average is smoother. Here is what the two momenta do, computed:
+# Keras's default is $m = 0.99$; this course's CNN uses $m = 0.9$. After $t$ steps the starting statistics
+# still weigh $m^t$ in the moving ones: with the default they may still remember the source after a short
+# fine-tuning, while the batches the model trains on already look like the target. Large models trained
+# for many thousands of steps use the default, where the slow average is smoother. What the two momenta do
+# over the steps this course's fine-tuning takes, computed:
 
 # %%
 import keras
@@ -392,7 +393,7 @@ rates = lr.layerwise_rates(top_rate=3e-3, factor=chapter.RATE_FACTOR)
 lr.step_sizes(layers.copy_model(source), *task["train"], rates)
 
 # %% [markdown]
-# `step_per_rate` is close to 1 for every block: each block moves at its own rate.
+# `step_per_rate` is close to one for every block: each block moves at its own rate.
 #
 # **Gradual unfreezing** trains the head first, then unfreezes one more block per stage from the top,
 # so that the large early gradients of a poorly fitted head do not wreck the pretrained blocks. Each stage
@@ -446,14 +447,14 @@ pd.DataFrame({f"seed {seed}": [schedules.values(w + chapter.RATE)[i] for w in wa
 #
 # The source text (§2.1) lists label smoothing (标签平滑) and loss design (损失函数设计) among the tricks
 # that improve transfer, without saying what they are. Cross-entropy pushes the predicted probability of
-# the true class towards 1; with a hundred training images, a fine-tuned network gets there fast and
+# the true class towards one; with the few training images of this task, a fine-tuned network gets there fast and
 # becomes over-confident. **Label smoothing** (Szegedy et al. 2016) trains against softened targets:
 #
 # $$t_c = (1 - \varepsilon)\, [c = y] + \frac{\varepsilon}{K}, \qquad
 # \ell = -\sum_{c=1}^{K} t_c \log p_c .$$
 #
 # In plain Keras: `keras.losses.CategoricalCrossentropy(label_smoothing=0.1)` with one-hot labels; the
-# course's `ft.SmoothedCrossentropy()` does the same from integer labels. The targets for a 3, with
+# course's `ft.SmoothedCrossentropy()` does the same from integer labels. The targets for a three, with
 # $\varepsilon = 0.1$ and ten classes:
 
 # %%
@@ -463,7 +464,7 @@ print(ft.smoothed_targets([3], n_classes=10, smoothing=ft.LABEL_SMOOTHING).round
 # Does it help here? The registry fine-tuned the whole model with each loss over five seeds (each with its
 # own rate chosen on validation). Besides accuracy it measured the **expected calibration error** (ECE):
 # group the test predictions by confidence, and average how far each group's accuracy is from its
-# confidence (0: "80 % sure" is right 80 % of the time).
+# confidence ($0$: a group that is $p$ sure is right a share $p$ of the time).
 
 # %%
 smoothing = results.load("label_smoothing")
@@ -482,7 +483,7 @@ assert all(smoothing.claims().values())
 # - **Accuracy:** read the count above. Where label smoothing wins on some seeds and loses on others,
 #   the honest summary is "no clear difference on this task", and the chapter states no claim about it.
 # - **Calibration:** on every seed the smoothed model's confidence was further from its accuracy than the
-#   plain model's (the registered claim). Fine-tuned for a few hundred steps and stopped at its best
+#   plain model's (the registered claim). Fine-tuned for 150<!-- fact: methods.fine_tuning:DEFAULT_STEPS --> steps and stopped at its best
 #   validation point, the plain model was already close to calibrated; smoothing, made for large networks
 #   trained long on large data sets where over-confidence builds up, had nothing to fix and moved the
 #   confidence away from the accuracy.
@@ -593,7 +594,7 @@ assert len(runs) == 2 and runs[0]["trainable_params"] < runs[1]["trainable_param
 # ## 13 · Exercises
 #
 # Each check runs your function on fresh models or numbers it makes itself, and says what is wrong if
-# anything is. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint, before or after a try.
+# anything is. Stuck? `exercises.show_hint(1)` (or another exercise's number) prints a hint, before or after a try.
 #
 # The solutions are linked from the chapter's last cell.
 #
@@ -650,7 +651,7 @@ exercises.check_smoothing(my_smooth);
 # ## 14 · The test set, once
 #
 # Every choice above was made on the validation split. Now, and only now, the two models this notebook
-# fine-tuned meet the 1,000 `mnist_m` test images. The same full fine-tuning ran in the registry as
+# fine-tuned meet the `mnist_m` test images. The same full fine-tuning ran in the registry as
 # seed 0 of `fine_tuning_strategies`, so its number can be compared with the results file's, within the
 # spread the registry measured across processors' numerics (chapter 05 says why they can differ).
 
@@ -672,7 +673,7 @@ print(results.beside(strategies, {"full": tested["full"]}))
 #   head, a new head, the source text's probability map, and training from scratch; the fewer the labels,
 #   the more the source weights were worth.
 # - A frozen BatchNorm layer must stay in inference mode; its momentum sets how fast its statistics follow
-#   the data (Keras 0.99, this course 0.9 for its short runs).
+#   the data (Keras: $m = 0.99$; this course: $m$ = 0.9<!-- fact: core.cnn:BN_MOMENTUM --> for its short runs).
 # - Discriminative rates and gradual unfreezing protect early layers; label smoothing targets
 #   over-confidence; none of them is a free win: measure them on validation. Changing an activation
 #   changes what the pretrained weights compute.

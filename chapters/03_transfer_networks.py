@@ -32,10 +32,10 @@
 # 5. choose epochs on a **validation split** of the few target labels, and test once.
 #
 # **Run time:** the next cell prints what the course benchmark measured for this notebook
-# (its budget: 90 s on one CPU with a warm cache, 1.5 GB of memory).
+# (its budget: 90<!-- fact: syllabus:BUDGET_SECONDS --> s on one CPU with a warm cache, 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB of memory).
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -81,13 +81,13 @@ print(f"labelled target images per digit: {chapter.LABELS_PER_CLASS}, of which "
 # %% [markdown]
 # ## 1. Channel copying: reuse kernels across input-channel counts
 #
-# The source model reads grey images (1 channel); the target images are colour (3 channels). Every
+# The source model reads grey images (one channel); the target images are colour (three channels). Every
 # layer of the course's CNN has the same shape in both models **except the first conv kernel**:
 # (3, 3, 1, 16) in the source, (3, 3, 3, 16) in the target. A conv output sums over input channels,
 #
 # $$ y = \sum_{c=1}^{C} w_c * x_c + b, $$
 #
-# so if each of the 3 colour channels gets the grey kernel divided by 3, a grey image repeated to
+# so if each of the three colour channels gets the grey kernel divided by three, a grey image repeated to
 # R = G = B gives *exactly* the grey model's output: $\sum_{c=1}^{3} \tfrac{w}{3} * x = w * x$.
 # From N to M channels in general: sum the kernel over its N input channels and give each of the
 # M new channels that sum divided by M,
@@ -183,7 +183,7 @@ copying_report.claims()
 # %% [markdown]
 # The first-layer filters: the grey source kernels, the same kernels copied into the colour model
 # (R = G = B, so they still look grey), and the same filters after training on colour digits.
-# Mid-grey is 0; each filter is scaled to its own largest weight.
+# Mid-grey is zero; each filter is scaled to its own largest weight.
 
 # %%
 source_kernel = source.get_layer("block1_conv").get_weights()[0]
@@ -254,9 +254,9 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 #   four indices raises the `IndexError` above; even with the indexing fixed, a (128, 10) matrix can
 #   never fill a (3, 3, 3, 96) kernel. Kernels go to the layer **with the same role**, as
 #   `transfer_weights` does by name, and the loop must skip layers without weights.
-# - The target wants 227 x 227 x 3 images and 1,000 classes for 28 x 28 grey digits, and its first
-#   Dense layer is bigger than a Binder session's memory. The text calls its 2-conv source model
-#   "VGG, 16 layers"; the standard fix is a target of the source's family with the target's input
+# - The target wants `(227, 227, 3)` images and `1000` classes for 28 x 28 grey digits, and its first
+#   Dense layer is bigger than a Binder session's memory. The text calls its two-conv source model
+#   `VGG16`; the standard fix is a target of the source's family with the target's input
 #   and classes, as `copied_model` builds.
 # - Each of its target blocks is `Conv2D(activation="relu")` -> `BatchNormalization` -> `ReLU`: a
 #   ReLU before *and* after the normalisation. The standard block is Conv (no activation) ->
@@ -354,7 +354,7 @@ embedding_report.claims()
 
 # %% [markdown]
 # Now one seed live, for two of the arms, to look inside their embeddings: how far apart are
-# same-class and different-class pairs, across the two domains? 300 MNIST test digits against 300
+# same-class and different-class pairs, across the two domains? the MNIST test digits against as many
 # MNIST-M test digits:
 
 # %%
@@ -393,7 +393,7 @@ plots.pair_distances(distances, margin=shared_embedding.MARGIN);
 #
 # Write `pair_losses(z_source, y_source, z_target, y_target, margin)` in NumPy: given source
 # embeddings (n, d) with labels (n,) and target embeddings (m, d) with labels (m,), return
-# `(align, separate)` as defined above (a mean over no pairs is 0). The check tries it on
+# `(align, separate)` as defined above (a mean over no pairs is zero). The check tries it on
 # embeddings it makes itself and refuses the course's `alignment_losses`. Stuck?
 # `exercises.show_hint(2)`.
 
@@ -485,7 +485,7 @@ fusion_report.claims()
 # the ink model labels every pair from its ink view, and the photo model learns from those labels
 # on the photo view. Knowledge crosses from one modality to the other through the pairs; at
 # deployment the ink view is never needed. The photo model starts from the ink model's kernels,
-# copied to 3 channels (section 1), and keeps its best epoch on the photo validation split.
+# copied to three channels (section 1), and keeps its best epoch on the photo validation split.
 
 # %%
 diagrams.multimodal_diagram();
@@ -553,8 +553,8 @@ assert live[chapter.ARM_PHOTO_TAUGHT].value - few_labels > 0.05
 #
 # ## Review questions
 #
-# 1. Why does dividing the copied kernel by 3 keep a grey image's activations, and what should you do
-#    to go from 3 channels to 4?
+# 1. Why does dividing the copied kernel by three keep a grey image's activations, and what should you do
+#    to go from three channels to four?
 # 2. In the CCSA loss, what would happen with $\alpha = 1$ (no cross-entropy at all)?
 # 3. Why is "each branch alone, same head, same labels" the right baseline for fusion, rather than
 #    the source model as it is?

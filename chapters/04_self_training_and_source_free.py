@@ -41,11 +41,11 @@
 # 5. each of these in plain Keras, beside the course's one-line call.
 #
 # **Run time:** the check below prints what the course benchmark measured for this notebook; the budget is
-# 90 s on one CPU with a warm cache, and 1.5 GB of memory. Words in two languages:
+# 90<!-- fact: syllabus:BUDGET_SECONDS --> s on one CPU with a warm cache, and 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB of memory. Words in two languages:
 # [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -149,10 +149,10 @@ print(adabn_report.claims_text())
 # %% [markdown]
 # ### AdaBN in plain Keras
 #
-# Keras can do it with its own training-mode forward pass: set each BatchNorm layer's momentum to 0, so that
+# Keras can do it with its own training-mode forward pass: set each BatchNorm layer's momentum to zero, so that
 # the moving statistics become those of the batch, and show it the target images **in one batch**. Every
 # layer then normalises with the batch's, that is the target's, statistics, exactly as AdaBN wants. No
-# optimizer, no loss: a forward pass only. (Here on 1,000 images, to keep the memory small.)
+# optimizer, no loss: a forward pass only. (Here on the first thousand images, to keep the memory small.)
 
 # %%
 import keras
@@ -209,8 +209,8 @@ print(widget.state.text())
 # %% [markdown]
 # ### What to notice
 #
-# - A model that claims to be 90 % sure should be right 90 % of the time. In this run, compare the model's
-#   claim with the truth at each threshold (right-hand plot; the line below prints them at 0.9): on a domain
+# - A model that claims to be $p$ sure should be right a share $p$ of the time. In this run, compare the model's
+#   claim with the truth at each threshold (right-hand plot; the line below prints them at the course's threshold): on a domain
 #   it was not trained on, its confidence promises more than it delivers. Confidence was learned on the source.
 # - The passing pseudo-labels are not spread evenly over the ten digits (left-hand plot): some digits take
 #   more than their share. Training on them teaches the model its own bias.
@@ -253,7 +253,7 @@ chapter_plots.self_training_loop();
 # 1. **naive**: from the source model as it is, every prediction above $\tau = 0.9$ (a common default, fixed
 #    before looking at any data);
 # 2. **class-balanced from AdaBN**: the $k$ most confident predictions *of each predicted class*, with $k$
-#    growing each round (20 %, 40 %, 60 % of the target), so no digit can take over and the first round
+#    growing each round (a fifth of the target, then two fifths, then three: `BALANCED_FRACTIONS`), so no digit can take over and the first round
 #    keeps only the easiest images; from the AdaBN model, a better teacher.
 #
 # The accuracy on the test split after every round is what the course can measure; nothing is chosen from it.
@@ -306,7 +306,7 @@ print(rounds_report.claims_text())
 #
 # Honest choices use only what the setting has:
 #
-# - a threshold **fixed in advance** (0.9 above): no data chose it;
+# - a threshold **fixed in advance** (the one above): no data chose it;
 # - a **label-free criterion**, measured on the held-out unlabelled images for the student each threshold
 #   gives. Two the course tries:
 #   - **most even predictions**: the entropy of the student's mean prediction, divided by $\log 10$. Digits are
@@ -396,7 +396,7 @@ print(study.claims_text())
 # model.fit(x_target, epochs=5, batch_size=128, verbose=0)
 # ```
 #
-# The course's version starts from AdaBN, freezes the head, trains for 5 epochs on the unlabelled adapt
+# The course's version starts from AdaBN, freezes the head, trains for 5<!-- fact: methods.source_free:EPOCHS --> epochs on the unlabelled adapt
 # images, and re-estimates the BatchNorm statistics at the end.
 
 # %%
@@ -419,8 +419,8 @@ print(im_report.claims_text())
 #   diversity stays near its largest possible value (the batch still uses all ten digits): the model did not
 #   collapse.
 # - Without one label and one source image, information maximisation beat its start, AdaBN, on every seed
-#   (the first claim). In this run it also beat class-balanced self-training; compare the two seed by seed
-#   in the tables (section 7 puts them side by side).
+#   (the first claim). Against class-balanced self-training, compare the two seed by seed in the tables
+#   (section 7 puts them side by side): no claim ranks them.
 # - SHOT's clustering term, which helps in the paper, made things worse on these small digits on every seed
 #   (the second claim). A method's published gain is a claim about its benchmarks; measure it on yours.
 #
@@ -472,7 +472,7 @@ plots.bar_chart({textwrap.fill(name, 16): values[1] for name, values in summary.
 # ## Exercises
 #
 # Each check runs your function on inputs it makes itself, says what is wrong if it is, and does not accept a
-# function that calls the course's own version. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint.
+# function that calls the course's own version. Stuck? `exercises.show_hint(1)` (or another exercise's number) prints a hint.
 #
 # The solutions are linked from the chapter's last cell.
 #
@@ -537,7 +537,7 @@ exercises.check_adabn(my_adabn);
 #
 # 1. Why does AdaBN change the model's predictions although no trainable weight changes?
 # 2. In the plain-Keras AdaBN, why must all the target images go through the model in **one** batch with
-#    momentum 0? What would two batches give?
+#    momentum zero? What would two batches give?
 # 3. The widget's true-precision curve cannot exist in a real project. Which of its curves can, and what do
 #    they tell you?
 # 4. Why does each round of self-training start the student from the starting weights, not from the last

@@ -39,11 +39,11 @@
 #    would flatter the result.
 #
 # **Run time:** the check below prints what the course benchmark measured for this notebook; the budget is
-# 90 s on one CPU with a warm cache, and 1.5 GB of memory. Words in two languages:
+# 90<!-- fact: syllabus:BUDGET_SECONDS --> s on one CPU with a warm cache, and 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB of memory. Words in two languages:
 # [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -108,14 +108,17 @@ for arm, m in measured.items():
 #
 # $\varepsilon_S$ is the source error, which the labels let us keep low. $d_{\mathcal H\Delta\mathcal H}$ measures
 # how well classifiers can tell source **features** from target features: if no classifier can, the head
-# trained on the source sees the target as more of the same. $\lambda^\ast$ is the error of the best joint
+# trained on the source sees the target as more of the same. It can be estimated without any label: the
+# **proxy A-distance** (PAD) trains a linear classifier to tell held-out source features from target features,
+# with test error $\varepsilon$; then $\text{PAD} = 2(1 - 2\varepsilon)$: $2$ when the domains are fully
+# separable, $0$ when they cannot be told apart. $\lambda^\ast$ is the error of the best joint
 # classifier, small when one labelling fits both domains (the same ten digits here). So: **keep the source
 # error low and make the two domains' features hard to tell apart**. The three methods below differ only in
 # how they measure "apart"; each adds a term for it to the source loss, and trains one network on both.
 #
 # Every method passes the source batch and the target batch through the extractor **separately**: each
-# BatchNorm layer then normalises each domain with its own statistics (one mixed batch makes BatchNorm average
-# the two domains, which was measured to collapse DANN).
+# BatchNorm layer then normalises each domain with its own statistics (one mixed batch would make BatchNorm
+# normalise both with the average of the two domains' statistics, right for neither).
 
 # %% [markdown]
 # ## 3 · DANN: a domain classifier, and a gradient that points the other way
@@ -128,7 +131,7 @@ for arm, m in measured.items():
 #
 # One backward pass does both, thanks to the **gradient reversal layer** $R_\lambda$ between $G_f$ and $G_d$:
 # forward it is the identity, backward it multiplies the gradient by $-\lambda$. $G_d$ minimises $L_d$ as usual;
-# the gradient of $L_d$ that reaches $G_f$ arrives reversed, so $G_f$ climbs $L_d$. $\lambda$ rises from 0 to
+# the gradient of $L_d$ that reaches $G_f$ arrives reversed, so $G_f$ climbs $L_d$. $\lambda$ rises from $0$ to
 # $\lambda_{\max}$ as training progresses, $\lambda_p = \lambda_{\max}\,(2 / (1 + e^{-10 p}) - 1)$, $p$ the
 # share of training done, so the untrained $G_d$'s first guesses do not shake the extractor.
 
@@ -210,16 +213,15 @@ print(results.beside(report, {arm: measured[arm].value for arm in ("source_only_
 # %% [markdown]
 # ### An adversary that can keep up
 #
-# The first version of this course's DANN barely beat the baselines, and on some seeds lost to them. Its
-# domain classifier was small (one hidden layer of 64 units) and trained by the extractor's optimizer, at the
-# extractor's learning rate. But the extractor starts **trained** (warm start) and the domain classifier starts
-# **random**: it never caught up. A domain classifier near chance (0.5) looks like "the domains are aligned";
-# with a weak adversary it means "the adversary has found little", and the reversed gradient it sends back
-# carries little. The fix, measured over seeds: a domain classifier with two hidden layers of 256 units and
-# **its own Adam optimizer at 10 times the learning rate** (Adam's step does not grow when a gradient is
+# The extractor starts **trained** (warm start) and the domain classifier starts **random**. A small domain
+# classifier (one small hidden layer: `WEAK_ADVERSARY`) trained by the extractor's optimizer, at the
+# extractor's learning rate, does not catch up. A domain classifier near chance ($0.5$) looks like "the domains
+# are aligned"; with a weak adversary it means "the adversary has found little", and the reversed gradient it
+# sends back carries little. The course's DANN therefore gives its domain classifier two hidden layers (`DOMAIN_UNITS`) and
+# **its own Adam optimizer at 10<!-- fact: methods.adaptation.dann:DOMAIN_RATE_FACTOR --> times the learning rate** (Adam's step does not grow when a gradient is
 # scaled, so a separate optimizer is the way to make one part learn faster: chapter 02's discriminative
 # learning rates), and $\lambda_{\max} = 1$. The registered experiment `dann_adversary` runs both adversaries
-# at the old $\lambda_{\max} = 0.3$; its ": domain accuracy" rows are the domain classifier's accuracy in the
+# at $\lambda_{\max} = 0.3$; its ": domain accuracy" rows are the domain classifier's accuracy in the
 # last epoch (on the training batches), the other rows the target test accuracy.
 
 # %%
@@ -227,9 +229,9 @@ adversary = results.load("dann_adversary")
 display(adversary.table())
 print(adversary.claims_text())
 assert all(adversary.claims().values()) and adversary.seeds == report.seeds
-old_gain = np.array(adversary.values(chapter.WEAK_ADVERSARY)) - np.array(report.values("source_only_trained"))
-print("the old adversary minus source-only training, per seed: "
-      + ", ".join(f"{100 * g:+.1f}" for g in old_gain) + " points")
+weak_gain = np.array(adversary.values(chapter.WEAK_ADVERSARY)) - np.array(report.values("source_only_trained"))
+print("the weak adversary minus source-only training, per seed: "
+      + ", ".join(f"{100 * g:+.1f}" for g in weak_gain) + " points")
 
 # %% [markdown]
 # And this run's domain classifier, epoch by epoch, on the training batches (a diagnostic of the game, not a
@@ -312,9 +314,7 @@ for a, b in zip(order, order[1:]):
 #
 # The features of held-out source images and of target test images (their labels are not used; the cell prints
 # how many), each domain through its own BatchNorm statistics as in training, projected to 2-D with PCA: from the
-# source-only model trained with the loop, and from DANN. The **proxy A-distance** puts a number on "apart":
-# train a linear classifier to tell the two feature sets apart, with test error $\varepsilon$; then
-# $\text{PAD} = 2(1 - 2\varepsilon)$: 2 when the domains are fully separable, 0 when they cannot be told apart.
+# source-only model trained with the loop, and from DANN; above each panel, the proxy A-distance of section 2.
 
 # %%
 panels = {f"{arm}: PAD {runs[arm].scores.pad:.2f}": (runs[arm].scores.source_features, runs[arm].scores.target_features)
@@ -334,12 +334,12 @@ for method in chapter.METHODS:
 # ### What to notice
 #
 # - Separate BatchNorm statistics per domain already match each feature's mean and variance, so even the
-#   source-only features are far from fully separable (a PAD well below 2). What is left is finer structure.
+#   source-only features are far from fully separable (a PAD well below $2$). What is left is finer structure.
 # - DANN and MMD lower the PAD on every seed (a claim of section 4). Deep CORAL gains accuracy without doing so
 #   on every seed (the counts above): it matches covariances, which a linear domain classifier may still see
 #   past. The PAD is one view of "apart", not the target error.
 # - A lower PAD is what the bound asks for, but it is not the goal: features that sent every image to one point
-#   would have PAD 0 and be useless. The source loss prevents that.
+#   would have PAD $0$ and be useless. The source loss prevents that.
 
 # %% [markdown]
 # ## 6 · Choosing the weight without target labels
@@ -387,7 +387,7 @@ print("choosing on the test set would have reported, per seed, "
 # Pick a method and its weight, click **adapt**: a run of the registered arm (all the data, the same steps, seed
 # 0: about as long as the DANN run above) adds a row to the table. The first columns are what a project could
 # see; the row marked ★ is the one it would pick. The last column, set apart, is the target test accuracy that
-# only the course can show. Try a weight of 0, and a very large one. The table starts with this notebook's own runs.
+# only the course can show. Try a weight of zero, and a very large one. The table starts with this notebook's own runs.
 
 # %%
 from course_lib.chapters.ch05_domain_adaptation.widget import AdaptationLab, adaptation_widget, lab_runner
@@ -460,7 +460,7 @@ exercises.check_reversal(MyReversal);
 # - DANN does it with a domain classifier behind a gradient reversal layer; Deep CORAL and MMD match statistics
 #   of the features. Each domain goes through the extractor on its own, so BatchNorm keeps statistics per domain.
 # - An adversary must be able to win for the extractor to learn anything from fooling it: a domain accuracy near
-#   0.5 from the start means a weak adversary, not aligned domains.
+#   chance ($0.5$) from the start means a weak adversary, not aligned domains.
 # - Compare with the **strongest** source-only baseline of the same network, steps and test-time BatchNorm
 #   (AdaBN is a large gain by itself).
 # - Without target labels there is nothing to validate on: choose weights by what a project can measure (a
@@ -471,7 +471,7 @@ exercises.check_reversal(MyReversal);
 #
 # 1. What would go wrong if the gradient reversal layer were left out, and the extractor simply minimised the
 #    domain loss along with the task loss?
-# 2. DANN's domain accuracy sits at 0.5 from the first epoch. Name two explanations, and how to tell them apart.
+# 2. DANN's domain accuracy sits at chance ($0.5$) from the first epoch. Name two explanations, and how to tell them apart.
 # 3. Why does source-only training with the same steps belong in the baseline?
 # 4. A colleague reports DANN at the $\lambda_{\max}$ with the best target test accuracy. What is wrong with the
 #    number, and what would you report instead?

@@ -39,7 +39,7 @@
 # notebook on one CPU with a warm cache.
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -294,13 +294,13 @@ evidence.summary("overfitting", arms=[*chapter.OVERFITTING_ARMS, "chosen",
 # %% [markdown]
 # ### What to notice
 #
-# - Training accuracy reaches 1.0 within a couple of epochs while validation stays below it: that gap
+# - Training accuracy reaches $1$ within a couple of epochs while validation stays below it: that gap
 #   is overfitting.
-# - Augmentation keeps the training accuracy below 1.0 for longer (the task got harder). Whether it wins
+# - Augmentation keeps the training accuracy below $1$ for longer (the task got harder). Whether it wins
 #   on new images is a question for the validation split, seed by seed: compare the arms' ranges above.
 # - Early stopping chose the number of epochs on the validation split. The validation loss here barely
 #   moves after the first epochs, so it changes accuracy little and mostly saves steps.
-# - With a few dozen validation images one image is several points (printed above): a choice made on
+# - With this few validation images one image is worth the points printed above: a choice made on
 #   them is noisy. That is the price of a small target, not a reason to choose on the test split.
 # - Augmentation must fit the data: shifting and rotating fill corners with black, right for `digits`
 #   (black background), wrong for photos.
@@ -593,8 +593,9 @@ exercises.check_transplant(my_transplant);
 #
 # - Transfer helps most when target labels are **scarce**; as they grow, scratch catches up, fast on a
 #   near target, slowly on a far one. Measure against scratch on the same labels.
-# - A source can make things **worse** (negative transfer). A probe of its frozen features on the
-#   labelled target images, against an untrained network's, warns before any training.
+# - A source can make things **worse** (negative transfer). A probe of the candidates' frozen features on
+#   the labelled target images ranks them before any training (the real source above the shuffled one, on
+#   every seed); measured against an untrained network's probe alone, it is a weak warning.
 # - Make every choice (epochs, augmentation, remedies) on a **validation split** of the labels the
 #   target has; test once.
 # - With **rare classes**, look at accuracy per class; oversampling and class weights move the model's

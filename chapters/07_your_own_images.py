@@ -40,7 +40,7 @@
 # Every result below says which weights it came from.
 
 # %%
-# Colab only: install the course (about a minute); anywhere else this cell does nothing.
+# Colab only: install the course; anywhere else this cell does nothing.
 import subprocess
 import sys
 
@@ -65,7 +65,7 @@ course_lib.check_env("07_your_own_images")
 # ```
 #
 # The class names are the sub-folder names. To use your own photos, set `MY_FOLDER` to such a folder
-# (at least 2 classes, at least 10 images each). Otherwise the course makes a **sample folder** offline:
+# (at least two classes, at least 10<!-- fact: own_images.folder:MIN_IMAGES_PER_CLASS --> images each). Otherwise the course makes a **sample folder** offline:
 # each class is one colour photo that ships with scikit-image or scikit-learn, and its images are random
 # square crops of that photo. Telling crops of the cat photo from crops of the coffee photo is a small
 # but real image-classification task. (The course writes its folders in its cache folder, and never
@@ -158,7 +158,7 @@ for name, data in [("cache after shuffle and batch", files.shuffle(12, seed=0).b
 # ```
 #
 # `pipeline.dataset` keeps the decoded images as 8-bit pixels, and on disk when they would take more
-# than 512 MB of memory. Reading the training images twice shows what the cache saves:
+# than the memory cache may hold (`pipeline.MEMORY_CACHE_BYTES`). Reading the training images twice shows what the cache saves:
 
 # %%
 train_data = pipeline.dataset(splits["train"], IMAGE_SIZE, batch_size=32, training=True, seed=0)
@@ -220,7 +220,7 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 #
 # - **Stage 1** trains only the head (Adam, $10^{-3}$): a random head on top of good features would
 #   send large, random gradients into the backbone, so the head learns first.
-# - **Stage 2** unfreezes the **top 2 blocks** of the backbone (its most task-specific layers), but not
+# - **Stage 2** unfreezes the **top 2<!-- fact: .experiments:SETTINGS.top_blocks --> blocks** of the backbone (its most task-specific layers), but not
 #   their BatchNorm layers, and trains on ten times more gently ($10^{-4}$): small steps adjust the
 #   pretrained features without wiping them out. (The source text says that fine-tuning "cannot use
 #   the source features and only trains from scratch"; kindly, no: fine-tuning *starts from* the
@@ -228,7 +228,7 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 # - **Each stage keeps its epoch with the lowest validation loss**: the validation images choose, the
 #   test images are not looked at.
 # - A *randomly initialised* backbone gets one extra step, `calibrate_batchnorm`: its BatchNorm layers
-#   start with mean 0 and variance 1, wrong for every layer, and the features shrink to almost nothing.
+#   start with mean $0$ and variance $1$, wrong for every layer, and the features shrink to almost nothing.
 #   Measuring them on our images (as AdaBN did in chapter 04) gives random features a head can use.
 #
 # In plain Keras 3, without this course's library:
@@ -404,7 +404,7 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 #   their gradients before each update, so the copies stay identical.
 # - **Several machines**: `--strategy multiworker` (`MultiWorkerMirroredStrategy`): start the same
 #   command on every machine, each with its own `TF_CONFIG` naming the cluster and its place in it;
-#   worker 0 writes the outputs.
+#   the chief worker writes the outputs.
 #
 # ```
 # TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}' \
@@ -462,7 +462,7 @@ print(command_help("train"))
 # 1. Why does `.cache()` after `.shuffle().batch()` serve the same batches every epoch, and why does
 #    that hurt training?
 # 2. What would go wrong if the test images chose the epoch to keep?
-# 3. A folder's `cats` class has 300 images and `dogs` 30. What would a validation set of 20 % of each
+# 3. A folder's `cats` class has $300$ images and `dogs` $30$. What would a validation set of $20\,\%$ of each
 #    class say about the dogs, and why does the course hold out the same number of each?
 # 4. You move from one GPU to four with the same `--batch-size`. What happens to the global batch, the
 #    number of steps per epoch and the learning rate?

@@ -58,6 +58,18 @@ def test_a_missing_marker_or_tagged_cell_is_named(tmp_path):
         sync.with_cell(nb, sync.COURSE_MAP, "the map", "chapters/00_welcome.py")
 
 
+def test_a_fact_in_prose_is_written_from_the_code():
+    declared = syllabus.chapter("task_fine_tuning")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "momentum 7<!-- fact: core.cnn:BN_MOMENTUM -->, 3<!-- fact: .task:LABELS_PER_CLASS --> labels")])
+    assert sync.with_facts(nb, declared).cells[0].source == (
+        "momentum 0.9<!-- fact: core.cnn:BN_MOMENTUM -->, 20<!-- fact: .task:LABELS_PER_CLASS --> labels")
+    for wrong, message in (("core.cnn:NO_SUCH", "names nothing"), ("core.cnn:FEATURE_LAYER", "not a number")):
+        nb.cells[0].source = f"1<!-- fact: {wrong} -->"
+        with pytest.raises(sync.SyncError, match=message):
+            sync.with_facts(nb, declared)
+
+
 # A ninth chapter, in a copy of the tree ----------------------------------------------------------
 
 NINTH = syllabus.Chapter(

@@ -25,6 +25,8 @@ from course_lib.core.plots import use_course_style
 
 #: Binder's memory limit for a whole session (server and kernels), in GB.
 BINDER_MEMORY_GB = 2.0
+#: The memory one chapter's kernel may hold (GB): its budget, with the server and another kernel beside it.
+CHAPTER_MEMORY_GB = 1.5
 #: The course's default seed; experiments pass their own.
 DEFAULT_SEED = 0
 #: TensorFlow intra-op threads for the course's computations (see the module docstring).
@@ -151,7 +153,7 @@ def environment_warnings(facts=None):
     if usable < BINDER_MEMORY_GB * 1.25:
         found.append(
             f"only {usable:.1f} GB of memory is usable here, near Binder's "
-            f"{BINDER_MEMORY_GB:.0f} GB limit; a chapter needs up to 1.5 GB.")
+            f"{BINDER_MEMORY_GB:.0f} GB limit; a chapter needs up to {CHAPTER_MEMORY_GB} GB.")
     others = resources.other_kernels(exclude_pid=os.getpid())
     held = sum(kernel.rss_mb for kernel in others)
     if held >= OTHER_KERNELS_MB:

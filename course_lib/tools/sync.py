@@ -8,7 +8,10 @@ this writes what is made from them:
 - ``site/teachers.md``: the table of each chapter's links;
 - the first chapter's notebook: the course map (the cell tagged ``sync:course-map``);
 - every chapter notebook's closing cell (tagged ``sync:next``; added if missing): its
-  solutions on GitHub and Colab, and the next chapter in JupyterLab and Colab.
+  solutions on GitHub and Colab, and the next chapter in JupyterLab and Colab;
+- every number the chapters' prose takes from the code: ``20<!-- fact: .task:LABELS_PER_CLASS -->``
+  is rewritten with the value of ``LABELS_PER_CLASS`` in the chapter package's ``task`` module
+  (``core.cnn:NAME`` names a module of ``course_lib``); the comment does not show.
 
 In text files a generated part sits between two marker comments, ``sync: NAME (...)`` and
 ``sync: end NAME``; in notebooks it is a cell with a ``sync:...`` tag. Everything outside is
@@ -19,6 +22,7 @@ whose generated parts are stale and exits 1.
 
 import argparse
 import copy
+import functools
 import re
 import sys
 import textwrap
@@ -117,6 +121,35 @@ def closing_cell(ending):
     return "\n".join([*solutions, *onward, glossary])
 
 
+#: A number in a chapter's prose that the code defines: the value, then the comment naming it.
+FACT = re.compile(r"(?P<value>[^\s<>`*(]+)<!-- fact: (?P<module>[\w.]+):(?P<name>[\w.]+) -->")
+
+
+def fact(declared, module, name):
+    """The value of ``name`` (``X`` or ``X.attribute``) in ``module`` (``.task``: in ``declared``'s
+    package; ``core.cnn``: in ``course_lib``), as prose writes it."""
+    import importlib
+
+    where = declared.package + module if module.startswith(".") else f"course_lib.{module}"
+    try:
+        value = functools.reduce(getattr, name.split("."), importlib.import_module(where))
+    except (ImportError, AttributeError) as error:
+        raise SyncError(f"chapters/{declared.name}.py: <!-- fact: {module}:{name} --> names nothing ({error})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SyncError(f"chapters/{declared.name}.py: {module}:{name} is {value!r}, not a number")
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def with_facts(nb, declared):
+    """``nb`` with every ``<!-- fact: ... -->`` of its markdown cells preceded by the value it names."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = FACT.sub(lambda m: fact(declared, m["module"], m["name"]) + m[0][len(m["value"]):],
+                                   cell.source)
+    return nb
+
+
 # Writing it into the files ---------------------------------------------------------------------
 
 MARKERS = {".md": ("<!-- ", " -->"), ".yml": ("# ", "")}
@@ -169,6 +202,7 @@ def notebook_texts(declared, root):
     paired = jupytext.read(notebook)
     if _cells(nb, skip_generated=True) != _cells(paired, skip_generated=True):
         raise SyncError(f"{declared.notebook} and its .py differ: run `jupytext --sync chapters/{declared.name}.py` first")
+    nb = with_facts(nb, declared)
     if declared == CHAPTERS[0]:
         nb = with_cell(nb, COURSE_MAP, course_map(declared), script.relative_to(root))
     nb = with_cell(nb, NEXT, closing_cell(declared), script.relative_to(root), append=True)

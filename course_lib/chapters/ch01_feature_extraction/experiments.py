@@ -4,7 +4,7 @@ The setting: a new task with 20 labelled images per class, split into 10 for tra
 10 for validation; the layer to cut at is chosen on the validation images, and the test
 split gives the final number once. Two targets:
 
-- where transfer should help: a new task in the source's domain, the ``mnist_m`` digits
+- where transfer should help: a new task on the source's kind of images, the ``mnist_m`` digits
   5-9, after a source model trained on the ``mnist_m`` digits 0-4 only;
 - where a frozen extractor should not be enough: all ten ``mnist_m`` digits after the
   MNIST source model (a new domain; chapter 02 fine-tunes instead).
@@ -27,6 +27,8 @@ OLD_CLASSES = (0, 1, 2, 3, 4)
 NEW_CLASSES = (5, 6, 7, 8, 9)
 TRAIN_PER_CLASS = 10
 VALIDATION_PER_CLASS = 10
+#: Labelled images of the new task: ``TRAIN_PER_CLASS`` for each of its classes.
+TRAIN_IMAGES = TRAIN_PER_CLASS * len(NEW_CLASSES)
 #: Where the extractor may be cut: after each conv block, and the feature layer.
 CANDIDATE_LAYERS = ("block1_pool", "block2_pool", "features_relu")
 #: The old-task source: the course CNN on the mnist_m digits 0-4 (grey), 20 epochs.
@@ -99,7 +101,7 @@ def feature_extraction(seed):
     return measured
 
 
-@feature_extraction.claim("on the new task in the source's domain, the frozen extractor with a new "
+@feature_extraction.claim("on the new task on the source's kind of images, the frozen extractor with a new "
                           "head beats the CNN trained from scratch by more than 5 points on every seed")
 def _(report):
     return min(report.gains("new_task_frozen_head", ["new_task_scratch"])) > 0.05

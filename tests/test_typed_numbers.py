@@ -1,0 +1,75 @@
+"""No number typed into a chapter's prose: a number a learner reads comes from the code.
+
+A measured number is printed by the cell that measured it (or read from a results file); a
+number the code defines (a budget, a split size, a rate) is written as
+``20<!-- fact: .task:LABELS_PER_CLASS -->`` and ``make.py sync`` fills it in. What remains
+typed is on the short list below: numbering, references, names, and definitions that are not
+measurements. Formulas (``$...$``) and code (``` `...` ```) are not prose.
+"""
+
+import re
+
+import nbformat
+import pytest
+
+from course_lib.syllabus import CHAPTERS
+from course_lib.tools.sync import FACT, ROOT
+
+#: What prose may type, each with why.
+ALLOWED = {
+    "a numbered step or heading": r"^\s*(?:#+\s*|[-*]\s*)?(?:\*\*)?(?:Exercise\s+)?\d+\s*(?:[.):·]|\*\*)",
+    "a chapter, section, part, item, exercise, block, seed, epoch or round": (
+        r"(?i)\b(?:chapters?|sections?|parts?|sub-parts?|items?|exercises?|blocks?|seeds?|epochs?|rounds?|stages?)"
+        r"\s+\d+(?:\.\d+)*(?:(?:,\s*|\s+and\s+|\s+or\s+|-)\d+)*"),
+    "a chapter's number or file": (r"(?<![\d.,])(?:" + "|".join(f"{c.number:02d}" for c in CHAPTERS)
+                                   + r")(?:_[a-z_]+(?:\.ipynb)?)?(?![\d]|[.,]\d)"),
+    "a section sign": r"§\d+(?:\.\d+)*",
+    "a year in a reference": r"\b(?:19|20)\d\d[a-z]?\b",
+    "a version in a name (Keras 3, wav2vec 2.0)": r"\b(?:Keras|wav2vec) \d+(?:\.\d+)?\b",
+    "a name that holds digits (float32, block1, word2vec, AVX-512, MobileNetV3Small, 2-D)": (
+        r"\b[A-Za-z][A-Za-z-]*\d+[A-Za-z0-9.]*\b|\b\d+-(?:D|bit)\b"),
+    "a digit the task names (digits 0-4, a 7, \"7\")": r"\b[05]-[49]\b|\b0-9\b|\"\d\"|\ban? \d\b(?!-)|\b\d's\b|\b\ds\b",
+    "an equation or list number": r"\(\d+(?:\.\d+)*\)",
+    "a shape or an interval that defines the data (28x28, (n, 28, 28, channels), [0, 1])": (
+        r"\b\d+ ?x ?\d+(?: ?x ?\d+)?\b|\((?:\d+|[a-z]+)(?:, ?(?:\d+|[a-z]+))+\)|\[\d+, ?\d+\]"),
+}
+#: Removed before the check: code fences, formulas, code spans, link targets, HTML, filled facts.
+NOT_PROSE = (r"```.*?```", r"\$\$.*?\$\$", r"\$[^$\n]*\$", r"`[^`]*`", r"\]\([^)]*\)", FACT.pattern, r"<[^>]*>")
+
+
+def typed_numbers(markdown):
+    """The lines of ``markdown`` prose that still hold a digit once everything allowed is removed."""
+    for pattern in NOT_PROSE:
+        markdown = re.sub(pattern, " ", markdown, flags=re.S)
+    found = []
+    for line in markdown.splitlines():
+        rest = line
+        for pattern in ALLOWED.values():
+            rest = re.sub(pattern, " ", rest)
+        if re.search(r"\d", rest):
+            found.append(line.strip())
+    return found
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)
+def test_no_number_is_typed_into_a_chapters_prose(chapter):
+    nb = nbformat.read(ROOT / chapter.notebook, as_version=4)
+    typed = [f"cell {i}: {line[:140]}" for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
+             and not any(tag.startswith("sync:") for tag in cell.metadata.get("tags", []))  # written by code
+             for line in typed_numbers(cell.source)]
+    assert not typed, (f"{chapter.notebook} types numbers into its prose; print each from the code that measured "
+                       "it, or mark a number the code defines `N<!-- fact: .module:NAME -->` and run python3 make.py "
+                       "sync:\n" + "\n".join(typed))
+
+
+@pytest.mark.parametrize("typed", ["one image is 2 points", "after 300 steps",
+                                   "Each chapter runs in 60 s", "0.99 of the statistics", "with 1,000 test images"])
+def test_a_typed_number_is_found(typed):
+    assert typed_numbers(typed) == [typed]
+
+
+@pytest.mark.parametrize("allowed", ["## 3 · Freezing", "section 2 of chapter 05", "Yosinski et al. (2014)",
+                                     "a float32 array", "digits 0-4 and 5-9", "20<!-- fact: .task:LABELS_PER_CLASS -->",
+                                     "the rate $10^{-3}$ and `momentum=0.99`", "see 02_task_fine_tuning.ipynb"])
+def test_what_prose_may_type_passes(allowed):
+    assert typed_numbers(allowed) == []
