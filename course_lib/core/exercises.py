@@ -54,9 +54,10 @@ def watching(*functions):
     """Record calls to ``functions`` made inside the block: ``with watching(f) as called: ...``.
 
     ``called`` is a set of the names of the watched functions that ran, however they were
-    reached (imported under another name, wrapped in a lambda, called from a helper).
+    reached (imported under another name, wrapped in a lambda, called from a helper). A class
+    among ``functions`` stands for its own methods.
     """
-    codes = {function.__code__: function.__qualname__ for function in functions}
+    codes = {function.__code__: function.__qualname__ for function in _functions(functions)}
     called = set()
     previous = sys.getprofile()
 
@@ -89,7 +90,7 @@ def attempt(function, *args, forbidden=(), shown=(), instead=""):
     problem = shortcut(function, forbidden, shown, instead)
     if problem:
         return None, problem
-    with watching(*_functions(forbidden)) as called:
+    with watching(*forbidden) as called:
         try:
             value = function(*args)
         except Exception as error:  # the learner's code: report, never raise
@@ -253,6 +254,7 @@ def shown_code(package):
 
 class _Canonical(ast.NodeTransformer):
     """Renames every variable, argument and function to ``v0, v1, ...`` in order of first use,
+    names a called function by its last name only (``ops.mean`` and ``keras.ops.mean`` alike),
     makes every call argument that only names data (``x``, ``data.x_adapt[:1000]``) the same,
     and drops docstrings: what is left is the code's shape, attributes and constants."""
 
@@ -270,7 +272,10 @@ class _Canonical(ast.NodeTransformer):
 
     def visit_Call(self, node):
         data = (ast.Name, ast.Attribute, ast.Subscript)
-        node.func = self.visit(node.func)
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, (ast.Name, ast.Attribute)):
+            node.func = ast.Name(id="." + node.func.attr, ctx=ast.Load())
+        else:
+            node.func = self.visit(node.func)
         node.args = [ast.Name(id="_", ctx=ast.Load()) if isinstance(a, data) else self.visit(a)
                      for a in node.args]
         for keyword in node.keywords:
