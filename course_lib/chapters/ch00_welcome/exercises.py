@@ -74,9 +74,10 @@ def check_precision_per_class(my_function):
             recall = per_class_accuracy(y_true, y_pred)
             if np.allclose(got, recall, equal_nan=True):
                 return verdict(False, "", f"on {name} you return each digit's recall (its images predicted "
-                                          "right); precision divides by the images predicted as it. " + HINTS[1])
+                                          "right); precision divides by the images predicted as it. "
+                                          "exercises.show_hint(1) gives a hint.")
             return verdict(False, "", f"on {name}, digit {worst} comes out as {got[worst]:.3f}, "
-                                      "which is not its precision. " + HINTS[1])
+                                      "which is not its precision. exercises.show_hint(1) gives a hint.")
     return verdict(True, "your function gives every digit's precision, on three label sets it had "
                          "never seen (a digit never predicted has none).", "")
 
@@ -110,8 +111,9 @@ def check_parity_gap(my_function):
         digits = 100 * (np.mean(y_s == p_s) - np.mean(y_t == p_t))
         if np.isclose(got, digits, atol=1e-9):
             return verdict(False, "", f"on the case '{name}' you return the gap of the digit task; the "
-                                      "parity task counts a prediction right when its parity is. " + HINTS[2])
+                                      "parity task counts a prediction right when its parity is. "
+                                      "exercises.show_hint(2) gives a hint.")
         return verdict(False, "", f"on the case '{name}' you return {got:.2f}, not the parity gap in "
-                                  "points. " + HINTS[2])
+                                  "points. exercises.show_hint(2) gives a hint.")
     return verdict(True, "the same images with new labels (even or odd) are a new task in the same "
                          "domain, and its gap is read off the same predictions.", "")

@@ -56,10 +56,12 @@ def check_pooled_extractor(my_extractor):
         want = feature_map.mean(axis=(1, 2))
         if out.shape == feature_map.shape:
             return verdict(False, "", f"for layer {layer!r} your extractor outputs the feature map "
-                                      f"{out.shape}; average it over the positions to {want.shape}. " + HINTS[1])
+                                      f"{out.shape}; average it over the positions to {want.shape}. "
+                                      "exercises.show_hint(1) gives a hint.")
         if out.shape != want.shape or not np.allclose(out, want, atol=1e-5):
             return verdict(False, "", f"for layer {layer!r} your extractor's output has shape {out.shape}; "
-                                      f"the pooled features have {want.shape}, or the values differ. " + HINTS[1])
+                                      f"the pooled features have {want.shape}, or the values differ. "
+                                      "exercises.show_hint(1) gives a hint.")
         if getattr(got, "trainable_weights", None):
             return verdict(False, "", "your extractor still has trainable weights: freeze it.")
         if not model.trainable_weights:
@@ -106,8 +108,9 @@ def check_head_parameters(my_head_parameters):
         case = f"for features of shape {shape}, {hidden} hidden units and {n_classes} classes"
         if got == (sum(want), 0):
             return verdict(False, "", f"{case} you count every parameter as trainable; BatchNorm's moving "
-                                      "mean and variance are not trained. " + HINTS[2])
+                                      "mean and variance are not trained. exercises.show_hint(2) gives a hint.")
         if got != want:
-            return verdict(False, "", f"{case} you return {got}, which is not (trainable, frozen). " + HINTS[2])
+            return verdict(False, "", f"{case} you return {got}, which is not (trainable, frozen). "
+                                  "exercises.show_hint(2) gives a hint.")
     return verdict(True, "a hidden layer multiplies the head's weights by its width: with d features, "
                          "d x hidden for the first layer alone.", "")

@@ -55,7 +55,8 @@ def _kernel_problem(got, kernel):
     """Why ``got`` is not the luminance RGB kernel for the grey ``kernel``, or None when it is."""
     want = kernel * LUMINANCE[:, None]
     if got.shape != want.shape:
-        return f"for a grey kernel of shape {kernel.shape} your kernel has shape {got.shape}; an RGB conv wants {want.shape}."
+        return (f"for a grey kernel of shape {kernel.shape} your kernel has shape {got.shape}; an RGB conv "
+                f"wants {want.shape}.")
     if np.allclose(got, want, atol=TOLERANCE):
         return None
     if np.allclose(got, np.repeat(kernel, 3, axis=2) / 3, atol=TOLERANCE):
@@ -63,7 +64,8 @@ def _kernel_problem(got, kernel):
                 "R = G = B; a colour image's luminance weighs its channels 0.299, 0.587, 0.114.")
     if np.allclose(got, np.repeat(kernel, 3, axis=2), atol=TOLERANCE):
         return "you copied the kernel to every channel: the outputs are now those of R + G + B, not of Y."
-    return "not the kernel that gives the grey conv's output on the luminance. " + HINTS[1]
+    return ("not the kernel that gives the grey conv's output on the luminance. "
+            "exercises.show_hint(1) gives a hint.")
 
 
 def check_grey_to_luminance(my_function):
@@ -150,7 +152,7 @@ def check_cosine_pair_losses(my_function):
             if np.allclose(got, values, atol=TOLERANCE):
                 return verdict(False, "", f"on {name}: {slip}.")
         wrong = "align" if not np.isclose(got[0], want[0], atol=TOLERANCE) else "separate"
-        return verdict(False, "", f"on {name}, {wrong} is not right. " + HINTS[2])
+        return verdict(False, "", f"on {name}, {wrong} is not right. exercises.show_hint(2) gives a hint.")
     return verdict(True, "same-class pairs pay their squared cosine distance, different-class pairs "
                          "their squared shortfall from the margin, whatever the embeddings' lengths, on "
                          "three sets of embeddings your function had never seen.", "")

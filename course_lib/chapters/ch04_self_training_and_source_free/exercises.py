@@ -94,10 +94,10 @@ def check_class_share(my_function):
             return verdict(False, "", f"return an array of row indices, not {type(got).__name__}.")
         if len(got) != len(want):
             return verdict(False, "", f"on {name} you keep {len(got)} rows; each predicted class keeps "
-                                      "ceil(share x its number of rows). " + HINTS[1])
+                                      "ceil(share x its number of rows). exercises.show_hint(1) gives a hint.")
         if not np.array_equal(got, want):
             return verdict(False, "", f"on {name} the right number of rows, but not the most "
-                                      "confident of each class. " + HINTS[1])
+                                      "confident of each class. exercises.show_hint(1) gives a hint.")
     return verdict(True, "every class keeps the same share of its predictions, its most confident ones: "
                          "a favoured class cannot crowd out a rare one; checked on three sets of predictions.", "")
 
@@ -134,10 +134,12 @@ def check_im_kl_loss(my_loss):
         want = im + beta * log_k
         if np.isfinite(got) and abs(got - im) <= LOSS_TOLERANCE:
             return verdict(False, "", f"on {name} (beta {beta:g}) you return the chapter's loss, mean entropy "
-                                      "minus beta H(mean): the divergence from uniform adds beta log K. " + HINTS[2])
+                                      "minus beta H(mean): the divergence from uniform adds beta log K. "
+                                      "exercises.show_hint(2) gives a hint.")
         if not np.isfinite(got) or abs(got - want) > LOSS_TOLERANCE:
             return verdict(False, "", f"on {name} (beta {beta:g}) your loss is {got:.4f}, which is not the "
-                                      "mean entropy plus beta KL(mean prediction || uniform). " + HINTS[2])
+                                      "mean entropy plus beta KL(mean prediction || uniform). "
+                                      "exercises.show_hint(2) gives a hint.")
     return verdict(True, "the divergence from uniform is 0 for a diverse batch and log K for a collapsed one, "
                          "so your loss is never below 0 and is 0 only for confident, diverse batches; "
                          "four batches checked.", "")
@@ -199,7 +201,8 @@ def check_blended_adabn(my_adabn):
                                ("moving variance", got[layer][1], want[layer][1])):
                 if not np.allclose(g, w, rtol=STATISTICS_TOLERANCE, atol=STATISTICS_TOLERANCE):
                     return verdict(False, "", f"with alpha {alpha:g}, the {what} of layer {layer!r} is not "
-                                              "(1 - alpha) x its own + alpha x the images'. " + HINTS[3])
+                                              "(1 - alpha) x its own + alpha x the images'. "
+                                              "exercises.show_hint(3) gives a hint.")
         momentum = {layer.name: layer.momentum for layer in batchnorm_layers(got_model)}
         if any(m != MOMENTUM for m in momentum.values()):
             return verdict(False, "", f"set the momentum back afterwards (it is now {momentum}).")

@@ -89,10 +89,11 @@ def check_worst_seed_catch_up(my_catch_up):
         if got != want:
             shown = "None" if got is None else repr(got)
             median = catch_up({n: float(np.median(g)) for n, g in gaps.items()}, tolerance)
-            slip = (" That is where the median seed catches up; every seed must." if got == median and got is not None
-                    else "")
+            at_median = got == median and got is not None
+            slip = " That is where the median seed catches up; every seed must." if at_median else ""
             return verdict(False, "", f"on {name} (tolerance {tolerance}) your answer {shown} is not the "
-                                      f"catch-up point of every seed.{slip} " + HINTS[1])
+                                      f"catch-up point of every seed.{slip} "
+                                      "exercises.show_hint(1) gives a hint.")
     return verdict(True, "you read the catch-up point that holds on every seed off curves you had never seen, "
                          "including one where the median caught up long before the worst seed.", "")
 
@@ -137,7 +138,7 @@ def check_effective_weights(my_class_weights):
             slip = (" These are inverse-frequency weights (n / (K n_c)); here each class counts by its effective "
                     "number." if all(np.isclose(got[c], inverse[c]) for c in want) else "")
             return verdict(False, "", f"for {name} and beta {beta:g}, the weight of class {wrong[0]} is not "
-                                      f"right.{slip} " + HINTS[2])
+                                      f"right.{slip} exercises.show_hint(2) gives a hint.")
     return verdict(True, "beta 0 weighs every class alike; as beta nears 1 the weights near inverse "
                          "frequencies, so beta says how much a rare class's extra images are worth.", "")
 
@@ -171,7 +172,8 @@ def _transplant_problem(model, base, blocks, n_classes):
     if not isinstance(model, keras.Model):
         return f"return a Keras model, not {type(model).__name__}."
     if model is base:
-        return "you returned the task-A network itself; the transplant is a new network that gets copies of A's blocks."
+        return ("you returned the task-A network itself; the transplant is a new network that gets copies of "
+                "A's blocks.")
     names = {layer.name for layer in model.layers}
     needed = [name for block in ("block1", "block2", "features", "head") for name in BLOCKS[block]]
     missing = [n for n in needed if n not in names]
@@ -190,7 +192,8 @@ def _transplant_problem(model, base, blocks, n_classes):
         return f"{differ} must be copies of A's layers (BatchNorm statistics too)."
     thawed = [n for n in copied if model.get_layer(n).trainable]
     if thawed:
-        return f"freeze the copied layers {thawed} (layer.trainable = False): the transplant is frozen, not fine-tuned (AnB+)."
+        return (f"freeze the copied layers {thawed} (layer.trainable = False): the transplant is frozen, not "
+                "fine-tuned (AnB+).")
     fresh = [layer.name for layer in model.layers if layer.weights and layer.name not in copied]
     reused = [n for n in fresh if base.get_layer(n).weights and any(
         x.shape == y.shape and np.array_equal(x, y)

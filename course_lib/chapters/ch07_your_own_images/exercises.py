@@ -69,7 +69,7 @@ def check_top_losses(my_function):
             slip = (" Those are the most confident mistakes; a right prediction can have a large loss too, and "
                     "a mistake's loss is about its label's probability, not the largest." if wrong_only else "")
             return verdict(False, "", f"on the case '{name}' your indices are not the largest losses in "
-                                      f"order.{slip} Hint: " + HINTS[2])
+                                      f"order.{slip} exercises.show_hint(2) gives a hint.")
     return verdict(True, "you found the images the model is most wrong about, right or not, in order, on four "
                          "cases you had never seen.", "")
 
@@ -155,6 +155,6 @@ def check_pipeline(my_pipeline):
         return verdict(False, "", f"reading your data set raised {error_text(error)}")
     problem = _pipeline_problem(epochs, calls, augmented)
     if problem:
-        return verdict(False, "", problem + " Hint: " + HINTS[1])
+        return verdict(False, "", problem + " exercises.show_hint(1) gives a hint.")
     return verdict(True, f"decode ran once per file ({N_FILES} times in {EPOCHS} epochs), augment once per "
                          f"image and epoch ({N_FILES * EPOCHS} times), and every epoch made new batches.", "")
