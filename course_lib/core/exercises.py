@@ -186,6 +186,7 @@ def _referred(function, seen=None):
     scope = getattr(function, "__globals__", {})
     values = [scope[name] for name in names if name in scope]
     values += [cell.cell_contents for cell in (function.__closure__ or ()) if _filled(cell)]
+    reached = {id(v) for v in values}
     for _ in range(ATTRIBUTE_DEPTH):
         found = []
         for value in values:
@@ -193,8 +194,16 @@ def _referred(function, seen=None):
             if _is_learners(value):
                 yield from _referred(value, seen)
             if isinstance(value, (types.ModuleType, type)):
-                found += [getattr(value, name) for name in names if hasattr(value, name)]
-        values = [v for v in found if id(v) not in seen and not seen.add(id(v))]
+                found += [_attribute(value, name) for name in names]
+        values = [v for v in found if v is not None and id(v) not in reached and not reached.add(id(v))]
+
+
+def _attribute(value, name):
+    """``value.name``, or None when it has none (a lazy module may raise anything on the way)."""
+    try:
+        return getattr(value, name, None)
+    except Exception:  # noqa: BLE001 (a module's lazy loader failing is no answer's fault)
+        return None
 
 
 def _filled(cell):

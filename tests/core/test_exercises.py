@@ -167,3 +167,15 @@ def test_an_error_in_the_learners_code_is_quoted_in_one_short_line():
     assert "expected axis -1 of input shape to have value 1" in problem
     assert "\n" not in problem and "\x1b" not in problem and len(problem) < 300
     assert exercises.error_text(KeyError()) == "KeyError"
+
+
+def test_a_helper_reached_through_a_module_of_the_learners_is_followed():
+    """A learner's own module (a notebook's helper file) holding the delegation is looked into too."""
+    import types
+
+    helpers = types.ModuleType("my_helpers")
+    exec("from course_lib.core.evaluation import per_class_accuracy\n"
+         "def recall(t, p):\n    return per_class_accuracy(t, p)\n", helpers.__dict__)
+    scope = {"helpers": helpers}
+    exec("def answer(t, p):\n    return helpers.recall(t, p)\n", scope)
+    assert "per_class_accuracy" in exercises.shortcut(scope["answer"], (per_class_accuracy,))
