@@ -14,6 +14,7 @@ that names it and says what to write instead:
 
 import ast
 import contextlib
+import dis
 import functools
 import inspect
 import re
@@ -182,9 +183,10 @@ def _referred(function, seen=None):
     code = getattr(function, "__code__", None)
     if code is None:
         return
-    names = {name for c in _codes(code) for name in c.co_names}
     scope = getattr(function, "__globals__", {})
-    values = [scope[name] for name in names if name in scope]
+    globals_, attributes, imported = _names(code)
+    values = [scope[name] for name in globals_ if name in scope]
+    values += [sys.modules[name] for name in imported if name in sys.modules]
     values += [cell.cell_contents for cell in (function.__closure__ or ()) if _filled(cell)]
     reached = {id(v) for v in values}
     for _ in range(ATTRIBUTE_DEPTH):
@@ -194,8 +196,23 @@ def _referred(function, seen=None):
             if _is_learners(value):
                 yield from _referred(value, seen)
             if isinstance(value, (types.ModuleType, type)):
-                found += [_attribute(value, name) for name in names]
+                found += [_attribute(value, name) for name in attributes]
         values = [v for v in found if v is not None and id(v) not in reached and not reached.add(id(v))]
+
+
+def _names(code):
+    """``(globals, attributes, modules)`` the code of ``code`` (and of the code nested in it) names:
+    the global names it loads, the attributes it reads, and the modules it imports."""
+    globals_, attributes, imported = set(), set(), set()
+    for instruction in (i for c in _codes(code) for i in dis.get_instructions(c)):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            globals_.add(instruction.argval)
+        elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM"):
+            attributes.add(instruction.argval)
+        elif instruction.opname == "IMPORT_NAME":
+            parts = instruction.argval.split(".")
+            imported.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return globals_, attributes, imported
 
 
 def _attribute(value, name):

@@ -179,3 +179,19 @@ def test_a_helper_reached_through_a_module_of_the_learners_is_followed():
     scope = {"helpers": helpers}
     exec("def answer(t, p):\n    return helpers.recall(t, p)\n", scope)
     assert "per_class_accuracy" in exercises.shortcut(scope["answer"], (per_class_accuracy,))
+
+
+def test_an_import_inside_the_answer_is_followed_and_an_attribute_of_that_name_is_not_the_function():
+    def imports_it(t, p):
+        from course_lib.core import evaluation as ev
+
+        return ev.per_class_accuracy(t, p)
+
+    assert "per_class_accuracy" in exercises.shortcut(imports_it, (per_class_accuracy,))
+
+    class Scores:
+        per_class_accuracy = staticmethod(lambda t, p: np.equal(t, p))
+
+    scope = {"per_class_accuracy": per_class_accuracy, "scores": Scores, "np": np}
+    exec("def own(t, p):\n    return scores.per_class_accuracy(t, p)\n", scope)  # a notebook that imported it
+    assert exercises.shortcut(scope["own"], (per_class_accuracy,)) is None
