@@ -178,38 +178,52 @@ assert accuracy["mnist_m"] < accuracy["digits"] < accuracy["mnist"], "this run s
 # %% [markdown]
 # ## Exercises
 #
-# **1 · Accuracy per class.** Which digits does the source model lose on `mnist_m`? Write
-# `my_accuracy_per_class(y_true, y_pred)`: for each digit 0-9, the share of its images that were predicted
-# as that digit. The check runs it on label sets of its own; then the cell uses it on the source model's
-# `mnist_m` predictions. Stuck? `exercises.show_hint(1)`.
+# **1 · Precision per class.** The domain gap above is an accuracy. Which digits does the source model
+# *claim* wrongly on `mnist_m`? Write `my_precision_per_class(y_true, y_pred)`: for each digit 0-9, the share
+# of the images **predicted** as that digit that truly are that digit (`np.nan` for a digit never predicted).
+# The course's `per_class_accuracy` gives each digit's recall, the other way round, and does not count. The
+# check runs your function on label sets of its own; then the cell uses it on the source model's `mnist_m`
+# predictions. Stuck? `exercises.show_hint(1)`.
 
 # %%
 from course_lib.chapters.ch00_welcome import exercises
 from course_lib.core.evaluation import predicted_labels
 
 
-def my_accuracy_per_class(y_true, y_pred):
-    """10 numbers: for each digit c, the share of the images labelled c that were predicted as c."""
+def my_precision_per_class(y_true, y_pred):
+    """10 numbers: for each digit c, the share of the images predicted as c that are labelled c."""
     return None  # your code
 
 
-if exercises.check_accuracy_per_class(my_accuracy_per_class):
+if exercises.check_precision_per_class(my_precision_per_class):
     x_target, y_target = data.load_domain("mnist_m", "test")
-    per_class = my_accuracy_per_class(y_target, predicted_labels(source, x_target))
-    plots.bar_chart({str(c): v for c, v in enumerate(per_class)}, ylabel="accuracy on mnist_m",
-                    title="the source model on mnist_m, digit by digit");
+    per_class = my_precision_per_class(y_target, predicted_labels(source, x_target))
+    plots.bar_chart({str(c): v for c, v in enumerate(per_class)}, ylabel="precision on mnist_m",
+                    title="the source model on mnist_m: how often each digit it names is right");
 
 # %% [markdown]
-# **2 · The gap in points.** Papers report a domain gap in *points*: the difference of two accuracies times
-# 100. Write `my_gap_in_points(source_accuracy, target_accuracy)`. Stuck? `exercises.show_hint(2)`.
+# **2 · Same images, a different task.** Keep the images and change the labels: "is the digit even or
+# odd?" (the label `y % 2`) is a new task in the same domain. The digit model answers it too: a predicted
+# digit predicts its parity. Write `my_parity_gap(y_source, pred_source, y_target, pred_target)`: the domain
+# gap **of the parity task**, in points ($100 \times$ (parity accuracy on the source $-$ on the target)), from digit
+# labels and digit predictions. Is it smaller than the digit task's gap, and why? Stuck? `exercises.show_hint(2)`.
 
 # %%
-def my_gap_in_points(source_accuracy, target_accuracy):
-    """The domain gap in points, from two accuracies in [0, 1]."""
+import numpy as np
+
+
+def my_parity_gap(y_source, pred_source, y_target, pred_target):
+    """The parity task's domain gap in points, from digit labels and digit predictions (arrays (n,))."""
     return None  # your code
 
 
-exercises.check_gap_in_points(my_gap_in_points);
+if exercises.check_parity_gap(my_parity_gap):
+    x_source, y_source = data.load_domain("mnist", "test")
+    x_target, y_target = data.load_domain("mnist_m", "test")
+    pred_source, pred_target = predicted_labels(source, x_source), predicted_labels(source, x_target)
+    digit_gap = 100 * (np.mean(pred_source == y_source) - np.mean(pred_target == y_target))
+    print(f"mnist -> mnist_m: the digit task's gap {digit_gap:.1f} points, the parity task's "
+          f"{my_parity_gap(y_source, pred_source, y_target, pred_target):.1f} points")
 
 # %% [markdown]
 # ## Key points
@@ -222,7 +236,7 @@ exercises.check_gap_in_points(my_gap_in_points);
 #
 # ## Review questions
 #
-# 1. Digits 0-4 and digits 5-9 of `mnist`: same domain or same task?
+# 1. Digits 0-4 and digits 5-9 of `mnist`: same domain, same task, or neither? Use the definitions above.
 # 2. Why does `digits` cost the source model fewer points than `mnist_m`?
 # 3. Give an example from your own field of a source and a target with the same task but different domains.
 

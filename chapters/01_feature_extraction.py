@@ -183,31 +183,35 @@ assert head_params * 20 <= scratch_params
 # %% [markdown]
 # ## Exercises
 #
-# **1 · A frozen extractor in plain Keras.** Write `my_extractor(model, layer_name)`: a Keras model from
-# `model`'s input to the output of its layer `layer_name`, frozen, sharing `model`'s weights (no copy).
-# The check builds small models of its own and compares your extractor's output with the layer's.
-# Stuck? `exercises.show_hint(1)`.
+# **1 · A pooled extractor in plain Keras.** A conv layer's output is a feature map: a value per position and
+# channel. Write `my_pooled_extractor(model, layer_name)`: a Keras model from `model`'s input to the output of
+# its conv layer `layer_name` **averaged over the positions** (one number per channel, as
+# `keras.applications` backbones give with `pooling="avg"`), frozen, sharing `model`'s weights (no copy). The
+# course's `cut` and `frozen_extractor` do not count. The check builds small models of its own and compares
+# with the layer's channel means. Stuck? `exercises.show_hint(1)`.
 
 # %%
 from course_lib.chapters.ch01_feature_extraction import exercises
 
 
-def my_extractor(model, layer_name):
-    """A frozen keras.Model from model's input to the output of layer `layer_name`."""
+def my_pooled_extractor(model, layer_name):
+    """A frozen keras.Model: model's input -> layer `layer_name`'s output averaged over its positions."""
     return None  # your code
 
 
-exercises.check_extractor(my_extractor);
+exercises.check_pooled_extractor(my_pooled_extractor);
 
 # %% [markdown]
-# **2 · How many parameters does the new head train?** A linear head on features of shape `feature_shape`
-# (for example `(5, 5, 32)` at `block2_pool`) with `n_classes` outputs has a weight per feature and class and a
-# bias per class. Write `my_head_parameters(feature_shape, n_classes)`. Then look back at section 2: why might
-# 50 labelled images be too few for a head on `block1_pool`? Stuck? `exercises.show_hint(2)`.
+# **2 · How many parameters does a deeper head train?** A head on features of shape `feature_shape` (for
+# example `(5, 5, 32)` at `block2_pool`): flatten, `Dense(hidden)`, `BatchNormalization`, ReLU, then
+# `Dense(n_classes)`. Write `my_head_parameters(feature_shape, hidden, n_classes)` returning
+# `(trainable, frozen)`: the parameters that train and those that do not (BatchNorm's moving statistics),
+# by arithmetic (not with the course's `build_head` or `parameter_counts`). Then look back at section 2: how
+# does the hidden layer change what 50<!-- fact: .experiments:TRAIN_IMAGES --> labelled images must pin down? Stuck? `exercises.show_hint(2)`.
 
 # %%
-def my_head_parameters(feature_shape, n_classes):
-    """Trainable parameters of a Dense softmax head on flattened features of shape feature_shape."""
+def my_head_parameters(feature_shape, hidden, n_classes):
+    """(trainable, frozen) parameters of Flatten -> Dense(hidden) -> BatchNorm -> ReLU -> Dense(n_classes)."""
     return None  # your code
 
 

@@ -598,46 +598,51 @@ assert len(runs) == 2 and runs[0]["trainable_params"] < runs[1]["trainable_param
 #
 # The solutions are linked from the chapter's last cell.
 #
-# ### Exercise 1: freeze for the `top` strategy, in plain Keras
+# ### Exercise 1: fine-tune only the BatchNorm layers, in plain Keras
 #
-# Write `freeze_for_top(model)`: it sets `layer.trainable` so that `block1`'s layers are frozen and
-# every other layer trains (block2, the feature layer, the head), and returns the model. Use
-# `layer.trainable` yourself: the course's `freeze`, `unfreeze`, `train_only` and `ft.build` do not count.
-# The check also hands you a model frozen as a whole (`model.trainable = False`).
+# Frankle et al. (2021) fine-tuned **only** the BatchNorm layers' scales and shifts ($\gamma$, $\beta$), and a
+# new head, and found it surprisingly strong for so few parameters. Write `freeze_for_batchnorm_only(model)`:
+# it sets `layer.trainable` so that every BatchNorm layer and the head train and every other layer with
+# weights is frozen, and returns the model. Use `layer.trainable` yourself: the course's `freeze`, `unfreeze`,
+# `train_only` and `ft.build` do not count. The check also hands you a model frozen as a whole
+# (`model.trainable = False`).
 
 # %%
 from course_lib.chapters.ch02_task_fine_tuning import exercises
 
 
-def freeze_for_top(model):
+def freeze_for_batchnorm_only(model):
     # your code here
     return model
 
 
-exercises.check_top_freezing(freeze_for_top);
+exercises.check_batchnorm_only(freeze_for_batchnorm_only);
 
 # %% [markdown]
-# ### Exercise 2: discriminative learning rates
+# ### Exercise 2: a learning rate for every layer
 #
-# Write `my_rates(head_rate, slowdown)`: a dict with a rate for each block (`block1`, `block2`, `features`,
-# `head`), the head at `head_rate`, `block1` `slowdown` times slower, and the **same factor** between
-# neighbouring blocks. Write it yourself (not with `lr.layerwise_rates`). Then you could measure its steps
-# with `lr.step_sizes(layers.copy_model(source), *task["train"], my_rates(1e-3, 10))`.
+# An optimizer that takes a rate per variable needs it per layer, not per block. Write
+# `my_layer_rates(model, head_rate, decay)`: a dict `{layer name: rate}` for **every layer with weights** of a
+# course CNN, the head's layer at `head_rate` and each block further down `decay` times slower than the block
+# above it (ULMFiT's decay is $2.6$). `course_lib.core.cnn.BLOCKS` says which layers make each block. Write it
+# yourself (not with `lr.layerwise_rates` or `lr.GroupedLearningRates`).
 
 # %%
-def my_rates(head_rate, slowdown):
+def my_layer_rates(model, head_rate, decay):
     # your code here
     return {}
 
 
-exercises.check_rates(my_rates);
+exercises.check_layer_rates(my_layer_rates);
 
 # %% [markdown]
-# ### Exercise 3: label-smoothed targets
+# ### Exercise 3: smoothing over the other classes
 #
-# Write `my_smooth(y, n_classes, epsilon)`: for integer labels `y` (n,), return the (n, n_classes) array of
-# smoothed targets $t_c = (1 - \varepsilon)[c = y] + \varepsilon / K$, with NumPy (not with the course's
-# `ft.smoothed_targets`).
+# Section 9 spreads $\varepsilon$ over all $K$ classes, the true one too. A common variant gives the true
+# class exactly $1 - \varepsilon$ and shares $\varepsilon$ among the $K - 1$ others. Write
+# `my_smooth(y, n_classes, epsilon)`: for integer labels `y` (n,), the (n, n_classes) array
+# $t_c = (1 - \varepsilon)[c = y] + \frac{\varepsilon}{K - 1}[c \ne y]$, with NumPy (not with the course's
+# `ft.smoothed_targets`). For $K = 10$ and $\varepsilon = 0.1$, how far apart are the two versions' targets?
 
 # %%
 def my_smooth(y, n_classes, epsilon):
@@ -645,7 +650,7 @@ def my_smooth(y, n_classes, epsilon):
     return None
 
 
-exercises.check_smoothing(my_smooth);
+exercises.check_other_class_smoothing(my_smooth);
 
 # %% [markdown]
 # ## 14 · The test set, once

@@ -267,12 +267,15 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 #   with a baseline on the target's test split, as the experiment above does.
 
 # %% [markdown]
-# ## Exercise 1: from colour to grey
+# ## Exercise 1: from grey to colour, through the luminance
 #
-# You have an RGB model and want to use it on grey images. Write `rgb_to_grey(rgb_kernel)`: given
-# a first-layer kernel of shape (kh, kw, 3, filters), return the grey kernel (kh, kw, 1, filters)
-# that gives, on a grey image, the output the RGB conv gives on that image repeated to R = G = B.
-# Use NumPy: the check refuses `adapt_kernel`, and tests your function on kernels it makes itself.
+# Section 1 shared a grey kernel equally among R, G and B: right when the colour image has
+# R = G = B. A colour photo shown to a grey model is usually first turned into its **luminance**
+# $Y = 0.299R + 0.587G + 0.114B$ (what `tf.image.rgb_to_grayscale` does). Write
+# `grey_to_luminance(grey_kernel)`: given a first-layer kernel of shape (kh, kw, 1, filters), return
+# the RGB kernel (kh, kw, 3, filters) that gives, on any colour image, the output the grey conv
+# gives on that image's luminance, so the conversion is built into the first layer. Use NumPy: the
+# check refuses `adapt_kernel`, and tests your function on kernels it makes itself.
 # Stuck? `exercises.show_hint(1)`.
 #
 # The solutions are linked from the chapter's last cell.
@@ -281,11 +284,11 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 from course_lib.chapters.ch03_transfer_networks import exercises
 
 
-def rgb_to_grey(rgb_kernel):
-    return None  # your code: the grey kernel, shape (kh, kw, 1, filters)
+def grey_to_luminance(grey_kernel):
+    return None  # your code: the RGB kernel, shape (kh, kw, 3, filters)
 
 
-exercises.check_rgb_to_grey(rgb_to_grey);
+exercises.check_grey_to_luminance(grey_to_luminance);
 
 # %% [markdown]
 # ## 2. Intra-domain mapping: one embedding for both domains
@@ -389,20 +392,22 @@ plots.pair_distances(distances, margin=shared_embedding.MARGIN);
 #   different-class pairs that drift too close; the alignment term does most of the work.
 
 # %% [markdown]
-# ## Exercise 2: CCSA's pair losses
+# ## Exercise 2: CCSA's pair losses, with the cosine distance
 #
-# Write `pair_losses(z_source, y_source, z_target, y_target, margin)` in NumPy: given source
-# embeddings (n, d) with labels (n,) and target embeddings (m, d) with labels (m,), return
-# `(align, separate)` as defined above (a mean over no pairs is zero). The check tries it on
-# embeddings it makes itself and refuses the course's `alignment_losses`. Stuck?
-# `exercises.show_hint(2)`.
+# An embedding's length can grow without its direction changing; many contrastive losses therefore
+# measure pairs by their angle. Write `cosine_pair_losses(z_source, y_source, z_target, y_target,
+# margin)` in NumPy: given source embeddings (n, d) with labels (n,) and target embeddings (m, d)
+# with labels (m,), return `(align, separate)` as defined above but with the **cosine distance**
+# $d_{ij} = 1 - \frac{g(x^s_i) \cdot g(x^t_j)}{\lVert g(x^s_i) \rVert\, \lVert g(x^t_j) \rVert}$
+# (a mean over no pairs is zero). The check tries it on embeddings it makes itself and refuses the
+# course's `alignment_losses`. Stuck? `exercises.show_hint(2)`.
 
 # %%
-def pair_losses(z_source, y_source, z_target, y_target, margin):
+def cosine_pair_losses(z_source, y_source, z_target, y_target, margin):
     return None  # your code: (align, separate)
 
 
-exercises.check_pair_losses(pair_losses);
+exercises.check_cosine_pair_losses(cosine_pair_losses);
 
 # %% [markdown]
 # ## 3. Inter-domain fusion: a frozen source branch and a trainable target branch

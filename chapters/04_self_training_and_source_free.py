@@ -181,7 +181,7 @@ print(f"plain Keras vs course_lib's adabn on the same images: moving means diffe
 #   measured on the wrong domain.
 # - AdaBN needs target images, but no labels and no source data. The better methods below start from it.
 #
-# **Exercise 3** at the end asks you to write AdaBN yourself in plain Keras.
+# **Exercise 3** at the end asks for a variant of AdaBN: target statistics blended with the source's.
 
 # %% [markdown]
 # ## 3 · Pseudo-labels and the confidence threshold
@@ -295,7 +295,7 @@ display(rounds_report.table())
 print(rounds_report.claims_text())
 
 # %% [markdown]
-# **Exercise 1** at the end asks you to write the class-balanced selection.
+# **Exercise 1** at the end asks for a variant of this selection: the same share of each class.
 #
 # ## 5 · Choosing the threshold without labels
 #
@@ -424,7 +424,7 @@ print(im_report.claims_text())
 # - SHOT's clustering term, which helps in the paper, made things worse on these small digits on every seed
 #   (the second claim). A method's published gain is a claim about its benchmarks; measure it on yours.
 #
-# **Exercise 2** at the end asks you to write the information-maximisation loss in NumPy.
+# **Exercise 2** at the end asks for a variant of this loss in NumPy: its diversity as a divergence.
 
 # %% [markdown]
 # ## 7 · All together
@@ -476,47 +476,54 @@ plots.bar_chart({textwrap.fill(name, 16): values[1] for name, values in summary.
 #
 # The solutions are linked from the chapter's last cell.
 #
-# ### Exercise 1: class-balanced pseudo-labels
+# ### Exercise 1: pseudo-labels balanced by a share of each class
 #
-# Write `my_class_balanced(probabilities, k)`: given an (n, classes) array of predicted probabilities,
-# return the row indices of the `k` most confident predictions **of each predicted class** (all of a class's
-# rows when it is predicted fewer than `k` times), in increasing order. Use NumPy.
+# Section 4 keeps the `k` most confident predictions of each class: a rare class and a common one get the same
+# number. CBST (Zou et al. 2018) keeps instead the same **share** of each class's predictions. Write
+# `my_class_share(probabilities, share)`: given an (n, classes) array of predicted probabilities, return the
+# row indices of the `ceil(share * n_c)` most confident predictions of each predicted class $c$ ($n_c$ rows
+# predicted as $c$), in increasing order. Use NumPy (not the course's `select_class_balanced`).
 
 # %%
-def my_class_balanced(probabilities, k):
+def my_class_share(probabilities, share):
     return None  # your code
 
 
-exercises.check_class_balanced(my_class_balanced);
+exercises.check_class_share(my_class_share);
 
 # %% [markdown]
-# ### Exercise 2: the information-maximisation loss by hand
+# ### Exercise 2: information maximisation, its diversity as a divergence
 #
-# Write `my_im_loss(p)` in NumPy: `p` is an (n, classes) array of predicted probabilities; return the mean over
-# images of the entropy $H(p_i)$ minus the entropy of the mean prediction $\bar p$. Which batch gets the lowest
-# loss: a confident and diverse one, a uniform one, or a collapsed one (every image the same digit)? Why is the
-# collapsed one not as low, though every prediction in it is confident?
+# Section 6 rewards diversity with the entropy of the mean prediction $\bar p$. Another way to say "use every
+# class" is to penalise how far $\bar p$ is from the uniform distribution $u$:
+# $\mathrm{KL}(\bar p \,\|\, u) = \sum_k \bar p_k \log(K \bar p_k)$. Write `my_im_loss(p, beta)` in NumPy: `p` is
+# an (n, classes) array of predicted probabilities; return the mean over images of $H(p_i)$ **plus**
+# `beta` times $\mathrm{KL}(\bar p \,\|\, u)$. How does it differ from section 6's loss, and does the difference
+# change which predictions training prefers?
 
 # %%
-def my_im_loss(p):
+def my_im_loss(p, beta):
     return None  # your code
 
 
-exercises.check_im_loss(my_im_loss);
+exercises.check_im_kl_loss(my_im_loss);
 
 # %% [markdown]
-# ### Exercise 3: AdaBN in plain Keras
+# ### Exercise 3: AdaBN, blended with the source
 #
-# Write `my_adabn(model, x)`: set the moving mean and variance of every BatchNorm layer of the Keras `model`
-# to the statistics of the images `x`, as AdaBN does, without any gradient step and without
-# `course_lib`'s `batchnorm` functions; return the model. Leave each layer's momentum as you found it.
+# With few target images, their statistics are noisy; Schneider et al. (2020) blend them with the source's:
+# $\mu \leftarrow (1 - \alpha)\,\mu_{\text{source}} + \alpha\,\mu_{\text{target}}$ (the same for $\sigma^2$), where
+# the target's statistics are those AdaBN would set. Write `my_blended_adabn(model, x, alpha)`: blend the
+# moving mean and variance of every BatchNorm layer of the Keras `model` that way, without any gradient step
+# and without `course_lib`'s `batchnorm` functions; return the model. Leave each layer's momentum as you found
+# it. ($\alpha = 1$ is AdaBN; $\alpha = 0$ leaves the source model as it is.)
 
 # %%
-def my_adabn(model, x):
+def my_blended_adabn(model, x, alpha):
     return None  # your code
 
 
-exercises.check_adabn(my_adabn);
+exercises.check_blended_adabn(my_blended_adabn);
 
 # %% [markdown]
 # ## Key points

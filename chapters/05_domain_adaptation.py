@@ -253,8 +253,8 @@ print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"
 # ## 4 · Deep CORAL and MMD: match statistics instead of fooling an adversary
 #
 # - **Deep CORAL** (Sun & Saenko 2016) matches the features' **covariances**, with $C$ the $(d, d)$ covariance
-#   of a batch's features: $\; L_{\text{CORAL}} = \frac{1}{4d^2}\,\lVert C_S - C_T \rVert_F^2$ (exercise 1 has
-#   you write it).
+#   of a batch's features: $\; L_{\text{CORAL}} = \frac{1}{4d^2}\,\lVert C_S - C_T \rVert_F^2$ (exercise 1 asks
+#   for it on conv feature maps).
 # - **MMD** (maximum mean discrepancy, as in DAN, Long et al. 2015) compares the two feature distributions in
 #   the space of a Gaussian kernel $k$, summed over several bandwidths:
 #   $\; \text{MMD}^2 = \overline{k(s, s')} + \overline{k(t, t')} - 2\,\overline{k(s, t)}$.
@@ -411,28 +411,33 @@ adaptation_widget(lab)
 # %% [markdown]
 # ## Exercises
 #
-# **1 · The CORAL loss in NumPy.** Write `my_coral(a, b)` for arrays of shape (n_a, d) and (n_b, d): the sum
-# of the squared differences between the covariance matrices of their **columns**, divided by $4d^2$. The check
-# makes matrices of its own and compares with its own computation; using the course's `coral_loss` does not
-# count. Stuck? `exercises.show_hint(1)`.
+# **1 · The CORAL loss of conv feature maps, in NumPy.** Section 3 aligns the numbers of the feature
+# layer. Deep CORAL can also align a conv layer's output, a feature map (n, h, w, c): then every **position**
+# of every image is a sample of c channels. Write `my_coral_maps(a, b)` for feature maps of shapes
+# (n_a, h_a, w_a, c) and (n_b, h_b, w_b, c) (the two domains' images need not be the same size): the sum of the
+# squared differences between the (c, c) covariance matrices of the channels, divided by $4c^2$. The check
+# makes maps of its own and compares with the course's `coral_loss` on the positions; using it yourself does
+# not count. Stuck? `exercises.show_hint(1)`.
 
 # %%
 from course_lib.chapters.ch05_domain_adaptation import exercises
 
 
-def my_coral(a, b):
-    """a: (n_a, d), b: (n_b, d). Return ||C_a - C_b||_F^2 / (4 d^2), C the covariance of the columns."""
+def my_coral_maps(a, b):
+    """a: (n_a, h_a, w_a, c), b: (n_b, h_b, w_b, c). Return ||C_a - C_b||_F^2 / (4 c^2), C the channels' covariance."""
     return None  # your code
 
 
-exercises.check_coral(my_coral);
+exercises.check_coral_maps(my_coral_maps);
 
 # %% [markdown]
-# **2 · A gradient reversal layer of your own.** Write `MyReversal`, a `keras.layers.Layer` whose
-# `MyReversal(lambda_)` returns its input unchanged and sends back `-lambda_` times the gradient. Section 3
-# shows the `stop_gradient` way; try `tf.custom_gradient` instead (inside `call`, a function returning the
-# output and a function of the incoming gradient). The check tries lambdas and tensors of its own; the
-# course's `GradientReversal` does not count. Stuck? `exercises.show_hint(2)`.
+# **2 · A gradient reversal layer whose lambda can change.** DANN raises $\lambda$ step by step, inside a
+# training step Keras has traced once. Section 3's layer keeps $\lambda$ as a Python number, which the trace
+# freezes. Write `MyReversal`, a `keras.layers.Layer` whose `MyReversal(lambda_)` returns its input unchanged,
+# sends back `-lambda_` times the gradient, and keeps $\lambda$ in a **non-trainable variable** `self.lambda_`, so
+# that `layer.lambda_.assign(0.7)` changes the gradient of an already traced step. The check traces a step,
+# assigns a new lambda and runs it again; the course's `GradientReversal` does not count. Stuck?
+# `exercises.show_hint(2)`.
 
 # %%
 import keras
@@ -442,7 +447,7 @@ import tensorflow as tf
 class MyReversal(keras.layers.Layer):
     def __init__(self, lambda_, **kwargs):
         super().__init__(**kwargs)
-        self.lambda_ = lambda_
+        self.lambda_ = lambda_  # your code: a non-trainable variable
 
     def call(self, x):
         return x  # your code: the identity forward, -lambda_ times the gradient backward

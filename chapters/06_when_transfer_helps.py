@@ -151,19 +151,20 @@ assert live_gap[1] > live_gap[chapter.NEGATIVE_PER_CLASS] + 0.05
 #   before. (With one label per class there would be nothing to hold out for a validation split.)
 
 # %% [markdown]
-# ## Exercise 1: where does scratch catch up?
+# ## Exercise 1: where does scratch catch up, on every seed?
 #
-# Write `my_catch_up(gaps, tolerance)`. `gaps` maps a budget (labels per class) to the gap, full
-# fine-tuning minus scratch, as a share (0.05 is five points); the budgets may come in any order. Return
-# the **smallest budget from which every gap, at that budget and at every larger one, is at most**
-# `tolerance`: the point from which scratch stays within `tolerance` of transfer. A negative gap (scratch
-# ahead) counts as within. Return `None` if there is no such budget.
+# A median can catch up while one seed still lags far behind. Write `my_catch_up(gaps, tolerance)`. `gaps`
+# maps a budget (labels per class) to a **list of gaps, one per seed**, full fine-tuning minus scratch, as
+# shares ($0.05$ is five points); the budgets may come in any order. Return the **smallest budget from which
+# every seed's gap, at that budget and at every larger one, is at most** `tolerance`: the point from which
+# scratch stays within `tolerance` of transfer whatever the seed. A negative gap (scratch ahead) counts as
+# within. Return `None` if there is no such budget. The course's `catch_up` does not count.
 #
 # The solutions are linked from the chapter's last cell.
 #
-# The check tries your function on curves it makes up, including one whose gap closes and then opens
-# again. `exercises.show_hint(1)` prints a hint. Once your function passes, the next cell applies it to
-# the registry's medians, for both targets.
+# The check tries your function on curves it makes up, including one whose median catches up long before
+# its worst seed. `exercises.show_hint(1)` prints a hint. Once your function passes, the next cell applies it
+# to the registry's runs, seed by seed, for both targets.
 
 # %%
 from course_lib.chapters.ch06_when_transfer_helps import exercises
@@ -173,15 +174,18 @@ def my_catch_up(gaps, tolerance):
     return None  # your code
 
 
-exercises.check_catch_up(my_catch_up);
+exercises.check_worst_seed_catch_up(my_catch_up);
 
 # %%
 TOLERANCE = 0.02
 for where, target in chapter.TARGETS.items():
-    answer = my_catch_up(chapter.budget_gaps(medians, target), TOLERANCE)
-    print(f"{where} target ({target}), by your function: scratch stays within {100 * TOLERANCE:.0f} points "
-          f"of full fine-tuning from {answer} labels per class on" if answer is not None else
-          f"{where} target ({target}), by your function: None (not within the budgets measured)")
+    per_seed = {n: budget_report.gains(chapter.budget_arm(target, "full", n),
+                                       [chapter.budget_arm(target, "scratch", n)])
+                for n in chapter.budget_gaps(medians, target)}
+    answer = my_catch_up(per_seed, TOLERANCE)
+    print(f"{where} target ({target}), by your function: on every seed, scratch stays within "
+          f"{100 * TOLERANCE:.0f} points of full fine-tuning from {answer} labels per class on" if answer is not None
+          else f"{where} target ({target}), by your function: None (not within the budgets measured)")
 
 # %% [markdown]
 # ## 2. Negative transfer (数据不匹配问题)
@@ -372,26 +376,29 @@ assert min(rare["oversampled"], rare["class_weighted"]) > rare["as_sampled"]
 # loss, `target_data.ClassWeightedLoss`, because its `fit` takes datasets of batches):
 #
 # ```python
-# model.fit(x, y, epochs=20, class_weight=weights)   # weights = {class: weight}; exercise 2 computes them
+# model.fit(x, y, epochs=20, class_weight=weights)   # weights = {class: weight}; exercise 2 computes a variant
 # ```
 
 # %% [markdown]
-# ## Exercise 2: class weights
+# ## Exercise 2: class weights from the effective number of samples
 #
-# Write `my_class_weights(y)` returning a dict `{class: weight}` with $w_c = \frac{n}{K\, n_c}$ for every
-# class $c$ present in the labels `y` ($n$ labels, $K$ classes present, $n_c$ labels of class $c$).
-# The check tries it on label sets it makes; `exercises.show_hint(2)` prints a hint. Then look at the
-# weights your function gives section 4's labels.
+# The weights above, $w_c = \frac{n}{K\, n_c}$, treat the last image of a common class as worth as much as
+# the first; but images of one class overlap. Cui et al. (2019) count a class by its **effective number**
+# of samples $E_c = \frac{1 - \beta^{n_c}}{1 - \beta}$ ($E_c = n_c$ as $\beta \to 1$, and $1$ for $\beta = 0$), and
+# weigh it by $1/E_c$, scaled so that the weights of the $K$ classes present sum to $K$. Write
+# `my_class_weights(y, beta=0.99)` returning a dict `{class: weight}` for every class present in the labels
+# `y`. The course's `class_weights` does not count. The check tries it on label sets and betas it makes;
+# `exercises.show_hint(2)` prints a hint. Then look at the weights your function gives section 4's labels.
 
 # %%
 import numpy as np
 
 
-def my_class_weights(y):
+def my_class_weights(y, beta=0.99):
     return None  # your code
 
 
-exercises.check_class_weights(my_class_weights);
+exercises.check_effective_weights(my_class_weights);
 
 # %%
 counts = np.array([chapter.IMBALANCE_COUNTS[c] for c in range(10)])
@@ -490,13 +497,15 @@ assert live["frozen@3"] < live["frozen@2"] - 0.05 and live["fine-tuned@3"] > liv
 # ```
 
 # %% [markdown]
-# ## Exercise 3: an AnB network by hand
+# ## Exercise 3: a transplant of any blocks, by hand
 #
-# Write `my_transplant(base, k, n_classes)`: a **new** course CNN (`build_cnn(n_classes=n_classes)`)
-# whose layers with weights in the first `k` blocks (`block1`, `block2`, `features`, in that order) are
-# frozen copies of `base`'s, while every other layer starts fresh and trains, the head as wide as task
-# B's classes. The check calls it with a task-A network it makes and two pairs of `k` and `n_classes`;
-# `exercises.show_hint(3)` prints a hint.
+# Section 6 copies the **first** `k` blocks. Yosinski et al. also ask what a block is worth on its own,
+# away from the blocks it learned with. Write `my_transplant(base, blocks, n_classes)`: a **new** course CNN
+# (`build_cnn(n_classes=n_classes)`) whose layers with weights in the named `blocks` (any of `block1`,
+# `block2`, `features`, e.g. `("block2",)` alone) are frozen copies of `base`'s, while every other layer
+# starts fresh and trains, the head as wide as task B's classes. The course's `transplant` and
+# `copied_layers` do not count. The check calls it with a task-A network it makes and two pairs of `blocks`
+# and `n_classes`; `exercises.show_hint(3)` prints a hint.
 
 # %%
 from course_lib.core.cnn import BLOCKS, build_cnn
@@ -504,7 +513,7 @@ from course_lib.core.cnn import BLOCKS, build_cnn
 print("the course CNN's blocks:", BLOCKS)
 
 
-def my_transplant(base, k, n_classes):
+def my_transplant(base, blocks, n_classes):
     return None  # your code
 
 

@@ -167,12 +167,15 @@ print(f"pass 1, read and decode every file: {decode_rate:.0f} images per second"
 print(f"pass 2, from the cache:             {cached_rate:.0f} images per second")
 
 # %% [markdown]
-# ### Exercise 1: the pipeline, in the right order
+# ### Exercise 1: the pipeline, with augmentation in the right place
 #
-# Write `my_pipeline(files, decode, batch_size, seed)`: `files` is a `tf.data.Dataset` of file
-# numbers, `decode` turns one into its image. Return a dataset that **decodes each file once** and
-# gives every file once per epoch, in **new, shuffled batches** of `batch_size`. The check counts how
-# often your pipeline decodes and looks at three epochs. Stuck? `exercises.show_hint(1)`.
+# Random flips and crops (augmentation) are worth something only if each epoch sees **new** ones. Write
+# `my_pipeline(files, decode, augment, batch_size, seed)`: `files` is a `tf.data.Dataset` of file numbers,
+# `decode` turns one into its image, `augment` makes a random variant of one image. Return a dataset that
+# **decodes each file once**, **augments every image afresh each epoch**, and gives every file once per
+# epoch, in **new, shuffled batches** of `batch_size`. The course's `pipeline.dataset` does not count. The
+# check counts how often your pipeline decodes and augments, and looks at three epochs. Stuck?
+# `exercises.show_hint(1)`.
 #
 # The solutions are linked from the chapter's last cell.
 
@@ -180,7 +183,7 @@ print(f"pass 2, from the cache:             {cached_rate:.0f} images per second"
 from course_lib.chapters.ch07_your_own_images import exercises
 
 
-def my_pipeline(files, decode, batch_size, seed):
+def my_pipeline(files, decode, augment, batch_size, seed):
     return None  # your code: a tf.data.Dataset
 
 
@@ -334,19 +337,22 @@ show.mistakes_grid(pipeline.load_images([run.final.paths[i] for i in wrong], IMA
                    f"most confident mistakes ({run.weights.label})");
 
 # %% [markdown]
-# ### Exercise 2: the most confident mistakes, by hand
+# ### Exercise 2: the largest losses, by hand
 #
-# Write `my_confident_mistakes(probabilities, labels, k)` with NumPy: `probabilities` is (n, classes),
-# `labels` (n,). Return the indices of the images the model gets **wrong**, most confident first (its
-# largest probability), at most `k` of them. The check tries your function on cases it makes up.
-# Stuck? `exercises.show_hint(2)`.
+# The most confident mistakes rank wrong predictions by the probability of what the model said. The
+# **largest losses** rank every image by the probability it gave the **true** label, $-\log p(y \mid x)$: a right
+# prediction made with little confidence shows up too, and a mistake where the label came a close second does
+# not. Write `my_top_losses(probabilities, labels, k)` with NumPy: `probabilities` is (n, classes), `labels`
+# (n,). Return the indices of the `k` images with the largest cross-entropy loss, largest first (equal losses
+# in index order). The course's `confident_mistakes` does not count. The check tries your function on cases
+# it makes up. Stuck? `exercises.show_hint(2)`.
 
 # %%
-def my_confident_mistakes(probabilities, labels, k):
+def my_top_losses(probabilities, labels, k):
     return None  # your code
 
 
-exercises.check_confident_mistakes(my_confident_mistakes);
+exercises.check_top_losses(my_top_losses);
 
 # %% [markdown]
 # ## 8. New images, and the exported model

@@ -27,31 +27,36 @@ course_lib.setup()
 from course_lib.chapters.ch01_feature_extraction import exercises
 
 # %% [markdown]
-# **1 · A frozen extractor in plain Keras.** `keras.Model` built on the layers' own tensors reuses the
-# layers, so the extractor shares the source's weights; freezing the new model leaves the source trainable.
+# **1 · A pooled extractor in plain Keras.** `keras.Model` built on the layers' own tensors reuses the layers,
+# so the extractor shares the source's weights; `GlobalAveragePooling2D` averages the feature map over its
+# positions. Freezing the new model leaves the source trainable.
 
 # %%
 import keras
 
 
-def my_extractor(model, layer_name):
-    extractor = keras.Model(model.input, model.get_layer(layer_name).output)
+def my_pooled_extractor(model, layer_name):
+    pooled = keras.layers.GlobalAveragePooling2D()(model.get_layer(layer_name).output)
+    extractor = keras.Model(model.input, pooled)
     extractor.trainable = False
     return extractor
 
 
-assert exercises.check_extractor(my_extractor)
+assert exercises.check_pooled_extractor(my_pooled_extractor)
 
 # %% [markdown]
-# **2 · How many parameters does the new head train?** A weight per (feature, class) pair and a bias per
-# class.
+# **2 · How many parameters does a deeper head train?** Each Dense layer has a weight per (input, output)
+# pair and a bias per output; BatchNorm trains a scale and a shift per unit and keeps, untrained, a moving
+# mean and variance per unit.
 
 # %%
 import numpy as np
 
 
-def my_head_parameters(feature_shape, n_classes):
-    return int(np.prod(feature_shape)) * n_classes + n_classes
+def my_head_parameters(feature_shape, hidden, n_classes):
+    d = int(np.prod(feature_shape))
+    trainable = (d * hidden + hidden) + 2 * hidden + (hidden * n_classes + n_classes)
+    return trainable, 2 * hidden
 
 
 assert exercises.check_head_parameters(my_head_parameters)

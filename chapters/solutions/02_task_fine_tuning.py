@@ -28,46 +28,58 @@ course_lib.setup()
 from course_lib.chapters.ch02_task_fine_tuning import exercises
 
 # %% [markdown]
-# ## Exercise 1: freeze for the `top` strategy, in plain Keras
+# ## Exercise 1: fine-tune only the BatchNorm layers, in plain Keras
 #
 # Unfreeze the model as a whole first (a model frozen with `model.trainable = False` trains nothing,
-# whatever its layers' flags say), then freeze block1's layers and let every other layer train.
+# whatever its layers' flags say), then let a layer train when it is a BatchNorm layer or the head.
 
 # %%
-def freeze_for_top(model):
+import keras
+
+
+def freeze_for_batchnorm_only(model):
     model.trainable = True
     for layer in model.layers:
-        layer.trainable = not layer.name.startswith("block1_")
+        layer.trainable = isinstance(layer, keras.layers.BatchNormalization) or layer.name == "head"
     return model
 
 
-assert exercises.check_top_freezing(freeze_for_top)
+assert exercises.check_batchnorm_only(freeze_for_batchnorm_only)
 
 # %% [markdown]
-# ## Exercise 2: discriminative learning rates
+# ## Exercise 2: a learning rate for every layer
 #
-# Three steps down from the head make `slowdown`, so each step divides by `slowdown ** (1 / 3)`.
+# The blocks from the head down, each one more division by `decay`; every layer with weights takes its
+# block's rate.
 
 # %%
-def my_rates(head_rate, slowdown):
-    blocks = ["block1", "block2", "features", "head"]
-    factor = slowdown ** (1 / 3)
-    return {block: head_rate / factor ** (len(blocks) - 1 - i) for i, block in enumerate(blocks)}
+from course_lib.core.cnn import BLOCKS, build_cnn
 
 
-print({block: f"{rate:.2g}" for block, rate in my_rates(1e-3, 10).items()})
-assert exercises.check_rates(my_rates)
+def my_layer_rates(model, head_rate, decay):
+    down = ["head", "features", "block2", "block1"]
+    block_of = {name: block for block in down for name in BLOCKS[block]}
+    return {layer.name: head_rate / decay ** down.index(block_of[layer.name])
+            for layer in model.layers if layer.weights}
+
+
+print({name: f"{rate:.2g}" for name, rate in my_layer_rates(build_cnn(), 1e-3, 2.6).items()})
+assert exercises.check_layer_rates(my_layer_rates)
 
 # %% [markdown]
-# ## Exercise 3: label-smoothed targets
+# ## Exercise 3: smoothing over the other classes
+#
+# For K = 10 and epsilon = 0.1 the true class gets 0.9 instead of 0.91, every other class 0.0111 instead of
+# 0.01: close, but not the same targets.
 
 # %%
 import numpy as np
 
 
 def my_smooth(y, n_classes, epsilon):
-    return (1 - epsilon) * np.eye(n_classes)[np.asarray(y)] + epsilon / n_classes
+    one_hot = np.eye(n_classes)[np.asarray(y)]
+    return (1 - epsilon) * one_hot + epsilon / (n_classes - 1) * (1 - one_hot)
 
 
-print(my_smooth([3], 10, 0.1).round(3))
-assert exercises.check_smoothing(my_smooth)
+print(my_smooth([3], 10, 0.1).round(4))
+assert exercises.check_other_class_smoothing(my_smooth)

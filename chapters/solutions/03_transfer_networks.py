@@ -30,32 +30,37 @@ from course_lib.chapters.ch03_transfer_networks import exercises
 course_lib.setup();
 
 # %% [markdown]
-# ## Exercise 1: from colour to grey
+# ## Exercise 1: from grey to colour, through the luminance
 #
-# On a grey image fed to all three channels (R = G = B = g) the RGB conv computes
-# $w_R g + w_G g + w_B g = (w_R + w_G + w_B)\, g$: the grey kernel is the **sum** over the input
-# channels (not the mean), and the channel axis stays, with length 1.
+# The grey conv on the luminance computes $w\,(0.299R + 0.587G + 0.114B) = (0.299w)R + (0.587w)G +
+# (0.114w)B$: the RGB kernel's channel $c$ is the grey kernel times channel $c$'s weight. (Section 1's
+# equal shares, $w/3$ each, are the same rule with the weights $1/3$.)
 
 # %%
-def rgb_to_grey(rgb_kernel):
-    return rgb_kernel.sum(axis=2, keepdims=True)
+LUMINANCE = np.array([0.299, 0.587, 0.114])
 
 
-assert exercises.check_rgb_to_grey(rgb_to_grey)
+def grey_to_luminance(grey_kernel):
+    return grey_kernel * LUMINANCE[:, None]  # (kh, kw, 1, f) * (3, 1) -> (kh, kw, 3, f)
+
+
+assert exercises.check_grey_to_luminance(grey_to_luminance)
 
 # %% [markdown]
-# ## Exercise 2: CCSA's pair losses
+# ## Exercise 2: CCSA's pair losses, with the cosine distance
 #
-# All (source, target) distances at once by broadcasting, a boolean mask for the same-class pairs,
-# and a mean over each group (0 for an empty group).
+# Rows normalised to length 1, so one matrix product gives every cosine; then a boolean mask for the
+# same-class pairs, and a mean over each group (0 for an empty group).
 
 # %%
-def pair_losses(z_source, y_source, z_target, y_target, margin):
-    d = np.sqrt(((z_source[:, None, :] - z_target[None, :, :]) ** 2).sum(axis=-1))
+def cosine_pair_losses(z_source, y_source, z_target, y_target, margin):
+    unit_s = z_source / np.linalg.norm(z_source, axis=1, keepdims=True)
+    unit_t = z_target / np.linalg.norm(z_target, axis=1, keepdims=True)
+    d = 1.0 - unit_s @ unit_t.T
     same = y_source[:, None] == y_target[None, :]
     align = (d[same] ** 2).mean() if same.any() else 0.0
     separate = (np.maximum(0.0, margin - d[~same]) ** 2).mean() if (~same).any() else 0.0
     return align, separate
 
 
-assert exercises.check_pair_losses(pair_losses)
+assert exercises.check_cosine_pair_losses(cosine_pair_losses)

@@ -31,57 +31,63 @@ course_lib.setup()
 
 
 # %% [markdown]
-# ## Exercise 1: class-balanced pseudo-labels
+# ## Exercise 1: pseudo-labels balanced by a share of each class
 #
-# For each class, the rows predicted as that class, sorted by confidence, highest first; keep the first `k`.
+# For each class, the rows predicted as that class, sorted by confidence, highest first; keep the first
+# `ceil(share * n_c)`.
 
 # %%
-def my_class_balanced(probabilities, k):
+import math
+
+
+def my_class_share(probabilities, share):
     predicted, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
     kept = []
     for c in range(probabilities.shape[1]):
         rows = np.flatnonzero(predicted == c)
-        kept.extend(rows[np.argsort(-confidence[rows], kind="stable")[:k]])
+        kept.extend(rows[np.argsort(-confidence[rows], kind="stable")[:math.ceil(share * len(rows))]])
     return np.sort(np.array(kept, dtype="int64"))
 
 
-assert exercises.check_class_balanced(my_class_balanced)
+assert exercises.check_class_share(my_class_share)
 
 
 # %% [markdown]
-# ## Exercise 2: the information-maximisation loss
+# ## Exercise 2: information maximisation, its diversity as a divergence
 #
-# The mean of the per-image entropies, minus the entropy of the mean prediction. The confident and diverse batch
-# gets the lowest loss ($-\log 10$); the uniform batch and the collapsed batch both get about 0: the collapsed one
-# is confident image by image, but its mean prediction has entropy 0, so the diversity term gives it nothing.
+# $\mathrm{KL}(\bar p \,\|\, u) = \log K - H(\bar p)$: this loss is section 6's plus the constant $\beta \log K$. A
+# constant changes no gradient, so training prefers exactly the same predictions; only the numbers read
+# differently: 0 for confident and diverse batches, never below.
 
 # %%
-def my_im_loss(p):
+def my_im_loss(p, beta):
     p = np.clip(p, 1e-6, 1.0)
     mean = p.mean(axis=0)
-    return -np.sum(p * np.log(p), axis=1).mean() + np.sum(mean * np.log(mean))
+    kl_from_uniform = np.sum(mean * np.log(mean * p.shape[1]))
+    return -np.sum(p * np.log(p), axis=1).mean() + beta * kl_from_uniform
 
 
-assert exercises.check_im_loss(my_im_loss)
+assert exercises.check_im_kl_loss(my_im_loss)
 
 
 # %% [markdown]
-# ## Exercise 3: AdaBN in plain Keras
+# ## Exercise 3: AdaBN, blended with the source
 #
-# Momentum 0 makes each moving statistic the statistic of the last batch; one training-mode pass of all the
-# images in one batch makes that batch the whole target, and every layer normalises with the target's
-# statistics of what it receives. No optimizer, so no weight moves. The momentum goes back afterwards.
+# A training-mode pass already blends: moving = momentum x moving + (1 - momentum) x the batch's statistic. So
+# momentum 1 - alpha and one pass of all the images in one batch give (1 - alpha) x source + alpha x target;
+# every layer normalises with the batch's, the target's, statistics during that pass, as AdaBN measures them.
+# No optimizer, so no weight moves. The momentum goes back afterwards.
 
 # %%
-def my_adabn(model, x):
+def my_blended_adabn(model, x, alpha):
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in layers]
     for layer in layers:
-        layer.momentum = 0.0
+        layer.momentum = 1.0 - alpha
     model(x, training=True)
     for layer, momentum in zip(layers, momenta):
         layer.momentum = momentum
     return model
 
 
-assert exercises.check_adabn(my_adabn)
+assert exercises.check_blended_adabn(my_blended_adabn)

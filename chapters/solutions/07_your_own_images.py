@@ -31,31 +31,32 @@ import tensorflow as tf
 from course_lib.chapters.ch07_your_own_images import exercises
 
 # %% [markdown]
-# ## Exercise 1: the pipeline, in the right order
+# ## Exercise 1: the pipeline, with augmentation in the right place
 #
-# Decode (the map) once and cache its result; then shuffle every image, with a buffer as large as the
-# data set, so each epoch has a new order; then batch, so each epoch has new batches; prefetch last.
+# Decode (the first map) once and cache its result; augment after the cache, on single images, so every epoch
+# draws new variants; then shuffle every image, with a buffer as large as the data set, so each epoch has a
+# new order; then batch, so each epoch has new batches; prefetch last.
 
 # %%
-def my_pipeline(files, decode, batch_size, seed):
+def my_pipeline(files, decode, augment, batch_size, seed):
     decoded = files.map(decode, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    shuffled = decoded.shuffle(int(files.cardinality()), seed=seed, reshuffle_each_iteration=True)
+    augmented = decoded.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    shuffled = augmented.shuffle(int(files.cardinality()), seed=seed, reshuffle_each_iteration=True)
     return shuffled.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 assert exercises.check_pipeline(my_pipeline)
 
 # %% [markdown]
-# ## Exercise 2: the most confident mistakes, by hand
+# ## Exercise 2: the largest losses, by hand
 #
-# Keep the wrong predictions, sort them by confidence (the largest probability), highest first, keep k.
-# A stable sort keeps equally confident mistakes in index order.
+# Each image's loss is minus the log of the probability of its label; a stable sort of minus the losses puts
+# the largest first and keeps equal losses in index order.
 
 # %%
-def my_confident_mistakes(probabilities, labels, k):
-    wrong = np.flatnonzero(probabilities.argmax(axis=1) != labels)
-    confidence = probabilities[wrong].max(axis=1)
-    return wrong[np.argsort(-confidence, kind="stable")][:k]
+def my_top_losses(probabilities, labels, k):
+    loss = -np.log(probabilities[np.arange(len(labels)), labels])
+    return np.argsort(-loss, kind="stable")[:k]
 
 
-assert exercises.check_confident_mistakes(my_confident_mistakes)
+assert exercises.check_top_losses(my_top_losses)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from course_lib.chapters.ch01_feature_extraction import exercises, experiments as chapter
-from course_lib.core.layers import cut
-from course_lib.methods.feature_extraction import frozen_extractor
+from course_lib.core.layers import cut, parameter_counts
+from course_lib.methods.feature_extraction import build_head, frozen_extractor
 
 
 def test_task_data_splits_twenty_labels_per_class_into_train_and_validation():
@@ -18,6 +18,14 @@ def test_task_data_splits_twenty_labels_per_class_into_train_and_validation():
 
 
 def right_extractor(model, layer_name):
+    pooled = keras.layers.GlobalAveragePooling2D()(model.get_layer(layer_name).output)
+    extractor = keras.Model(model.input, pooled)
+    extractor.trainable = False
+    return extractor
+
+
+def shown_extractor(model, layer_name):
+    """The notebook's plain-Keras extractor, copied: the feature map, not its channel means."""
     extractor = keras.Model(model.input, model.get_layer(layer_name).output)
     extractor.trainable = False
     return extractor
@@ -30,22 +38,30 @@ def copied_extractor(model, layer_name):
 
 
 def unfrozen_extractor(model, layer_name):
-    return keras.Model(model.input, model.get_layer(layer_name).output)
+    pooled = keras.layers.GlobalAveragePooling2D()(model.get_layer(layer_name).output)
+    return keras.Model(model.input, pooled)
 
 
 def frozen_model_too(model, layer_name):
     model.trainable = False
-    return keras.Model(model.input, model.get_layer(layer_name).output)
+    return unfrozen_extractor(model, layer_name)
 
 
 def test_extractor_check_accepts_plain_keras(capsys):
-    assert exercises.check_extractor(right_extractor)
+    assert exercises.check_pooled_extractor(right_extractor)
     assert capsys.readouterr().out.startswith("Correct")
+
+
+def test_extractor_check_refuses_the_course_extractor_with_a_hint(capsys):
+    assert exercises.check_pooled_extractor(
+        lambda model, layer: keras.Model(model.input, keras.ops.mean(cut(model, layer).output, axis=(1, 2)))) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own cut" in out and exercises.INSTEAD[1] in out
 
 
 @pytest.mark.parametrize("answer, says", [
     (lambda model, layer: frozen_extractor(model, layer), "frozen_extractor"),
-    (lambda model, layer: cut(model, layer), "course's own cut"),
+    (shown_extractor, "outputs the feature map"),
     (unfrozen_extractor, "trainable weights"),
     (copied_extractor, "weights of its own"),
     (frozen_model_too, "froze the original model"),
@@ -54,19 +70,34 @@ def test_extractor_check_accepts_plain_keras(capsys):
     (None, "define the function"),
 ])
 def test_extractor_check_rejects_shortcuts_and_mistakes(answer, says, capsys):
-    assert exercises.check_extractor(answer) is False
+    assert exercises.check_pooled_extractor(answer) is False
     out = capsys.readouterr().out
     assert out.startswith("Not yet") and says in out
 
 
+def right_head_parameters(shape, hidden, k):
+    d = int(np.prod(shape))
+    return d * hidden + hidden + 2 * hidden + hidden * k + k, 2 * hidden
+
+
 def test_head_parameter_check(capsys):
-    assert exercises.check_head_parameters(lambda shape, k: int(np.prod(shape)) * k + k)
-    for wrong in (lambda shape, k: int(np.prod(shape)) * k,       # forgot the biases
-                  lambda shape, k: 4005,                          # a number read off the notebook
-                  lambda shape, k: sum(shape) * k + k,            # did not flatten
-                  lambda shape, k: 1 / 0):
+    assert exercises.check_head_parameters(right_head_parameters)
+    for wrong in (lambda shape, h, k: (int(np.prod(shape)) * k + k, 0),      # the linear head of before
+                  lambda shape, h, k: (sum(right_head_parameters(shape, h, k)), 0),  # statistics as trained
+                  lambda shape, h, k: (4005, 0),                                    # a number off the notebook
+                  lambda shape, h, k: 1 / 0):
         assert exercises.check_head_parameters(wrong) is False
-    assert "raised ZeroDivisionError" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "raised ZeroDivisionError" in out and "moving mean and variance are not trained" in out
+
+
+def test_head_parameter_check_refuses_the_course_head_and_counts(capsys):
+    def course_head(shape, hidden, k):
+        return parameter_counts(build_head(int(np.prod(shape)), k, hidden_units=hidden))
+
+    assert exercises.check_head_parameters(course_head) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own build_head, parameter_counts" in out and exercises.INSTEAD[2] in out
 
 
 def test_hints_exist_for_both_exercises(capsys):

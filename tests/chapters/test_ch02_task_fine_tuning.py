@@ -113,76 +113,95 @@ def test_gradual_run_ends_at_the_last_stages_best(monkeypatch):
 
 # ----------------------------------------------------------------------------- exercise 1
 
+def batchnorm_only(model):
+    model.trainable = True
+    for layer in model.layers:
+        layer.trainable = isinstance(layer, keras.layers.BatchNormalization) or layer.name == "head"
+    return model
+
+
+def freeze_with_the_course(model):
+    train_only(model, ["head"])
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = True
+    return model
+
+
+def forgets_the_model_flag(model):
+    for layer in model.layers:
+        layer.trainable = isinstance(layer, keras.layers.BatchNormalization) or layer.name == "head"
+    return model
+
+
 def freeze_for_top(model):
+    """Exercise 1 as it was: the `top` strategy."""
     model.trainable = True
     for layer in model.layers:
         layer.trainable = not layer.name.startswith("block1_")
     return model
 
 
-def freeze_with_the_course(model):
-    train_only(model, ["block2", "features", "head"])
-    return model
-
-
-def forgets_the_model_flag(model):
-    for layer in model.layers:
-        layer.trainable = not layer.name.startswith("block1_")
-    return model
-
-
-def only_freezes_block1(model):
-    for layer in model.layers:
-        if layer.name.startswith("block1_"):
-            layer.trainable = False
-    return model
-
-
 def test_exercise_1_accepts_plain_keras_freezing(capsys):
-    assert exercises.check_top_freezing(freeze_for_top)
+    assert exercises.check_batchnorm_only(batchnorm_only)
     assert "Correct" in capsys.readouterr().out
 
 
+def test_exercise_1_refuses_the_course_freezing_helpers_with_a_hint(capsys):
+    assert not exercises.check_batchnorm_only(freeze_with_the_course)
+    out = capsys.readouterr().out
+    assert "uses the course's own train_only" in out and exercises.INSTEAD[1] in out
+
+
 @pytest.mark.parametrize("answer, says", [
-    (freeze_with_the_course, "train_only"),
-    (lambda model: ft.build("top", model), "calls the course's own build"),
+    (lambda model: ft.build("top", model), "uses the course's own build"),
     (forgets_the_model_flag, "is the model itself still frozen"),
-    (only_freezes_block1, "frozen but should train"),
+    (freeze_for_top, "train but should be frozen"),
     (lambda model: None, "returned None"),
     (lambda model: 1 / 0, "ZeroDivisionError"),
     (lambda model: "top", "return the Keras model"),
     (None, "define the function"),
 ])
 def test_exercise_1_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert not exercises.check_top_freezing(answer)
+    assert not exercises.check_batchnorm_only(answer)
     out = capsys.readouterr().out
     assert "Not yet" in out and says in out
 
 
 # ----------------------------------------------------------------------------- exercise 2
 
-def my_rates(head_rate, slowdown):
-    factor = slowdown ** (1 / 3)
-    return {block: head_rate / factor ** (3 - i) for i, block in enumerate(GROUP_ORDER)}
+def my_layer_rates(model, head_rate, decay):
+    down = ["head", "features", "block2", "block1"]
+    block_of = {name: block for block in down for name in BLOCKS[block]}
+    return {layer.name: head_rate / decay ** down.index(block_of[layer.name])
+            for layer in model.layers if layer.weights}
 
 
-def test_exercise_2_accepts_a_constant_factor_per_block(capsys):
-    assert exercises.check_rates(my_rates)
+def rates_with_the_course(model, head_rate, decay):
+    rates = layerwise_rates(head_rate, decay)
+    return {name: rates[block] for block in GROUP_ORDER for name in BLOCKS[block]
+            if model.get_layer(name).weights}
+
+
+def test_exercise_2_accepts_a_rate_per_layer(capsys):
+    assert exercises.check_layer_rates(my_layer_rates)
     assert "Correct" in capsys.readouterr().out
 
 
+def test_exercise_2_refuses_the_course_rates_with_a_hint(capsys):
+    assert not exercises.check_layer_rates(rates_with_the_course)
+    out = capsys.readouterr().out
+    assert "uses the course's own layerwise_rates" in out and exercises.INSTEAD[2] in out
+
+
 @pytest.mark.parametrize("answer, says", [
-    (lambda head, slow: layerwise_rates(head, slow ** (1 / 3)), "calls the course's own layerwise_rates"),
-    (lambda head, slow: {"block1": head / slow, "block2": head / slow, "features": head / slow, "head": head},
-     "blocks between"),
-    (lambda head, slow: {b: head for b in GROUP_ORDER}, "times slower"),
-    (lambda head, slow: {"block1": head / slow, "head": head}, "exactly the keys"),
-    (lambda head, slow: {**my_rates(head, slow), "head": 2 * head}, "the head's rate"),
-    (lambda head, slow: {b: "fast" for b in GROUP_ORDER}, "must be a number"),
-    (lambda head, slow: my_rates(1e-3, 10.0), "the head's rate"),  # one right answer typed in
+    (lambda model, head, decay: {b: head / decay ** (3 - i) for i, b in enumerate(GROUP_ORDER)},
+     "exactly the layers with weights"),
+    (lambda model, head, decay: {layer.name: head for layer in model.layers if layer.weights}, "are not head_rate"),
+    (lambda model, head, decay: {layer.name: "fast" for layer in model.layers if layer.weights}, "must be a number"),
 ])
-def test_exercise_2_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert not exercises.check_rates(answer)
+def test_exercise_2_rejects_wrong_answers(answer, says, capsys):
+    assert not exercises.check_layer_rates(answer)
     out = capsys.readouterr().out
     assert "Not yet" in out and says in out
 
@@ -190,24 +209,35 @@ def test_exercise_2_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
 # ----------------------------------------------------------------------------- exercise 3
 
 def smooth(y, n_classes, epsilon):
-    return (1 - epsilon) * np.eye(n_classes)[y] + epsilon / n_classes
+    one_hot = np.eye(n_classes)[y]
+    return (1 - epsilon) * one_hot + epsilon / (n_classes - 1) * (1 - one_hot)
 
 
-def test_exercise_3_accepts_smoothed_one_hot_targets(capsys):
-    assert exercises.check_smoothing(smooth)
+def test_exercise_3_accepts_targets_smoothed_over_the_other_classes(capsys):
+    assert exercises.check_other_class_smoothing(smooth)
     assert "Correct" in capsys.readouterr().out
 
 
+def test_exercise_3_refuses_the_course_smoothing_with_a_hint(capsys):
+    def from_the_course(y, k, e):
+        uniform = ft.smoothed_targets(y, k, e * k / (k - 1))  # the same targets, by the course's function
+        return uniform
+
+    assert not exercises.check_other_class_smoothing(from_the_course)
+    out = capsys.readouterr().out
+    assert "uses the course's own smoothed_targets" in out and exercises.INSTEAD[3] in out
+
+
 @pytest.mark.parametrize("answer, says", [
-    (lambda y, k, e: ft.smoothed_targets(y, k, e), "calls the course's own smoothed_targets"),
     (lambda y, k, e: keras.ops.convert_to_numpy(ft.SmoothedCrossentropy(e).call(y, np.eye(k)[y])),
-     "calls the course's own SmoothedCrossentropy.call"),
-    (lambda y, k, e: np.eye(k)[y], "not (1 - epsilon)"),
+     "uses the course's own SmoothedCrossentropy"),
+    (lambda y, k, e: (1 - e) * np.eye(k)[y] + e / k, "the chapter's version"),
+    (lambda y, k, e: np.eye(k)[y], "not 1 - epsilon"),
     (lambda y, k, e: (1 - e) * np.eye(k)[y] + e, "sum to"),
     (lambda y, k, e: np.eye(k)[y][:, :-1], "shape"),
 ])
 def test_exercise_3_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert not exercises.check_smoothing(answer)
+    assert not exercises.check_other_class_smoothing(answer)
     out = capsys.readouterr().out
     assert "Not yet" in out and says in out
 

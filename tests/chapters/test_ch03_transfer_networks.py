@@ -92,46 +92,53 @@ def test_source_text_target_is_too_big_and_stacks_two_relus():
         "Conv2D (activation relu)", "BatchNormalization", "ReLU", "MaxPooling2D"]
 
 
-# --- exercise 1: the grey kernel ---------------------------------------------------------
+# --- exercise 1: the luminance kernel ----------------------------------------------------
 
-def _sum_over_channels(kernel):
-    return kernel.sum(axis=2, keepdims=True)
+LUMINANCE = np.array([0.299, 0.587, 0.114])
 
 
 @pytest.mark.parametrize("answer", [
-    _sum_over_channels,
-    lambda k: k[:, :, 0:1] + k[:, :, 1:2] + k[:, :, 2:3],
-    lambda k: np.einsum("hwcf->hwf", k)[:, :, None, :],
+    lambda k: k * LUMINANCE[:, None],
+    lambda k: np.concatenate([0.299 * k, 0.587 * k, 0.114 * k], axis=2),
 ])
 def test_exercise_1_accepts_correct_answers(answer, capsys):
-    assert exercises.check_rgb_to_grey(answer) is True
+    assert exercises.check_grey_to_luminance(answer) is True
     assert capsys.readouterr().out.startswith("Correct")
 
 
+def test_exercise_1_refuses_the_course_kernel_rule_with_a_hint(capsys):
+    assert exercises.check_grey_to_luminance(lambda k: adapt_kernel(k, 3) * 3 * LUMINANCE[:, None]) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own adapt_kernel" in out and exercises.INSTEAD[1] in out
+
+
 @pytest.mark.parametrize("answer, says", [
-    (lambda k: adapt_kernel(k, 1), "adapt_kernel"),
-    (lambda k: (lambda f: f(k, 1))(adapt_kernel), "adapt_kernel"),
-    (lambda k: k.mean(axis=2, keepdims=True), "averaged"),
-    (lambda k: k[:, :, :1], "red channel"),
-    (lambda k: k.sum(axis=2), "keepdims"),
+    (lambda k: (lambda f: f(k, 3))(adapt_kernel), "adapt_kernel"),
+    (lambda k: np.repeat(k, 3, axis=2) / 3, "shared the kernel equally"),
+    (lambda k: np.repeat(k, 3, axis=2), "copied the kernel to every channel"),
     (lambda k: k, "wants"),
-    (lambda k: k.sum(axis=2, keepdims=True) + 1, "not the kernel"),
+    (lambda k: k * LUMINANCE[:, None] + 1, "not the kernel"),
     (lambda k: None, "returned None"),
     (lambda k: 1 / 0, "ZeroDivisionError"),
     (None, "define the function"),
     (lambda k: "kernel", "NumPy array"),
 ])
 def test_exercise_1_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert exercises.check_rgb_to_grey(answer) is False
+    assert exercises.check_grey_to_luminance(answer) is False
     out = capsys.readouterr().out
     assert out.startswith("Not yet") and says in out
-    assert "sum" not in out  # never the answer
+    assert "0.299 w" not in out  # never the answer
 
 
 # --- exercise 2: the pair losses ---------------------------------------------------------
 
+def _cosine_distances(z_source, z_target):
+    unit = lambda z: z / np.linalg.norm(z, axis=1, keepdims=True)  # noqa: E731
+    return 1 - unit(z_source) @ unit(z_target).T
+
+
 def _pair_losses(z_source, y_source, z_target, y_target, margin):
-    d = np.sqrt(((z_source[:, None, :] - z_target[None, :, :]) ** 2).sum(-1))
+    d = _cosine_distances(z_source, z_target)
     same = y_source[:, None] == y_target[None, :]
     align = (d[same] ** 2).mean() if same.any() else 0.0
     separate = (np.maximum(0, margin - d[~same]) ** 2).mean() if (~same).any() else 0.0
@@ -140,7 +147,7 @@ def _pair_losses(z_source, y_source, z_target, y_target, margin):
 
 def _pair_slip(slip):
     def answer(z_source, y_source, z_target, y_target, margin):
-        d = np.sqrt(((z_source[:, None, :] - z_target[None, :, :]) ** 2).sum(-1))
+        d = _cosine_distances(z_source, z_target)
         same = y_source[:, None] == y_target[None, :]
         align, separate = _pair_losses(z_source, y_source, z_target, y_target, margin)
         if slip == "not squared":
@@ -153,13 +160,32 @@ def _pair_slip(slip):
     return answer
 
 
+def _euclidean(z_source, y_source, z_target, y_target, margin):
+    """The chapter's losses, written out: the Euclidean distance."""
+    d = np.sqrt(((z_source[:, None, :] - z_target[None, :, :]) ** 2).sum(-1))
+    same = y_source[:, None] == y_target[None, :]
+    align = (d[same] ** 2).mean() if same.any() else 0.0
+    separate = (np.maximum(0, margin - d[~same]) ** 2).mean() if (~same).any() else 0.0
+    return align, separate
+
+
 def test_exercise_2_accepts_a_correct_answer(capsys):
-    assert exercises.check_pair_losses(_pair_losses) is True
+    assert exercises.check_cosine_pair_losses(_pair_losses) is True
     assert capsys.readouterr().out.startswith("Correct")
 
 
+def test_exercise_2_refuses_the_course_losses_with_a_hint(capsys):
+    def on_unit_rows(zs, ys, zt, yt, margin):  # on unit rows, |a - b|^2 / 2 is 1 - cos
+        unit = lambda z: z / np.linalg.norm(z, axis=1, keepdims=True)  # noqa: E731
+        return alignment_losses(unit(zs) / np.sqrt(2), ys, unit(zt) / np.sqrt(2), yt, margin)
+
+    assert exercises.check_cosine_pair_losses(on_unit_rows) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own alignment_losses" in out and exercises.INSTEAD[2] in out
+
+
 @pytest.mark.parametrize("answer, says", [
-    (lambda *a: alignment_losses(*a), "alignment_losses"),
+    (_euclidean, "Euclidean distance"),
     (_pair_slip("not squared"), "not the squared distance"),
     (_pair_slip("every pair"), "only the same-class pairs"),
     (_pair_slip("no max"), "max(0, ...)"),
@@ -168,7 +194,7 @@ def test_exercise_2_accepts_a_correct_answer(capsys):
     (None, "define the function"),
 ])
 def test_exercise_2_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert exercises.check_pair_losses(answer) is False
+    assert exercises.check_cosine_pair_losses(answer) is False
     out = capsys.readouterr().out
     assert out.startswith("Not yet") and says in out
 

@@ -17,112 +17,146 @@ from course_lib.methods import batchnorm, self_training, source_free
 EXPERIMENTS = ("adabn", "self_training", "source_free", "threshold_choice")
 
 
-# Exercise 1: class-balanced selection ---------------------------------------------------------
+# Exercise 1: a share of each class ----------------------------------------------------------
 
-def right_class_balanced(probabilities, k):
-    """Sorted by class, then by confidence (highest first); the first k of each class."""
+def right_class_share(probabilities, share):
+    """Sorted by class, then by confidence (highest first); the first ceil(share * n_c) of each class."""
     predicted, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
     order = np.lexsort((-confidence, predicted))
-    rank = np.arange(len(order)) - np.searchsorted(predicted[order], predicted[order])
-    return np.sort(order[rank < k])
+    start = np.searchsorted(predicted[order], predicted[order])
+    rank = np.arange(len(order)) - start
+    size = np.bincount(predicted, minlength=probabilities.shape[1])[predicted[order]]
+    return np.sort(order[rank < np.ceil(share * size)])
 
 
 def test_exercise_1_accepts_a_right_answer(capsys):
-    assert exercises.check_class_balanced(right_class_balanced) is True
+    assert exercises.check_class_share(right_class_share) is True
     assert capsys.readouterr().out.startswith("Correct")
 
 
+def test_exercise_1_refuses_the_course_selection_with_a_hint(capsys):
+    def per_class_k(p, share):
+        predicted = p.argmax(1)
+        return np.concatenate([np.flatnonzero(predicted == c)[self_training.select_class_balanced(
+            p[predicted == c], int(np.ceil(share * np.sum(predicted == c))))] for c in np.unique(predicted)])
+
+    assert exercises.check_class_share(per_class_k) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own select_class_balanced" in out and exercises.INSTEAD[1] in out
+
+
 @pytest.mark.parametrize("answer, says", [
-    (lambda p, k: self_training.select_class_balanced(p, k), "course's own select_class_balanced"),
-    (lambda p, k: self_training.pseudo_labels(p, "balanced", k=k)[0], "course's own pseudo_labels"),
-    (lambda p, k: np.argsort(-p.max(axis=1))[:k * p.shape[1]], "at most k per predicted class"),
-    (lambda p, k: np.concatenate([np.flatnonzero(p.argmax(1) == c)[:k] for c in range(p.shape[1])]),
-     "not the most confident"),
-    (lambda p, k: None, "returned None"),
-    (lambda p, k: 1 / 0, "ZeroDivisionError"),
+    (lambda p, share: self_training.pseudo_labels(p, "balanced", k=5)[0], "course's own pseudo_labels"),
+    (lambda p, share: self_training.select_class_balanced(p, 12), "course's own select_class_balanced"),
+    (lambda p, share: np.argsort(-p.max(axis=1))[:int(share * len(p))], "ceil(share x its number of rows)"),
+    (lambda p, share: np.sort(np.concatenate([np.flatnonzero(p.argmax(1) == c)[:int(np.ceil(share * np.sum(p.argmax(1) == c)))]
+                                              for c in range(p.shape[1])])), "not the most confident"),
+    (lambda p, share: None, "returned None"),
+    (lambda p, share: 1 / 0, "ZeroDivisionError"),
     (None, "define the function"),
 ])
 def test_exercise_1_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert exercises.check_class_balanced(answer) is False
+    assert exercises.check_class_share(answer) is False
     out = capsys.readouterr().out
     assert out.startswith("Not yet") and says in out
 
 
-# Exercise 2: the information-maximisation loss ------------------------------------------------
+# Exercise 2: the information-maximisation loss, with a divergence ------------------------------
 
-def right_im_loss(p):
+def right_im_loss(p, beta):
     q = np.clip(p, 1e-6, 1.0)
     mean = q.mean(axis=0)
-    return -np.sum(q * np.log(q), axis=1).mean() + np.sum(mean * np.log(mean))
+    return -np.sum(q * np.log(q), axis=1).mean() + beta * np.sum(mean * np.log(mean * q.shape[1]))
 
 
 def test_exercise_2_accepts_a_right_answer():
-    assert exercises.check_im_loss(right_im_loss) is True
+    assert exercises.check_im_kl_loss(right_im_loss) is True
+
+
+def test_exercise_2_refuses_the_course_loss_with_a_hint(capsys):
+    def course_plus_constant(p, beta):
+        return float(source_free.information_maximisation_loss(p, beta)) + beta * np.log(p.shape[1])
+
+    assert exercises.check_im_kl_loss(course_plus_constant) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own information_maximisation_loss" in out and exercises.INSTEAD[2] in out
 
 
 @pytest.mark.parametrize("answer, says", [
-    (lambda p: source_free.information_maximisation_loss(p), "information_maximisation_loss"),
-    (lambda p: float(np.mean(source_free.entropy(p))) - float(source_free.entropy(p.mean(0))), "entropy"),
-    (lambda p: -np.sum(p * np.log(np.clip(p, 1e-6, 1)), axis=1).mean(), "mean entropy minus"),
-    (lambda p: right_im_loss(p) * -1, "mean entropy minus"),
-    (lambda p: "low", "return one number"),
+    (lambda p, b: float(np.mean(source_free.entropy(p))) + b * (np.log(10) - float(source_free.entropy(p.mean(0)))),
+     "entropy"),
+    (lambda p, b: right_im_loss(p, b) - b * np.log(p.shape[1]), "the chapter's loss"),
+    (lambda p, b: -np.sum(p * np.log(np.clip(p, 1e-6, 1)), axis=1).mean(), "plus beta KL"),
+    (lambda p, b: right_im_loss(p, 1.0), "plus beta KL"),
+    (lambda p, b: "low", "return one number"),
 ])
 def test_exercise_2_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert exercises.check_im_loss(answer) is False
+    assert exercises.check_im_kl_loss(answer) is False
     assert says in capsys.readouterr().out
 
 
-# Exercise 3: AdaBN in plain Keras -------------------------------------------------------------
+# Exercise 3: AdaBN blended with the source ----------------------------------------------------
 
-def right_adabn(model, x):
-    """The other way the hint names: measure and assign each layer's statistics in turn."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            h = np.asarray(keras.Model(model.input, layer.input)(x, training=False))
-            layer.moving_mean.assign(h.mean(axis=tuple(range(h.ndim - 1))))
-            layer.moving_variance.assign(h.var(axis=tuple(range(h.ndim - 1))))
+def right_blended_adabn(model, x, alpha):
+    """The other way: AdaBN layer by layer (each measured on what it receives once the layers before
+    it use the target's statistics), then every layer blended with the statistics it had."""
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    source = [(layer.moving_mean.numpy(), layer.moving_variance.numpy()) for layer in layers]
+    for layer in layers:
+        h = np.asarray(keras.Model(model.input, layer.input)(x, training=False))
+        layer.moving_mean.assign(h.mean(axis=tuple(range(h.ndim - 1))))
+        layer.moving_variance.assign(h.var(axis=tuple(range(h.ndim - 1))))
+    for layer, (mean, variance) in zip(layers, source):
+        layer.moving_mean.assign((1 - alpha) * mean + alpha * layer.moving_mean.numpy())
+        layer.moving_variance.assign((1 - alpha) * variance + alpha * layer.moving_variance.numpy())
     return model
 
 
 def test_exercise_3_accepts_a_right_answer():
-    assert exercises.check_adabn(right_adabn) is True
+    assert exercises.check_blended_adabn(right_blended_adabn) is True
 
 
-def _leaves_momentum_zero(model, x):
-    for layer in batchnorm_layers(model):
-        layer.momentum = 0.0
-    model(x, training=True)
-    return model
-
-
-def _two_batches(model, x):
-    for layer in batchnorm_layers(model):
-        layer.momentum = 0.0
-    model(x[:80], training=True)
-    model(x[80:], training=True)  # the last batch wins: not the statistics of all the images
-    for layer in batchnorm_layers(model):
+def copied_cell(model, x, alpha):
+    """Section 2's plain-Keras AdaBN cell, copied (alpha ignored)."""
+    bn_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in bn_layers:
+        layer.momentum = 0.0  # moving statistic := this batch's statistic
+    model(x, training=True)  # one forward pass, no gradient step
+    for layer in bn_layers:
         layer.momentum = 0.9
     return model
 
 
-def _trains(model, x):
+def test_exercise_3_refuses_the_notebooks_cell_with_a_hint(capsys):
+    assert exercises.check_blended_adabn(copied_cell) is False
+    out = capsys.readouterr().out
+    assert "copies the code the notebook shows at `" in out and exercises.INSTEAD[3] in out
+
+
+def _trains(model, x, alpha):
     from course_lib.core.training import fit
 
     fit(model, (x, np.zeros(len(x), "int64")), epochs=1, batch_size=len(x))
     return model
 
 
+def _leaves_momentum_changed(model, x, alpha):
+    for layer in batchnorm_layers(model):
+        layer.momentum = 1 - alpha
+    model(x, training=True)
+    return model
+
+
 @pytest.mark.parametrize("answer, says", [
-    (lambda model, x: batchnorm.adabn(model, x), "course's own adabn"),
-    (lambda model, x: batchnorm.reestimate(model, x), "reestimate"),
-    (lambda model, x: model, "is not the statistic"),
-    (_two_batches, "is not the statistic"),
-    (_leaves_momentum_zero, "momentum back"),
+    (lambda model, x, alpha: batchnorm.adabn(model, x), "course's own adabn"),
+    (lambda model, x, alpha: batchnorm.reestimate(model, x), "reestimate"),
+    (lambda model, x, alpha: model, "is not (1 - alpha)"),
+    (_leaves_momentum_changed, "momentum back"),
     (_trains, "changed"),
-    (lambda model, x: 3, "return the Keras model"),
+    (lambda model, x, alpha: 3, "return the Keras model"),
 ])
 def test_exercise_3_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert exercises.check_adabn(answer) is False
+    assert exercises.check_blended_adabn(answer) is False
     assert says in capsys.readouterr().out
 
 

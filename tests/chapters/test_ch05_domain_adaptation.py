@@ -136,39 +136,56 @@ def test_domain_adaptation_claims_compare_with_the_strongest_source_only_arm():
 # --- the exercises ---------------------------------------------------------------------------
 
 def right_coral(a, b):
+    c = a.shape[-1]
+    rows_a, rows_b = a.reshape(-1, c), b.reshape(-1, c)
+    return np.sum((np.cov(rows_a, rowvar=False) - np.cov(rows_b, rowvar=False)) ** 2) / (4 * c * c)
+
+
+def test_coral_check_accepts_numpy(capsys):
+    assert exercises.check_coral_maps(right_coral)
+    assert capsys.readouterr().out.startswith("Correct")
+
+
+def test_coral_check_refuses_the_course_loss_with_a_hint(capsys):
+    def on_positions(a, b):
+        c = a.shape[-1]
+        return float(coral_loss(a.reshape(-1, c).astype("float32"), b.reshape(-1, c).astype("float32")))
+
+    assert exercises.check_coral_maps(on_positions) is False
+    out = capsys.readouterr().out
+    assert "uses the course's own coral_loss" in out and exercises.INSTEAD[1] in out
+
+
+def _coral_with(covariance, scale=lambda c: 4 * c * c, square=True, rows=lambda x: x.reshape(-1, x.shape[-1])):
+    def answer(a, b):
+        difference = covariance(rows(a)) - covariance(rows(b))
+        total = np.sum(difference ** 2)
+        return (total if square else np.sqrt(total)) / scale(a.shape[-1])
+    return answer
+
+
+def _old_coral(a, b):
+    """The exercise as it was: CORAL of (n, d) rows, here fed the maps."""
     d = a.shape[1]
     return np.sum((np.cov(a, rowvar=False) - np.cov(b, rowvar=False)) ** 2) / (4 * d * d)
 
 
-def test_coral_check_accepts_numpy(capsys):
-    assert exercises.check_coral(right_coral)
-    assert capsys.readouterr().out.startswith("Correct")
-
-
-def _coral_with(covariance, scale=lambda d: 4 * d * d, square=True):
-    def answer(a, b):
-        difference = covariance(a) - covariance(b)
-        total = np.sum(difference ** 2)
-        return (total if square else np.sqrt(total)) / scale(a.shape[1])
-    return answer
-
-
 @pytest.mark.parametrize("answer, says", [
-    (lambda a, b: float(coral_loss(a.astype("float32"), b.astype("float32"))), "coral_loss"),
     (_coral_with(lambda x: np.asarray(_covariance(tf.constant(x)))), "_covariance"),
+    (_coral_with(lambda x: np.cov(x, rowvar=False), rows=lambda x: x.mean(axis=(1, 2))), "averaged each image"),
     (_coral_with(lambda x: np.cov(x, rowvar=False, bias=True)), "by n, not n - 1"),
-    (_coral_with(lambda x: np.cov(x, rowvar=False), scale=lambda d: 1), "1 / (4 d^2) is missing"),
-    (_coral_with(lambda x: np.cov(x, rowvar=False), scale=lambda d: 4 * d), "4 d, not 4 d^2"),
+    (_coral_with(lambda x: np.cov(x, rowvar=False), scale=lambda c: 1), "1 / (4 c^2) is missing"),
+    (_coral_with(lambda x: np.cov(x, rowvar=False), scale=lambda c: 4 * c), "4 c, not 4 c^2"),
     (_coral_with(lambda x: np.cov(x, rowvar=False), square=False), "without squaring"),
     (_coral_with(lambda x: x.T @ x / (len(x) - 1)), "not centred"),
     (lambda a, b: right_coral(a, b) + 0.1, "not CORAL's"),
-    (lambda a, b: np.sum((np.cov(a) - np.cov(b)) ** 2), "raised ValueError"),
+    (_old_coral, "raised ValueError"),
     (lambda a, b: "0.5 please", "one number"),
     (lambda a, b: None, "returned None"),
     (None, "define the function"),
 ])
 def test_coral_check_rejects_shortcuts_and_slips(answer, says, capsys):
-    assert exercises.check_coral(answer) is False
+    assert exercises.check_coral_maps(answer) is False
     out = capsys.readouterr().out
     assert out.startswith("Not yet") and says in out
 
@@ -176,10 +193,11 @@ def test_coral_check_rejects_shortcuts_and_slips(answer, says, capsys):
 class CustomGradientReversal(keras.layers.Layer):
     def __init__(self, lambda_, **kwargs):
         super().__init__(**kwargs)
-        self.lambda_ = float(lambda_)
+        self.lambda_ = self.add_weight(shape=(), initializer=keras.initializers.Constant(lambda_),
+                                       trainable=False)
 
     def call(self, x):
-        lambda_ = self.lambda_
+        lambda_ = tf.cast(self.lambda_, x.dtype)
 
         @tf.custom_gradient
         def reverse(inputs):
@@ -188,16 +206,29 @@ class CustomGradientReversal(keras.layers.Layer):
         return reverse(x)
 
 
-def _stop_gradient_layer(forward_scale=1.0, gradient_scale=None):
+def _stop_gradient_layer(forward_scale=1.0, gradient_scale=None, variable=True, trainable=False):
     """A layer with value forward_scale * x and derivative gradient_scale(lambda) (default -lambda)."""
     class Layer(keras.layers.Layer):
         def __init__(self, lambda_, **kwargs):
             super().__init__(**kwargs)
-            self.slope = -lambda_ if gradient_scale is None else gradient_scale(lambda_)
+            self.lambda_ = self.add_weight(shape=(), initializer=keras.initializers.Constant(lambda_),
+                                           trainable=trainable) if variable else float(lambda_)
 
         def call(self, x):
-            return tf.stop_gradient((forward_scale - self.slope) * x) + self.slope * x
+            lam = keras.ops.cast(self.lambda_, x.dtype)
+            slope = -lam if gradient_scale is None else gradient_scale(lam)
+            return tf.stop_gradient((forward_scale - slope) * x) + slope * x
     return Layer
+
+
+class ShownLayer(keras.layers.Layer):
+    """Section 3's plain-Keras layer, copied: lambda a Python number."""
+    def __init__(self, lambda_):
+        super().__init__()
+        self.lambda_ = lambda_
+
+    def call(self, x):
+        return keras.ops.stop_gradient((1 + self.lambda_) * x) - self.lambda_ * x
 
 
 class DelegatingLayer(keras.layers.Layer):
@@ -219,11 +250,19 @@ def test_reversal_check_accepts_custom_gradient_and_stop_gradient(answer, capsys
     assert capsys.readouterr().out.startswith("Correct")
 
 
+def test_reversal_check_refuses_the_notebooks_layer_with_a_hint(capsys):
+    assert exercises.check_reversal(ShownLayer) is False
+    out = capsys.readouterr().out
+    assert "copies the code the notebook shows at `class GradientReversal`" in out and exercises.INSTEAD[2] in out
+
+
 @pytest.mark.parametrize("answer, says", [
     (GradientReversal, "course's own GradientReversal"),
     (CourseSubclass, "course's own GradientReversal"),
     (DelegatingLayer, "GradientReversal"),
     (lambda lambda_: GradientReversal(lambda_), "GradientReversal"),
+    (_stop_gradient_layer(variable=False), "keep lambda in a variable"),
+    (_stop_gradient_layer(trainable=True), "must not be trainable"),
     (_stop_gradient_layer(gradient_scale=lambda lam: 1.0), "passes through unchanged"),
     (_stop_gradient_layer(gradient_scale=lambda lam: -1.0), "not scaled by lambda"),
     (_stop_gradient_layer(gradient_scale=lambda lam: lam), "not reversed"),

@@ -7,7 +7,7 @@ from course_lib import experiments as registry
 from course_lib.chapters.ch06_when_transfer_helps import exercises as ex
 from course_lib.chapters.ch06_when_transfer_helps import experiments as chapter
 from course_lib.chapters.ch06_when_transfer_helps import plots
-from course_lib.core.cnn import build_cnn
+from course_lib.core.cnn import BLOCKS, build_cnn
 from course_lib.methods import target_data, transferability
 
 FEW = 2  # gradient steps in the plumbing tests
@@ -148,69 +148,91 @@ def test_layer_transferability_arms_and_the_bnb_control(untrained_sources):
 # ----------------------------------------------------------------------------- exercise 1
 
 def _right_catch_up(gaps, tolerance):
-    budgets = sorted(gaps)
+    worst = {n: max(g) for n, g in gaps.items()}
+    budgets = sorted(worst)
     for i, n in enumerate(budgets):
-        if all(gaps[m] <= tolerance for m in budgets[i:]):
+        if all(worst[m] <= tolerance for m in budgets[i:]):
             return n
     return None
 
 
+def _one_gap_each(gaps, tolerance, of=np.median):
+    """Exercise 1 as it was, fed one number per budget: here the median seed's."""
+    single = {n: float(of(g)) for n, g in gaps.items()}
+    budgets = sorted(single)
+    return next((n for i, n in enumerate(budgets) if all(single[m] <= tolerance for m in budgets[i:])), None)
+
+
 def test_exercise_1_accepts_a_right_answer(capsys):
-    assert ex.check_catch_up(_right_catch_up)
+    assert ex.check_worst_seed_catch_up(_right_catch_up)
     assert capsys.readouterr().out.startswith("Correct")
 
 
+def test_exercise_1_refuses_the_course_function_with_a_hint(capsys):
+    assert not ex.check_worst_seed_catch_up(lambda gaps, t: chapter.catch_up({n: max(g) for n, g in gaps.items()}, t))
+    out = capsys.readouterr().out
+    assert "uses the course's own catch_up" in out and ex.INSTEAD[1] in out
+
+
 @pytest.mark.parametrize("wrong", [
-    lambda gaps, tolerance: chapter.catch_up(gaps, tolerance),                        # the course's own
-    lambda gaps, tolerance: next((n for n in sorted(gaps) if gaps[n] <= tolerance), None),  # first dip
-    lambda gaps, tolerance: _right_catch_up({n: abs(g) for n, g in gaps.items()}, tolerance),  # |gap|
-    lambda gaps, tolerance: _right_catch_up(gaps, tolerance - 1e-9),                   # strictly below
-    lambda gaps, tolerance: next((n for i, n in enumerate(gaps) if all(                 # unsorted budgets
-        gaps[m] <= tolerance for m in list(gaps)[i:])), None),
-    lambda gaps, tolerance: 10,                                                       # a number read off
-    lambda gaps, tolerance: 1 / 0,
+    _one_gap_each,                                                                     # the median seed
+    lambda gaps, t: _one_gap_each(gaps, t, of=np.mean),                                 # the mean
+    lambda gaps, t: _one_gap_each(gaps, t, of=np.min),                                  # the best seed
+    lambda gaps, t: next((n for n in sorted(gaps) if max(gaps[n]) <= t), None),          # first dip
+    lambda gaps, t: _right_catch_up(gaps, t - 1e-9),                                    # strictly below
+    lambda gaps, t: 10,                                                                 # a number read off
+    lambda gaps, t: 1 / 0,
     None,
 ])
-def test_exercise_1_rejects_shortcuts_and_wrong_answers(wrong, capsys):
-    assert not ex.check_catch_up(wrong)
+def test_exercise_1_rejects_wrong_answers(wrong, capsys):
+    assert not ex.check_worst_seed_catch_up(wrong)
     assert capsys.readouterr().out.startswith("Not yet")
 
 
-def test_exercise_1_names_the_course_function_it_refuses(capsys):
-    ex.check_catch_up(lambda gaps, tolerance: chapter.catch_up(gaps, tolerance))
-    assert "course's own catch_up" in capsys.readouterr().out
+def test_exercise_1_names_the_median(capsys):
+    ex.check_worst_seed_catch_up(_one_gap_each)
+    assert "the median seed catches up; every seed must" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- exercise 2
 
-def _right_weights(y):
+def _right_weights(y, beta):
     classes, counts = np.unique(y, return_counts=True)
-    return {c: len(y) / (len(classes) * k) for c, k in zip(classes, counts)}
+    raw = (1 - beta) / (1 - beta ** counts) if beta else np.ones(len(counts))
+    return {c: w for c, w in zip(classes, raw * len(classes) / raw.sum())}
 
 
 def test_exercise_2_accepts_a_right_answer(capsys):
-    assert ex.check_class_weights(_right_weights)
+    assert ex.check_effective_weights(_right_weights)
 
 
-@pytest.mark.parametrize("wrong", [
-    target_data.class_weights,                                                  # the course's own
-    lambda y: {c: 1 / k for c, k in zip(*np.unique(y, return_counts=True))},    # not normalised
-    lambda y: {c: len(y) / k for c, k in zip(*np.unique(y, return_counts=True))},
-    lambda y: {c: len(y) / (10 * k) for c, k in zip(*np.unique(y, return_counts=True))},  # K = 10 always
-    lambda y: {c: _right_weights(y).get(c, 1.0) for c in range(10)},            # absent classes too
-    lambda y: [1.0] * 10,
-    lambda y: None,
+def test_exercise_2_refuses_the_course_weights_with_a_hint(capsys):
+    def from_the_course(y, beta):
+        return target_data.class_weights(y)
+
+    assert not ex.check_effective_weights(from_the_course)
+    out = capsys.readouterr().out
+    assert "uses the course's own class_weights" in out and ex.INSTEAD[2] in out
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda y, b: {c: len(y) / (len(np.unique(y)) * k) for c, k in zip(*np.unique(y, return_counts=True))},
+     "inverse-frequency weights"),
+    (lambda y, b: {c: (1 - b) / (1 - b ** k) for c, k in zip(*np.unique(y, return_counts=True))}, "not right"),
+    (lambda y, b: {c: _right_weights(y, b).get(c, 1.0) for c in range(10)}, "exactly the classes present"),
+    (lambda y, b: [1.0] * 10, "return a dict"),
+    (lambda y, b: None, "returned None"),
 ])
-def test_exercise_2_rejects_shortcuts_and_wrong_answers(wrong, capsys):
-    assert not ex.check_class_weights(wrong)
-    assert capsys.readouterr().out.startswith("Not yet")
+def test_exercise_2_rejects_wrong_answers(wrong, says, capsys):
+    assert not ex.check_effective_weights(wrong)
+    assert says in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- exercise 3
 
-def _right_transplant(base, k, n_classes):
+def _right_transplant(base, blocks, n_classes):
     model = build_cnn(n_classes=n_classes, seed=7)
-    for name in transferability.copied_layers(model, k):
+    for name in (n for block in blocks for n in BLOCKS[block] if model.get_layer(n).weights):
         model.get_layer(name).set_weights(base.get_layer(name).get_weights())
         model.get_layer(name).trainable = False
     return model
@@ -221,21 +243,32 @@ def test_exercise_3_accepts_a_right_answer(capsys):
     assert capsys.readouterr().out.startswith("Correct")
 
 
-def _a_itself_with_blocks_frozen(base, k, n_classes):
-    for name in transferability.copied_layers(base, k):
+def test_exercise_3_refuses_the_course_transplant_with_a_hint(capsys):
+    def first_blocks(base, blocks, n_classes):
+        k = max(transferability.TRANSFER_BLOCKS.index(b) for b in blocks) + 1
+        model = transferability.transplant(base, k, n_classes)
+        return model
+
+    assert not ex.check_transplant(first_blocks)
+    out = capsys.readouterr().out
+    assert "uses the course's own transplant" in out and ex.INSTEAD[3] in out
+
+
+def _a_itself_with_blocks_frozen(base, blocks, n_classes):
+    for name in (n for block in blocks for n in BLOCKS[block]):
         base.get_layer(name).trainable = False
     return base
 
 
-def _new_head_on_a(base, k, n_classes):
+def _new_head_on_a(base, blocks, n_classes):
     from course_lib.core.layers import freeze, with_new_head
 
     model = with_new_head(base, n_classes)
-    freeze(model, names=transferability.copied_layers(model, k))
+    freeze(model, names=[n for block in blocks for n in BLOCKS[block] if model.get_layer(n).weights])
     return model
 
 
-def _shared_layers(base, k, n_classes):
+def _shared_layers(base, blocks, n_classes):
     import keras
 
     from course_lib.core.layers import cut
@@ -244,17 +277,21 @@ def _shared_layers(base, k, n_classes):
     return keras.Model(body.input, keras.layers.Dense(n_classes, activation="softmax", name="head")(body.output))
 
 
+def _first_k(base, blocks, n_classes):
+    """Exercise 3 as it was: the first len(blocks) blocks, whichever were named."""
+    return _right_transplant(base, ("block1", "block2", "features")[:len(blocks)], n_classes)
+
+
 @pytest.mark.parametrize("wrong, says", [
-    (lambda base, k, n: transferability.transplant(base, k, n), "course's own transplant"),
+    (lambda base, blocks, n: transferability.copied_layers(base, 1) and None, "course's own copied_layers"),
     (_a_itself_with_blocks_frozen, "task-A network itself"),
     (_new_head_on_a, "must start fresh"),
     (_shared_layers, "shares the layers"),
-    (lambda base, k, n: _right_transplant(base, k, 5), "head has 5 outputs"),
-    (lambda base, k, n: _right_transplant(base, k + 1, n), "must start fresh"),
-    (lambda base, k, n: _right_transplant(base, k - 1, n), "must be copies"),
-    (lambda base, k, n: build_cnn(n_classes=n), "must be copies"),
-    (lambda base, k, n: None, "returned None"),
-    (lambda base, k, n: "a model", "Keras model"),
+    (lambda base, blocks, n: _right_transplant(base, blocks, 5), "head has 5 outputs"),
+    (_first_k, "must be copies"),
+    (lambda base, blocks, n: build_cnn(n_classes=n), "must be copies"),
+    (lambda base, blocks, n: None, "returned None"),
+    (lambda base, blocks, n: "a model", "Keras model"),
 ])
 def test_exercise_3_rejects_shortcuts_and_wrong_answers(wrong, says, capsys):
     assert not ex.check_transplant(wrong)
@@ -262,14 +299,14 @@ def test_exercise_3_rejects_shortcuts_and_wrong_answers(wrong, says, capsys):
 
 
 def test_exercise_3_rejects_copies_left_trainable_and_fresh_layers_frozen(capsys):
-    def fine_tuned(base, k, n_classes):
-        model = _right_transplant(base, k, n_classes)
+    def fine_tuned(base, blocks, n_classes):
+        model = _right_transplant(base, blocks, n_classes)
         for layer in model.layers:
             layer.trainable = True
         return model
 
-    def all_frozen(base, k, n_classes):
-        model = _right_transplant(base, k, n_classes)
+    def all_frozen(base, blocks, n_classes):
+        model = _right_transplant(base, blocks, n_classes)
         model.get_layer("features").trainable = False
         return model
 

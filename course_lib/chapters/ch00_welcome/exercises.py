@@ -1,20 +1,27 @@
-"""Chapter 00's exercise checks: accuracy per class, and the domain gap in points.
+"""Chapter 00's exercise checks: the precision of each class, and the gap of a different task on
+the same images (parity).
 
-Each check runs the learner's function on inputs it makes itself, so copying a number
-from the notebook cannot pass, and rejects a function that hands the work to the
-course's own ``evaluation.per_class_accuracy``.
+Each check runs the learner's function on label sets it makes itself, so copying a number from
+the notebook cannot pass; it compares with its own computation, and refuses an answer that
+hands the work to the course's ``evaluation.per_class_accuracy`` (which gives each class's
+*recall*; with its arguments swapped, its precision) or copies code the notebook shows.
 """
 
 import numpy as np
 
 from course_lib.core.evaluation import per_class_accuracy
-from course_lib.core.exercises import attempt, hint, verdict
+from course_lib.core.exercises import attempt, hint, shown_code, verdict
 
+#: The classes of exercise 1: the digits.
+N_CLASSES = 10
 HINTS = {
-    1: "keep the rows where y_true == c, and count how often y_pred equals c there; "
-       "np.mean of a boolean array is the share of True values.",
-    2: "accuracy on the source domain minus accuracy on the target, times 100 for points.",
+    1: "keep the rows where y_pred == c, and count how often y_true equals c there; np.mean of a "
+       "boolean array is the share of True values. A digit never predicted has no precision: np.nan.",
+    2: "the parity labels are y % 2, and a digit prediction p predicts the parity p % 2. Parity accuracy "
+       "on each domain is np.mean(y % 2 == p % 2); the gap is 100 x (source's - target's).",
 }
+INSTEAD = {1: "count, for each digit, how many of the images predicted as it truly are it, with NumPy.",
+           2: "compare y % 2 with the predictions % 2 on each domain, with NumPy."}
 
 
 def show_hint(exercise):
@@ -22,47 +29,91 @@ def show_hint(exercise):
     hint(HINTS[exercise])
 
 
+def _attempt(function, *args, exercise):
+    return attempt(function, *args, forbidden=(per_class_accuracy,), shown=shown_code(__package__),
+                   instead=INSTEAD[exercise])
+
+
 def _cases():
+    """(name, y_true, y_pred): noisy, perfect, and one digit claimed for everything."""
     rng = np.random.default_rng(2024)
-    y_true = rng.integers(0, 10, size=200)
-    noisy = np.where(rng.random(200) < 0.3, rng.integers(0, 10, size=200), y_true)
-    yield "random labels, 30 % of them changed", y_true, noisy
+    y_true = rng.integers(0, N_CLASSES, size=200)
+    noisy = np.where(rng.random(200) < 0.3, rng.integers(0, N_CLASSES, size=200), y_true)
+    yield "random labels, 30 % of the predictions changed", y_true, noisy
     yield "every prediction right", y_true, y_true.copy()
-    sorted_true = np.repeat(np.arange(10), 5)
-    yield "sorted labels, all predicted as 3", sorted_true, np.full(50, 3)
+    sorted_true = np.repeat(np.arange(N_CLASSES), 5)
+    yield "sorted labels, every image predicted as 3", sorted_true, np.full(50, 3)
 
 
-def check_accuracy_per_class(my_function):
-    """Exercise 1: ``my_function(y_true, y_pred)`` -> 10 accuracies, one per digit."""
+def precision_per_class(y_true, y_pred):
+    """For each class c, the share of the images predicted as c that are c: (N_CLASSES,), NaN for a
+    class never predicted (the check's own computation, from the confusion counts)."""
+    counts = np.zeros((N_CLASSES, N_CLASSES))
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    predicted = counts.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(predicted > 0, np.diag(counts) / predicted, np.nan)
+
+
+def check_precision_per_class(my_function):
+    """Exercise 1: ``my_function(y_true, y_pred)`` -> 10 precisions, one per digit (NaN if never predicted)."""
     for name, y_true, y_pred in _cases():
-        got, problem = attempt(my_function, y_true, y_pred, forbidden=(per_class_accuracy,))
+        got, problem = _attempt(my_function, y_true.copy(), y_pred.copy(), exercise=1)
         if problem:
             return verdict(False, "", problem)
-        want = per_class_accuracy(y_true, y_pred)
-        got = np.asarray(got, dtype="float64").ravel()
+        want = precision_per_class(y_true, y_pred)
+        try:
+            got = np.asarray(got, dtype="float64").ravel()
+        except (TypeError, ValueError):
+            return verdict(False, "", f"return 10 numbers, not {type(got).__name__}.")
         if got.shape != want.shape:
             return verdict(False, "", f"on {name}, return 10 numbers (one per digit 0-9); "
                                       f"you returned {got.size}.")
         if not np.allclose(got, want, equal_nan=True):
-            worst = int(np.nanargmax(np.abs(got - want)))
+            worst = int(np.nanargmax(np.abs(np.nan_to_num(got, nan=-1) - np.nan_to_num(want, nan=-1))))
+            recall = per_class_accuracy(y_true, y_pred)
+            if np.allclose(got, recall, equal_nan=True):
+                return verdict(False, "", f"on {name} you return each digit's recall (its images predicted "
+                                          "right); precision divides by the images predicted as it. "
+                                          "exercises.show_hint(1) gives a hint.")
             return verdict(False, "", f"on {name}, digit {worst} comes out as {got[worst]:.3f}, "
-                                      "which is not its accuracy. " + HINTS[1])
-    return verdict(True, "your function gives every digit's accuracy, on three label sets "
-                         "it had never seen.", "")
+                                      "which is not its precision. exercises.show_hint(1) gives a hint.")
+    return verdict(True, "your function gives every digit's precision, on three label sets it had "
+                         "never seen (a digit never predicted has none).", "")
 
 
-def check_gap_in_points(my_function):
-    """Exercise 2: ``my_function(source_accuracy, target_accuracy)`` -> the gap in points."""
+def _parity_cases():
     rng = np.random.default_rng(7)
-    for source, target in [(0.97, 0.41), (0.5, 0.5), *rng.uniform(0, 1, size=(3, 2))]:
-        got, problem = attempt(my_function, float(source), float(target))
+    for noise in (0.1, 0.5):
+        y_s, y_t = rng.integers(0, 10, 120), rng.integers(0, 10, 90)
+        p_s = np.where(rng.random(120) < noise / 5, rng.integers(0, 10, 120), y_s)
+        p_t = np.where(rng.random(90) < noise, rng.integers(0, 10, 90), y_t)
+        yield f"{noise:.0%} of the target's digits predicted at random", y_s, p_s, y_t, p_t
+    y = np.arange(10)
+    yield "every digit wrong on the target, but by 2 (parity kept)", y, y, y, (y + 2) % 10
+
+
+def check_parity_gap(my_function):
+    """Exercise 2: ``my_function(y_source, pred_source, y_target, pred_target)`` -> the gap in points
+    of the parity task (even or odd), read off digit labels and digit predictions."""
+    for name, *arrays in _parity_cases():
+        got, problem = _attempt(my_function, *(a.copy() for a in arrays), exercise=2)
         if problem:
             return verdict(False, "", problem)
         try:
             got = float(got)
         except (TypeError, ValueError):
             return verdict(False, "", f"return one number, not {type(got).__name__}.")
-        if not np.isclose(got, 100 * (source - target)):
-            return verdict(False, "", f"for accuracies {source:.2f} (source) and {target:.2f} "
-                                      f"(target) you return {got:.2f}. " + HINTS[2])
-    return verdict(True, "a gap in points is 100 x (source accuracy - target accuracy).", "")
+        y_s, p_s, y_t, p_t = arrays
+        want = 100 * (np.mean(y_s % 2 == p_s % 2) - np.mean(y_t % 2 == p_t % 2))
+        if np.isclose(got, want, atol=1e-9):
+            continue
+        digits = 100 * (np.mean(y_s == p_s) - np.mean(y_t == p_t))
+        if np.isclose(got, digits, atol=1e-9):
+            return verdict(False, "", f"on the case '{name}' you return the gap of the digit task; the "
+                                      "parity task counts a prediction right when its parity is. "
+                                      "exercises.show_hint(2) gives a hint.")
+        return verdict(False, "", f"on the case '{name}' you return {got:.2f}, not the parity gap in "
+                                  "points. exercises.show_hint(2) gives a hint.")
+    return verdict(True, "the same images with new labels (even or odd) are a new task in the same "
+                         "domain, and its gap is read off the same predictions.", "")

@@ -1,21 +1,29 @@
-"""Chapter 01's exercise checks: a frozen extractor in plain Keras; the parameters of a new head.
+"""Chapter 01's exercise checks: a frozen extractor of pooled features in plain Keras; the
+parameters of a head with a hidden BatchNorm layer.
 
-Each check builds its own inputs (small models, random shapes), so no number from the
-notebook can pass it, and the first rejects an answer that calls the course's own extractor.
+Each check builds its own inputs (small models, random shapes), so no number from the notebook
+can pass it; it refuses an answer that calls the course's own extractor, head or parameter
+counts, or copies code the notebook shows.
 """
 
 import numpy as np
 
-from course_lib.core.exercises import attempt, error_text, hint, verdict
-from course_lib.core.layers import cut
-from course_lib.methods.feature_extraction import frozen_extractor
+from course_lib.core.exercises import attempt, error_text, hint, shown_code, verdict
+from course_lib.core.layers import cut, parameter_counts, trainable_summary
+from course_lib.methods.feature_extraction import build_head, frozen_extractor
 
 HINTS = {
-    1: "keras.Model(model.input, model.get_layer(layer_name).output) shares the layers (and so the "
-       "weights); then set the new model's .trainable to False.",
-    2: "flatten the feature shape: d = the product of its sizes. A Dense layer has a d x n_classes "
-       "kernel and n_classes biases.",
+    1: "the layer's output has shape (batch, height, width, channels); "
+       "keras.layers.GlobalAveragePooling2D()(model.get_layer(layer_name).output) averages it over the "
+       "positions. keras.Model(model.input, that) shares the layers; then set its .trainable to False.",
+    2: "d = the product of the feature shape's sizes. Dense(hidden): a d x hidden kernel and hidden "
+       "biases. BatchNormalization: gamma and beta train (hidden each); the moving mean and variance "
+       "do not (hidden each). Dense(n_classes): hidden x n_classes weights and n_classes biases.",
 }
+INSTEAD = {1: "build a keras.Model from model.input to the layer's output averaged over its positions.",
+           2: "add up each layer's weights and biases with arithmetic."}
+#: The conv layers the extractor check cuts at (their outputs are feature maps).
+POOLED_LAYERS = ("block1_pool", "block2_conv")
 
 
 def show_hint(exercise):
@@ -29,23 +37,31 @@ def _small_cnn(seed):
     return build_cnn(channels=1, n_classes=3, seed=seed, filters=(4, 6), units=8, name=f"check_cnn_{seed}")
 
 
-def check_extractor(my_extractor):
-    """Exercise 1: ``my_extractor(model, layer_name)`` -> a frozen model from the input to that layer."""
+def check_pooled_extractor(my_extractor):
+    """Exercise 1: ``my_extractor(model, layer_name)`` -> a frozen model from the input to that
+    layer's output averaged over its positions: (batch, channels)."""
     rng = np.random.default_rng(11)
     x = rng.random((4, 28, 28, 1)).astype("float32")
-    for seed, layer in ((1, "block2_pool"), (2, "features_relu")):
+    for seed, layer in enumerate(POOLED_LAYERS, 1):
         model = _small_cnn(seed)
-        got, problem = attempt(my_extractor, model, layer, forbidden=(frozen_extractor, cut))
+        got, problem = attempt(my_extractor, model, layer, forbidden=(frozen_extractor, cut),
+                               shown=shown_code(__package__), instead=INSTEAD[1])
         if problem:
             return verdict(False, "", problem)
         try:
             out = np.asarray(got(x, training=False))
         except Exception as error:  # the learner's model: report, never raise
             return verdict(False, "", f"calling your extractor on images raised {error_text(error)}")
-        want = np.asarray(cut(model, layer)(x, training=False))
+        feature_map = np.asarray(cut(model, layer)(x, training=False))
+        want = feature_map.mean(axis=(1, 2))
+        if out.shape == feature_map.shape:
+            return verdict(False, "", f"for layer {layer!r} your extractor outputs the feature map "
+                                      f"{out.shape}; average it over the positions to {want.shape}. "
+                                      "exercises.show_hint(1) gives a hint.")
         if out.shape != want.shape or not np.allclose(out, want, atol=1e-5):
             return verdict(False, "", f"for layer {layer!r} your extractor's output has shape {out.shape}; "
-                                      f"the layer's has {want.shape}, or the values differ. " + HINTS[1])
+                                      f"the pooled features have {want.shape}, or the values differ. "
+                                      "exercises.show_hint(1) gives a hint.")
         if getattr(got, "trainable_weights", None):
             return verdict(False, "", "your extractor still has trainable weights: freeze it.")
         if not model.trainable_weights:
@@ -55,25 +71,46 @@ def check_extractor(my_extractor):
         if not all(id(v) in shared for v in got.weights):
             return verdict(False, "", "your extractor has weights of its own: it should reuse the model's "
                                       "layers, not copies of them.")
-    return verdict(True, "your extractor reuses the model's layers, frozen, and outputs exactly the "
-                         "layer's features.", "")
+    return verdict(True, "your extractor reuses the model's layers, frozen, and gives one number per "
+                         "channel: the channel's mean over the positions.", "")
+
+
+def head_parameters(feature_shape, hidden, n_classes):
+    """``(trainable, frozen)`` parameters of Flatten -> Dense(hidden) -> BatchNorm -> Dense(n_classes),
+    counted by Keras on a model the check builds."""
+    import keras
+
+    inputs = keras.Input(tuple(feature_shape))
+    h = keras.layers.Dense(hidden)(keras.layers.Flatten()(inputs))
+    h = keras.layers.BatchNormalization()(h)
+    model = keras.Model(inputs, keras.layers.Dense(n_classes)(keras.layers.ReLU()(h)))
+    size = lambda weights: sum(int(np.prod(w.shape)) for w in weights)  # noqa: E731
+    return size(model.trainable_weights), size(model.non_trainable_weights)
 
 
 def check_head_parameters(my_head_parameters):
-    """Exercise 2: ``my_head_parameters(feature_shape, n_classes)`` -> d * n_classes + n_classes."""
+    """Exercise 2: ``my_head_parameters(feature_shape, hidden, n_classes)`` -> ``(trainable, frozen)``
+    of a head Flatten -> Dense(hidden) -> BatchNorm -> ReLU -> Dense(n_classes)."""
     rng = np.random.default_rng(5)
-    shapes = [(5, 5, 32), (128,), tuple(int(v) for v in rng.integers(2, 9, size=3))]
-    for shape, n_classes in zip(shapes, (5, 10, int(rng.integers(2, 7)))):
-        got, problem = attempt(my_head_parameters, shape, n_classes)
+    cases = [((5, 5, 32), 16, 5), ((128,), 64, 10),
+             (tuple(int(v) for v in rng.integers(2, 9, size=3)), int(rng.integers(3, 20)), int(rng.integers(2, 7)))]
+    forbidden = (build_head, parameter_counts, trainable_summary)
+    for shape, hidden, n_classes in cases:
+        got, problem = attempt(my_head_parameters, shape, hidden, n_classes, forbidden=forbidden,
+                               shown=shown_code(__package__), instead=INSTEAD[2])
         if problem:
             return verdict(False, "", problem)
-        want = int(np.prod(shape)) * n_classes + n_classes
+        want = head_parameters(shape, hidden, n_classes)
         try:
-            right = int(got) == want
+            got = tuple(int(v) for v in got)
         except (TypeError, ValueError):
-            return verdict(False, "", f"return one whole number, not {type(got).__name__}.")
-        if not right:
-            return verdict(False, "", f"for features of shape {shape} and {n_classes} classes you return "
-                                      f"{got}, which is not the head's parameter count. " + HINTS[2])
-    return verdict(True, "a head has a weight per feature and class, and a bias per class. On "
-                         "block1_pool that is thousands of weights per class for 50 labels.", "")
+            return verdict(False, "", "return two whole numbers: (trainable, frozen).")
+        case = f"for features of shape {shape}, {hidden} hidden units and {n_classes} classes"
+        if got == (sum(want), 0):
+            return verdict(False, "", f"{case} you count every parameter as trainable; BatchNorm's moving "
+                                      "mean and variance are not trained. exercises.show_hint(2) gives a hint.")
+        if got != want:
+            return verdict(False, "", f"{case} you return {got}, which is not (trainable, frozen). "
+                                  "exercises.show_hint(2) gives a hint.")
+    return verdict(True, "a hidden layer multiplies the head's weights by its width: with d features, "
+                         "d x hidden for the first layer alone.", "")

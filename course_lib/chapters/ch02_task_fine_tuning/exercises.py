@@ -1,36 +1,44 @@
-"""Chapter 02's exercise checks: freeze for the "top" strategy; discriminative learning rates;
-label-smoothed targets.
+"""Chapter 02's exercise checks: freeze for BatchNorm-only fine-tuning; a learning rate for every
+layer; targets smoothed over the other classes.
 
 Each check runs the learner's function on inputs it makes itself (fresh models, new rates,
-new labels), so copying an answer from the notebook cannot pass, and rejects a function that
-hands the work to the course's own implementation of that very thing.
+new labels), so copying an answer from the notebook cannot pass, and refuses a function that
+hands the work to the course's own implementation or copies code the notebook shows.
 """
 
 import numpy as np
 
 from course_lib.core.cnn import BLOCKS, build_cnn
-from course_lib.core.exercises import attempt, hint, verdict
+from course_lib.core.exercises import attempt, hint, shown_code, verdict
 from course_lib.core.layers import freeze, set_trainable, train_only, unfreeze
-from course_lib.methods.fine_tuning import STRATEGIES, SmoothedCrossentropy, build, smoothed_targets
-from course_lib.methods.learning_rates import GROUP_ORDER, layerwise_rates
+from course_lib.methods.fine_tuning import SmoothedCrossentropy, build, smoothed_targets
+from course_lib.methods.learning_rates import GROUP_ORDER, GroupedLearningRates, layerwise_rates
 
-TOP_BLOCKS = STRATEGIES["top"]
 HINTS = {
-    1: "loop over model.layers and set layer.trainable = False for the layers of block1 (their "
-       "names start with 'block1_') and True for every other layer. A model can be frozen as a "
-       "whole (model.trainable = False): then no layer trains whatever its own flag says, so set "
+    1: "loop over model.layers: a layer trains when it is a keras.layers.BatchNormalization or the "
+       "head (its name is 'head'), and is frozen otherwise. A model can be frozen as a whole "
+       "(model.trainable = False): then no layer trains whatever its own flag says, so set "
        "model.trainable = True first. Return the model.",
-    2: "with K = 4 blocks, going down one block divides the rate by the same factor f, and three "
-       "steps down make slowdown: f ** 3 = slowdown, so f = slowdown ** (1 / 3). The block i "
-       "places below the head gets head_rate / f ** i.",
-    3: "np.eye(n_classes)[y] is the one-hot matrix; multiply it by (1 - epsilon) and add "
-       "epsilon / n_classes to every entry, so every row still sums to 1.",
+    2: "find each layer's block: course_lib.core.cnn.BLOCKS maps a block to its layers' names. The "
+       "blocks from the head down are head, features, block2, block1; the block i steps below the "
+       "head gets head_rate / decay ** i. Give a rate to every layer that has weights.",
+    3: "np.eye(n_classes)[y] is the one-hot matrix. The true class gets 1 - epsilon; the other "
+       "n_classes - 1 classes share epsilon equally: epsilon / (n_classes - 1) each, so every row "
+       "sums to 1.",
 }
+INSTEAD = {1: "loop over model.layers and set layer.trainable yourself.",
+           2: "map each layer to its block with BLOCKS and divide head_rate by decay once per block down.",
+           3: "build the targets with NumPy from np.eye(n_classes)[y]."}
 
 
 def show_hint(exercise):
     """Print the hint of exercise 1, 2 or 3."""
     hint(HINTS[exercise])
+
+
+def _attempt(function, *args, forbidden, exercise):
+    return attempt(function, *args, forbidden=forbidden, shown=shown_code(__package__),
+                   instead=INSTEAD[exercise])
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -48,34 +56,41 @@ def _fresh_models():
     yield "a model whose block1 trains and everything else is frozen", mixed
 
 
+def _trains(layer):
+    """Whether ``layer`` trains in BatchNorm-only fine-tuning (Frankle et al. 2021), with a new head."""
+    import keras
+
+    return isinstance(layer, keras.layers.BatchNormalization) or layer.name in BLOCKS["head"]
+
+
 def _expected_trainable(model):
     """Trainable parameters of a copy of ``model`` frozen the right way."""
     import keras
 
     reference = keras.models.clone_model(model)
     reference.trainable = True
-    train_only(reference, TOP_BLOCKS)
+    for layer in reference.layers:
+        layer.trainable = _trains(layer)
     return sum(int(np.prod(v.shape)) for v in reference.trainable_weights)
 
 
-def check_top_freezing(my_function):
-    """Exercise 1: ``my_function(model)`` freezes block1 and lets block2, features and head
-    train, using ``layer.trainable`` (not the course's freezing helpers); returns the model."""
+def check_batchnorm_only(my_function):
+    """Exercise 1: ``my_function(model)`` lets only the BatchNorm layers and the head train, using
+    ``layer.trainable`` (not the course's freezing helpers); returns the model."""
     import keras
 
     forbidden = (train_only, freeze, unfreeze, set_trainable, build)
     for name, model in _fresh_models():
         expected = _expected_trainable(model)
-        got, problem = attempt(my_function, model, forbidden=forbidden)
+        got, problem = _attempt(my_function, model, forbidden=forbidden, exercise=1)
         if problem:
-            return verdict(False, "", problem.replace("with NumPy", "with layer.trainable"))
+            return verdict(False, "", problem)
         if not isinstance(got, keras.Model):
             return verdict(False, "", f"on {name} your function returned a {type(got).__name__}; "
                                       "return the Keras model.")
-        wanted = {n for block in TOP_BLOCKS for n in BLOCKS[block]}
         weighted = [layer for layer in got.layers if layer.weights]
-        wrong_on = [layer.name for layer in weighted if layer.trainable and layer.name not in wanted]
-        wrong_off = [layer.name for layer in weighted if not layer.trainable and layer.name in wanted]
+        wrong_on = [layer.name for layer in weighted if layer.trainable and not _trains(layer)]
+        wrong_off = [layer.name for layer in weighted if not layer.trainable and _trains(layer)]
         if wrong_on or wrong_off:
             return verdict(False, "", f"on {name}: "
                            + (f"these layers train but should be frozen: {wrong_on}. " if wrong_on else "")
@@ -86,46 +101,47 @@ def check_top_freezing(my_function):
             return verdict(False, "", f"on {name} every layer's flag is right, yet the model trains "
                                       f"{trainable:,} parameters instead of {expected:,}: is the model "
                                       "itself still frozen? show_hint(1).")
-    return verdict(True, "block1 is frozen; block2, the feature layer and the head train, on three "
-                         "models that started frozen in different ways.", "")
+    return verdict(True, "only the BatchNorm scales and shifts and the head train, on three models that "
+                         "started frozen in different ways.", "")
 
 
 # ----------------------------------------------------------------------------- exercise 2
 
-def _expected_rates(head_rate, slowdown):
-    k = len(GROUP_ORDER) - 1
-    return {g: head_rate / slowdown ** ((k - i) / k) for i, g in enumerate(GROUP_ORDER)}
+def _models_for_rates():
+    yield build_cnn(filters=(4, 8), units=16, seed=21, name="rates_a")
+    yield build_cnn(filters=(6, 4), units=10, seed=22, name="rates_b")
 
 
-def check_rates(my_rates):
-    """Exercise 2: ``my_rates(head_rate, slowdown)`` -> ``{block: rate}``: the head at
-    ``head_rate``, block1 ``slowdown`` times slower, the same factor between neighbours."""
-    for head_rate, slowdown in ((1e-3, 10.0), (3e-3, 27.0), (5e-4, 8.0), (2e-3, 1.0)):
-        got, problem = attempt(my_rates, head_rate, slowdown, forbidden=(layerwise_rates,))
+def _expected_layer_rates(model, head_rate, decay):
+    """``{layer name: rate}`` for the layers with weights: head_rate / decay ** (blocks below the head)."""
+    down = {name: len(GROUP_ORDER) - 1 - i for i, block in enumerate(GROUP_ORDER) for name in BLOCKS[block]}
+    return {layer.name: head_rate / decay ** down[layer.name] for layer in model.layers if layer.weights}
+
+
+def check_layer_rates(my_layer_rates):
+    """Exercise 2: ``my_layer_rates(model, head_rate, decay)`` -> ``{layer name: rate}`` for every
+    layer with weights: the head at ``head_rate``, each block further down ``decay`` times slower."""
+    forbidden = (layerwise_rates, GroupedLearningRates)
+    for model, (head_rate, decay) in zip(_models_for_rates(), ((1e-3, 2.6), (3e-3, 10.0))):
+        got, problem = _attempt(my_layer_rates, model, head_rate, decay, forbidden=forbidden, exercise=2)
         if problem:
-            return verdict(False, "", problem.replace("with NumPy", "in a few lines of Python"))
-        if not isinstance(got, dict) or set(got) != set(GROUP_ORDER):
-            return verdict(False, "", f"return a dict with exactly the keys {list(GROUP_ORDER)}; "
-                                      f"for ({head_rate:g}, {slowdown:g}) you returned {got!r}.")
+            return verdict(False, "", problem)
+        want = _expected_layer_rates(model, head_rate, decay)
+        case = f"for head_rate={head_rate:g}, decay={decay:g}"
+        if not isinstance(got, dict) or set(got) != set(want):
+            keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+            return verdict(False, "", f"{case} return a dict with a rate for exactly the layers with "
+                                      f"weights, {sorted(want)}; you returned {keys}.")
         try:
-            values = [float(got[g]) for g in GROUP_ORDER]
+            values = {name: float(rate) for name, rate in got.items()}
         except (TypeError, ValueError):
             return verdict(False, "", "every rate must be a number.")
-        want = _expected_rates(head_rate, slowdown)
-        case = f"for head_rate={head_rate:g}, slowdown={slowdown:g}"
-        if not np.isclose(values[-1], head_rate, rtol=1e-9):
-            return verdict(False, "", f"{case} the head's rate should be {head_rate:g}; yours is "
-                                      f"{values[-1]:g}.")
-        if min(values) <= 0 or not np.isclose(values[-1] / values[0], slowdown, rtol=1e-6):
-            return verdict(False, "", f"{case} block1 should learn {slowdown:g} times slower than "
-                                      f"the head; yours is {values[-1] / max(values[0], 1e-300):.3g} "
-                                      "times slower. show_hint(2).")
-        if not np.allclose(values, [want[g] for g in GROUP_ORDER], rtol=1e-6):
-            return verdict(False, "", f"{case} the head and block1 are right but the blocks between "
-                                      "are not: each step down should divide by the same factor. "
-                                      "show_hint(2).")
-    return verdict(True, "early blocks move gently, the head boldly, at a constant factor per "
-                         "block (four rate settings checked).", "")
+        wrong = [name for name in want if not np.isclose(values[name], want[name], rtol=1e-6)]
+        if wrong:
+            return verdict(False, "", f"{case} the rates of {wrong} are not head_rate / decay ** (their "
+                                      "block's steps below the head). show_hint(2).")
+    return verdict(True, "each layer learns at its block's rate: the head boldly, each block below "
+                         "decay times more gently (two models, two settings).", "")
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -137,14 +153,16 @@ def _label_cases():
     yield 5, 0.0, rng.integers(0, 5, size=12)
 
 
-def check_smoothing(my_smooth):
-    """Exercise 3: ``my_smooth(y, n_classes, epsilon)`` -> (n, n_classes) label-smoothed targets."""
-    forbidden = (smoothed_targets, SmoothedCrossentropy.call)
+def check_other_class_smoothing(my_smooth):
+    """Exercise 3: ``my_smooth(y, n_classes, epsilon)`` -> (n, n_classes) targets: 1 - epsilon for the
+    label, epsilon / (n_classes - 1) for every other class."""
+    forbidden = (smoothed_targets, SmoothedCrossentropy)
     for n_classes, epsilon, y in _label_cases():
-        got, problem = attempt(my_smooth, y.copy(), n_classes, epsilon, forbidden=forbidden)
+        got, problem = _attempt(my_smooth, y.copy(), n_classes, epsilon, forbidden=forbidden, exercise=3)
         if problem:
             return verdict(False, "", problem)
-        want = (1 - epsilon) * np.eye(n_classes)[y] + epsilon / n_classes
+        one_hot = np.eye(n_classes)[y]
+        want = (1 - epsilon) * one_hot + epsilon / (n_classes - 1) * (1 - one_hot)
         try:
             got = np.asarray(got, dtype="float64")
         except (TypeError, ValueError):
@@ -157,8 +175,11 @@ def check_smoothing(my_smooth):
             return verdict(False, "", f"{case} your rows sum to {got.sum(axis=1).min():.3f}-"
                                       f"{got.sum(axis=1).max():.3f}; targets are probabilities and "
                                       "every row must sum to 1. show_hint(3).")
+        if np.allclose(got, (1 - epsilon) * one_hot + epsilon / n_classes, atol=1e-6) and epsilon:
+            return verdict(False, "", f"{case} you spread epsilon over all K classes, the true one too "
+                                      "(the chapter's version); here only the other K - 1 share it. show_hint(3).")
         if not np.allclose(got, want, atol=1e-6):
-            return verdict(False, "", f"{case} the targets are not (1 - epsilon) one-hot + "
-                                      "epsilon / n_classes. show_hint(3).")
-    return verdict(True, "the true class keeps 1 - epsilon + epsilon/K, every other class "
-                         "epsilon/K, on three label sets.", "")
+            return verdict(False, "", f"{case} the targets are not 1 - epsilon for the label and "
+                                      "epsilon / (K - 1) elsewhere. show_hint(3).")
+    return verdict(True, "the true class keeps exactly 1 - epsilon, every other class epsilon/(K-1), "
+                         "on three label sets.", "")

@@ -1,26 +1,33 @@
-"""Chapter 03's exercise checks: the RGB-to-grey kernel, and CCSA's two pair losses.
+"""Chapter 03's exercise checks: a grey kernel made into an RGB kernel for colour images read as
+their luminance, and CCSA's two pair losses with the cosine distance.
 
-Each check runs the learner's function on inputs it makes itself (fresh kernels,
-fresh embeddings), so copying an array from the notebook cannot pass, and rejects a
-function that hands the work to the course's own ``adapt_kernel`` or ``alignment_losses``.
+Each check runs the learner's function on inputs it makes itself (fresh kernels, fresh
+embeddings), compares with its own computation, and refuses a function that hands the work to
+the course's own ``adapt_kernel`` (and its kin) or ``alignment_losses``, or copies code the
+notebook shows.
 """
 
 import numpy as np
 
-from course_lib.core.exercises import attempt, hint, verdict
-from course_lib.methods.channel_copying import adapt_kernel, copied_model, transfer_weights
+from course_lib.core.exercises import attempt, hint, shown_code, verdict
+from course_lib.methods.channel_copying import adapt_kernel, copied_model, inflate_kernel, transfer_weights
 from course_lib.methods.shared_embedding import alignment_losses
 
 HINTS = {
-    1: "a grey pixel g fed to all three input channels gives w_R*g + w_G*g + w_B*g. "
-       "Which single kernel w gives w*g the same value? Keep the channel axis (keepdims=True).",
-    2: "d[i, j] is the distance from source row i to target row j; same[i, j] says whether "
-       "their labels agree. Align: the mean of d**2 over the same-class pairs only. Separate: "
-       "the mean of max(0, margin - d)**2 over the different-class pairs only. A mean over no "
-       "pairs is 0.",
+    1: "on a colour image the grey conv would see Y = 0.299 R + 0.587 G + 0.114 B and compute w * Y. "
+       "A conv is linear: write w * Y as one term per channel; each term's factor is the RGB kernel's "
+       "slice for that channel. Keep the channel axis (broadcast a (3, 1) array against it).",
+    2: "cos[i, j] = z_s[i] . z_t[j] / (|z_s[i]| |z_t[j]|): normalise each row to length 1, then a "
+       "matrix product. d = 1 - cos. Align: the mean of d**2 over the same-class pairs only. "
+       "Separate: the mean of max(0, margin - d)**2 over the different-class pairs only. A mean "
+       "over no pairs is 0.",
 }
-#: Kernels the first check makes: (height, width, 3 input channels, filters).
-KERNEL_SHAPES = ((3, 3, 3, 16), (5, 5, 3, 4), (1, 1, 3, 7))
+INSTEAD = {1: "multiply the grey kernel by the three luminance weights, with NumPy.",
+           2: "compute the cosine distances and the two means with NumPy."}
+#: ITU-R BT.601's luminance weights of R, G and B (what tf.image.rgb_to_grayscale uses).
+LUMINANCE = np.array([0.299, 0.587, 0.114])
+#: Kernels the first check makes: (height, width, 1 input channel, filters).
+KERNEL_SHAPES = ((3, 3, 1, 16), (5, 5, 1, 4), (1, 1, 1, 7))
 #: How close an answer must be to count as equal.
 TOLERANCE = 1e-4
 #: Seeds of the kernels and embeddings the checks make (fixed: a hint names the same case twice).
@@ -32,6 +39,11 @@ def show_hint(exercise):
     hint(HINTS[exercise])
 
 
+def _attempt(function, *args, forbidden, exercise):
+    return attempt(function, *args, forbidden=forbidden, shown=shown_code(__package__),
+                   instead=INSTEAD[exercise])
+
+
 def _as_array(value):
     try:
         return np.asarray(value, dtype="float64"), None
@@ -40,39 +52,39 @@ def _as_array(value):
 
 
 def _kernel_problem(got, kernel):
-    """Why ``got`` is not the grey kernel for ``kernel``, or None when it is."""
-    want = adapt_kernel(kernel, 1)
+    """Why ``got`` is not the luminance RGB kernel for the grey ``kernel``, or None when it is."""
+    want = kernel * LUMINANCE[:, None]
     if got.shape != want.shape:
-        if got.shape == want.shape[:2] + want.shape[3:]:
-            return (f"your kernel has shape {got.shape}, without the input-channel axis; a grey "
-                    f"conv wants {want.shape}: keep that axis (keepdims=True).")
-        return f"for an RGB kernel of shape {kernel.shape} your kernel has shape {got.shape}; a grey conv wants {want.shape}."
+        return (f"for a grey kernel of shape {kernel.shape} your kernel has shape {got.shape}; an RGB conv "
+                f"wants {want.shape}.")
     if np.allclose(got, want, atol=TOLERANCE):
         return None
-    if np.allclose(3 * got, want, atol=TOLERANCE):
-        return ("you averaged the channels: every output is now 3 times too small. "
-                "Write out w_R*g + w_G*g + w_B*g.")
-    if np.allclose(got, kernel[..., :1, :], atol=TOLERANCE):
-        return "you kept the red channel's weights only; green and blue see the grey pixel too."
-    return "not the kernel that keeps the outputs. " + HINTS[1]
+    if np.allclose(got, np.repeat(kernel, 3, axis=2) / 3, atol=TOLERANCE):
+        return ("you shared the kernel equally among R, G and B: the chapter's rule, right for images with "
+                "R = G = B; a colour image's luminance weighs its channels 0.299, 0.587, 0.114.")
+    if np.allclose(got, np.repeat(kernel, 3, axis=2), atol=TOLERANCE):
+        return "you copied the kernel to every channel: the outputs are now those of R + G + B, not of Y."
+    return ("not the kernel that gives the grey conv's output on the luminance. "
+            "exercises.show_hint(1) gives a hint.")
 
 
-def check_rgb_to_grey(my_function):
-    """Exercise 1: ``my_function(rgb_kernel)`` -> the grey kernel (kh, kw, 1, filters) that
-    gives, on a grey image, what the RGB conv gives on that image repeated to R = G = B."""
+def check_grey_to_luminance(my_function):
+    """Exercise 1: ``my_function(grey_kernel)`` -> the RGB kernel (kh, kw, 3, filters) that gives, on
+    a colour image, what the grey conv gives on its luminance 0.299 R + 0.587 G + 0.114 B."""
     rng = np.random.default_rng(KERNEL_SEED)
+    forbidden = (adapt_kernel, transfer_weights, copied_model, inflate_kernel)
     for shape in KERNEL_SHAPES:
         kernel = rng.normal(size=shape).astype("float32")
-        got, problem = attempt(my_function, kernel.copy(),
-                               forbidden=(adapt_kernel, transfer_weights, copied_model))
+        got, problem = _attempt(my_function, kernel.copy(), forbidden=forbidden, exercise=1)
         if problem:
             return verdict(False, "", problem)
         got, problem = _as_array(got)
         problem = problem or _kernel_problem(got, kernel)
         if problem:
             return verdict(False, "", f"on a {shape} kernel: {problem}")
-    return verdict(True, "R = G = B = g gives (w_R + w_G + w_B) * g: the grey kernel is the sum "
-                         "over the input channels, on three kernels your function had never seen.", "")
+    return verdict(True, "a conv is linear in its input: the grey kernel times each channel's luminance "
+                         "weight reads colour images as the grey model would see them, on three kernels "
+                         "your function had never seen.", "")
 
 
 def _unit_rows(rng, n, dim):
@@ -91,9 +103,15 @@ def _pair_cases():
         _unit_rows(rng, 4, 3), np.zeros(4, int), 1.0
 
 
+def _cosine_distances(z_source, z_target):
+    """(n, m) matrix of 1 - cos between every source row and every target row."""
+    unit = lambda z: z / np.linalg.norm(z, axis=1, keepdims=True)  # noqa: E731
+    return 1.0 - unit(z_source) @ unit(z_target).T
+
+
 def _pair_mistakes(z_source, y_source, z_target, y_target, margin):
-    """What common slips give: ``{what went wrong: (align, separate)}``."""
-    d = np.sqrt(((z_source[:, None, :] - z_target[None, :, :]) ** 2).sum(-1))
+    """The right values and what common slips give: ``{name: (align, separate)}``, the right one first."""
+    d = _cosine_distances(z_source, z_target)
     same = y_source[:, None] == y_target[None, :]
     shortfall = np.maximum(0, margin - d)
 
@@ -102,6 +120,9 @@ def _pair_mistakes(z_source, y_source, z_target, y_target, margin):
 
     right = (mean(d ** 2, same), mean(shortfall ** 2, ~same))
     return {
+        "right": right,
+        "you used the Euclidean distance (the chapter's); here d is the cosine distance 1 - cos":
+            tuple(float(v) for v in alignment_losses(z_source, y_source, z_target, y_target, margin)),
         "align uses the distance, not the squared distance": (mean(d, same), right[1]),
         "align averages over every pair, not only the same-class pairs": (float((d ** 2).mean()), right[1]),
         "separate uses max(0, margin - d), not its square": (right[0], mean(shortfall, ~same)),
@@ -112,26 +133,26 @@ def _pair_mistakes(z_source, y_source, z_target, y_target, margin):
     }
 
 
-def check_pair_losses(my_function):
+def check_cosine_pair_losses(my_function):
     """Exercise 2: ``my_function(z_source, y_source, z_target, y_target, margin)`` ->
-    ``(align, separate)``, CCSA's two pair losses, on embeddings the check makes."""
+    ``(align, separate)``, CCSA's two pair losses with d = 1 - cos, on embeddings the check makes."""
     for name, z_source, y_source, z_target, y_target, margin in _pair_cases():
-        got, problem = attempt(my_function, z_source.copy(), y_source.copy(), z_target.copy(),
-                               y_target.copy(), margin, forbidden=(alignment_losses,))
+        got, problem = _attempt(my_function, z_source.copy(), y_source.copy(), z_target.copy(),
+                                y_target.copy(), margin, forbidden=(alignment_losses,), exercise=2)
         if problem:
             return verdict(False, "", problem)
         got, problem = _as_array(got)
         if problem or got.shape != (2,):
             return verdict(False, "", f"on {name}: return two numbers, (align, separate).")
-        want = np.array([float(v) for v in alignment_losses(z_source, y_source, z_target, y_target,
-                                                            margin)])
+        right, *slips = _pair_mistakes(z_source, y_source, z_target, y_target, margin).items()
+        want = np.array(right[1])
         if np.allclose(got, want, atol=TOLERANCE):
             continue
-        for slip, values in _pair_mistakes(z_source, y_source, z_target, y_target, margin).items():
+        for slip, values in slips:
             if np.allclose(got, values, atol=TOLERANCE):
                 return verdict(False, "", f"on {name}: {slip}.")
         wrong = "align" if not np.isclose(got[0], want[0], atol=TOLERANCE) else "separate"
-        return verdict(False, "", f"on {name}, {wrong} is not right. " + HINTS[2])
-    return verdict(True, "same-class pairs pay their squared distance, different-class pairs "
-                         "their squared shortfall from the margin, on three sets of embeddings "
-                         "your function had never seen.", "")
+        return verdict(False, "", f"on {name}, {wrong} is not right. exercises.show_hint(2) gives a hint.")
+    return verdict(True, "same-class pairs pay their squared cosine distance, different-class pairs "
+                         "their squared shortfall from the margin, whatever the embeddings' lengths, on "
+                         "three sets of embeddings your function had never seen.", "")
