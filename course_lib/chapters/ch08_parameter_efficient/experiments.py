@@ -8,6 +8,8 @@ accuracies: what each arm trains and stores does not depend on the seed, and ``b
 computes it live.
 """
 
+import statistics
+
 from course_lib.core import checks
 from course_lib.core.data import few_shot, load_domain, validation_split
 from course_lib.core.evaluation import accuracy
@@ -101,3 +103,56 @@ def parameter_efficient(seed, arms=tuple(ARMS)):
             probe = chosen
         measured[arm] = Measured(accuracy(chosen.model, *task["test"]), t.seconds)
     return measured
+
+
+#: The arms that change the convolutions' computation, which is where this task's gap lies.
+HELPERS = ("full", "LP-FT", "LoRA r4 convs", "LoRA r16 convs", "adapters")
+
+
+def _share(arm):
+    """The share of the weights ``arm`` trains, on the course CNN (it does not depend on the seed)."""
+    from course_lib.core.cnn import build_cnn
+
+    model = build_cnn()
+    return pe.budget(arm_model(arm, model), model).share
+
+
+@parameter_efficient.claim("full fine-tuning, LP-FT, adapters and LoRA of rank 4 and 16 on the "
+                           "convolutions each beat the linear probe by more than 5 points")
+def _(report):
+    return all(min(report.gains(arm, ["probe"])) > 0.05 for arm in HELPERS)
+
+
+@parameter_efficient.claim("LoRA of rank 16 on the two convolutions comes within 2 points of full "
+                           "fine-tuning while training under 3.5 % of the weights")
+def _(report):
+    return min(report.gains("LoRA r16 convs", ["full"])) > -0.02 and _share("LoRA r16 convs") < 0.035
+
+
+@parameter_efficient.claim("where the update goes matters more than its size: LoRA on the Dense "
+                           "layers trains more weights than LoRA of rank 16 on the convolutions and "
+                           "trails it by more than 10 points, and rank 4 on the convolutions by more "
+                           "than 5")
+def _(report):
+    return (_share("LoRA r4 dense") > _share("LoRA r16 convs")
+            and min(report.gains("LoRA r16 convs", ["LoRA r4 dense"])) > 0.10
+            and min(report.gains("LoRA r4 convs", ["LoRA r4 dense"])) > 0.05)
+
+
+@parameter_efficient.claim("rank 1 is too small: LoRA of rank 1 on the convolutions trails rank 16 "
+                           "by more than 5 points")
+def _(report):
+    return min(report.gains("LoRA r16 convs", ["LoRA r1 convs"])) > 0.05
+
+
+@parameter_efficient.claim("BitFit (the biases alone) does not help here: its median gain over the "
+                           "probe is under 2 points, and it trails LoRA of rank 16 on the "
+                           "convolutions by more than 10 points on every seed")
+def _(report):
+    return (statistics.median(report.gains("BitFit", ["probe"])) < 0.02
+            and min(report.gains("LoRA r16 convs", ["BitFit"])) > 0.10)
+
+
+@parameter_efficient.claim("LP-FT does not help here: it trails full fine-tuning")
+def _(report):
+    return max(report.gains("LP-FT", ["full"])) < 0
