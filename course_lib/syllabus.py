@@ -179,7 +179,8 @@ CHAPTERS = (
                     "offset); LoRA through Keras's `enable_lora` over ranks and layers; adapters; what "
                     "`enable_lora` freezes and what saving merges; one backbone and a small file per task",
             prerequisites=(Prerequisite("task_fine_tuning", "its task, full fine-tuning and learning "
-                                        "rates chosen on validation, which every method here reuses"),)),
+                                        "rates chosen on validation, which every method here reuses"),),
+            widgets=(Widget("the budget widget", picture=True, rows=2),)),
 )
 
 
