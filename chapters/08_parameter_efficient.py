@@ -37,7 +37,9 @@
 #    it leaves trainable and what saving a LoRA model writes;
 # 3. read from five seeds which methods help on this task, how close a low-rank update comes to
 #    fine-tuning every weight, and where a method does not help;
-# 4. keep one shared source model and a small file per task.
+# 4. keep one shared source model and a small file per task;
+# 5. explore the trade-off in the **budget widget**: method, rank and layers in, trainable weights and
+#    bytes per task out, at once.
 #
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
 
@@ -358,7 +360,35 @@ print(f"rebuilt from the source model and the task file: largest prediction diff
 # for this chapter, and is not here yet.
 
 # %% [markdown]
-# ## 7 · Exercises
+# ## 7 · The budget widget
+#
+# Pick a method, and for LoRA its rank and its layers: what it trains and what a task stores change at
+# once, counted on the model it builds. **Train** fine-tunes it on the labelled target images at the
+# middle rate of its grid (one run, a few seconds), and its point lands on the figure. Every accuracy
+# here is on the **validation** split: the widget is for exploring and choosing. Before each press,
+# predict: *higher or lower than the last point?*
+
+# %%
+from course_lib.chapters.ch08_parameter_efficient.widget import budget_widget
+
+widget = budget_widget(source, task)
+widget
+
+# %% [markdown]
+# Two settings trained from code, so that the table has rows even if nobody clicks: BitFit, then LoRA of
+# rank 16 on the convolutions.
+
+# %%
+widget.method.value = "BitFit"
+widget.train_button.click()
+widget.method.value, widget.rank.value = "LoRA", 16
+widget.train_button.click()
+runs = widget.state.runs
+assert len(runs) == 2 and runs[0]["trainable"] < runs[1]["trainable"]
+print(widget.state.text())
+
+# %% [markdown]
+# ## 8 · Exercises
 #
 # Each check runs your function on fresh models or layers it makes itself, and says what is wrong if
 # anything is. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint, before or after a try.
