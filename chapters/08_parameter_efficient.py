@@ -352,8 +352,9 @@ print(f"rebuilt from the source model and the task file: largest prediction diff
 
 # %% [markdown]
 # For a model of a billion weights and a hundred tasks, that is the difference between one copy and a
-# hundred. (To serve one task fast, merge instead: save the LoRA model, as in fact 5, and load it as a
-# plain model with the merged kernels; it then costs nothing at prediction time.)
+# hundred. (To serve one task fast, merge instead: `save_weights` writes the merged kernels, as fact 5
+# showed, and the plain architecture without LoRA loads them, so the update costs nothing at
+# prediction time.)
 #
 # This chapter's networks are convolutional. LoRA's paper adapts a Transformer's attention projections
 # (query and value); a small Transformer pretrained on text that ships inside a package is the next step
