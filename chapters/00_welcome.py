@@ -87,6 +87,7 @@ course_lib.check_env("00_welcome")
 # | [05 domain adaptation](05_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
 # | [06 when transfer helps and when it hurts](06_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
 # | [07 your own images](07_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
+# | [08 parameter-efficient fine-tuning](08_parameter_efficient.ipynb) | train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy |
 #
 # Each chapter is built to run within 90 s on one CPU once the course's cache is warm. Words in two languages:
 # [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

@@ -481,7 +481,7 @@ print(command_help("train"))
 # ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb),
 # [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_your_own_images.ipynb)).
 #
-# **Next:** this was the last chapter. Back to the
-# [course map in chapter 00](00_welcome.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/00_welcome.ipynb)).
+# **Next:** [08 · parameter-efficient fine-tuning](08_parameter_efficient.ipynb)
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/08_parameter_efficient.ipynb)):
+# train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy.
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

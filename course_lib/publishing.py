@@ -232,3 +232,27 @@ def record_adaptation(widget, lab, notebook=None):
              f"{r['source_validation']:.3f}, PAD {r['pad']:.2f}." for r in lab.rows]
     return Recording("the adaptation lab", steps or ["No runs were made."], lab.html(), live=widget,
                      notebook=notebook)
+
+
+def record_budget(widget, settings=(("LoRA", 1, ("block1_conv", "block2_conv")),
+                                    ("LoRA", 16, ("block1_conv", "block2_conv")),
+                                    ("LoRA", 4, ("features", "head")), ("BitFit", None, None)),
+                  notebook=None):
+    """The budget widget's settings changed through ``settings`` (no training: what each trains and
+    stores shows at once), and its runs as the notebook left them. The setting is put back after.
+
+    Args:
+        widget: the live widget; its ``state`` is a ``BudgetState``.
+        settings: ``(method, rank, layers)`` to show in turn (None: unchanged).
+    """
+    state = widget.state
+    start = (state.method, state.rank, state.layers)
+    steps = []
+    for method, rank, layers in settings:
+        state.set(method, rank, layers)
+        steps.append(f"Chose {state.text()}.")
+    state.set(*start)
+    steps += [f"Run {r['run']}: trained {r['setting']}: validation accuracy {r['val_accuracy']:.3f}."
+              for r in state.runs]
+    return Recording("the budget widget", steps, state.table_html(),
+                     png_bytes(state.figure()) if state.runs else None, live=widget, notebook=notebook)

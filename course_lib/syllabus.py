@@ -172,6 +172,15 @@ CHAPTERS = (
                     "recipe as a command on one or several GPUs or machines",
             prerequisites=(Prerequisite("feature_extraction", "a frozen feature extractor and a new head"),
                            Prerequisite("task_fine_tuning", "fine-tuning, BatchNorm in inference mode"))),
+    Chapter(8, "parameter_efficient", "parameter-efficient fine-tuning",
+            summary="train a small part of the source model, or a small addition to it: LP-FT, BitFit, "
+                    "LoRA and adapters, each with its share of the weights and its accuracy",
+            teaches="the probe, full fine-tuning and LP-FT; BitFit (biases, then BatchNorm's scale and "
+                    "offset); LoRA through Keras's `enable_lora` over ranks and layers; adapters; what "
+                    "`enable_lora` freezes and what saving merges; one backbone and a small file per task",
+            prerequisites=(Prerequisite("task_fine_tuning", "its task, full fine-tuning and learning "
+                                        "rates chosen on validation, which every method here reuses"),),
+            widgets=(Widget("the budget widget", picture=True, rows=2),)),
 )
 
 
