@@ -25,7 +25,7 @@
 # Keras's `trainable` flags.
 #
 # **Run time:** the environment check below prints what the course benchmark measured for this
-# notebook; it is built to run within 90 s on one CPU once the course's cache is warm. It trains two
+# notebook; it is built to run within 90<!-- fact: syllabus:BUDGET_SECONDS --> s on one CPU once the course's cache is warm. It trains two
 # cheap methods live (one seed); every comparison over several seeds is read from the course's
 # results file, which `python -m course_lib.experiments parameter_efficient --seeds 0 1 2 3 4 --save`
 # writes.
@@ -62,7 +62,7 @@ course_lib.check_env("08_parameter_efficient")
 # %% [markdown]
 # ## 1 · Why train only a little
 #
-# Chapter 02 fine-tuned the whole source model on `mnist_m` with 20 labels per digit, and it won. So why
+# Chapter 02 fine-tuned the whole source model on `mnist_m` with 20<!-- fact: .experiments:LABELS_PER_CLASS --> labels per digit, and it won. So why
 # train less? Because of what a model of hundreds of millions of weights costs: a full copy **per task**
 # to store and serve, and an optimiser state twice the model's size while training. The methods of this
 # chapter freeze the pretrained weights $\theta_0$ and train a small set $\phi$, either a part of
@@ -82,9 +82,9 @@ course_lib.check_env("08_parameter_efficient")
 #
 # Our source model is small (the budget table below counts its weights), so nothing here is needed for
 # memory; it is a place to measure the trade-off on one CPU in seconds. Every method is in
-# `course_lib.methods.parameter_efficient`, and chapter 02's task is this chapter's: 20 labelled
+# `course_lib.methods.parameter_efficient`, and chapter 02's task is this chapter's: 20<!-- fact: .experiments:LABELS_PER_CLASS --> labelled
 # `mnist_m` images per digit, half of them for choosing (the learning rate, the training length), the
-# 1,000 test images opened once per method.
+# test images opened once per method.
 
 # %%
 from course_lib.chapters.ch08_parameter_efficient import experiments as chapter
@@ -186,7 +186,7 @@ print(f"alpha / r = {hidden.lora_alpha} / {hidden.lora_rank}; largest difference
 
 # %% [markdown]
 # Fact 4: **`Dense(units, lora_rank=r, lora_alpha=a)` does not keep `a`** in the Keras versions this
-# course supports (3.10 to 3.15): `Dense.build` calls `enable_lora(r)` without it, so $\alpha = r$.
+# course supports (`constraints/floor.txt` to `constraints/current.txt`): `Dense.build` calls `enable_lora(r)` without it, so $\alpha = r$.
 # The convolutions pass it on. Call `enable_lora(r, lora_alpha=a)` on the built layer instead:
 
 # %%
@@ -254,7 +254,7 @@ print(f"starts as the source model: largest difference {np.abs(predict(lora, x_v
 # ```
 #
 # **Adapters** insert a small bottleneck after a frozen block, with a residual connection:
-# $h \mapsto h + U\,\mathrm{relu}(D h)$, $D$ mapping the block's channels down to a few (8 here) and $U$
+# $h \mapsto h + U\,\mathrm{relu}(D h)$, $D$ mapping the block's channels down to a few (8<!-- fact: methods.parameter_efficient:ADAPTER_BOTTLENECK --> here) and $U$
 # back up. $U$ starts at zero, so the network starts as the source model; `pe.Adapter` is that layer, and
 # `pe.with_adapters` puts one after each conv block and after the features.
 
@@ -267,8 +267,8 @@ print(f"starts as the source model: largest difference {np.abs(predict(adapted, 
 # %% [markdown]
 # ## 4 · Two methods, trained live
 #
-# Each method is trained the same way: at each learning rate of its grid (`pe.RATE_GRID`), 150 steps of
-# 32 images, keeping the best point on the validation split; validation then picks the rate. Here the
+# Each method is trained the same way: at each learning rate of its grid (`pe.RATE_GRID`), 150<!-- fact: methods.fine_tuning:DEFAULT_STEPS --> steps of
+# 32<!-- fact: methods.fine_tuning:DEFAULT_BATCH --> images, keeping the best point on the validation split; validation then picks the rate. Here the
 # cheapest (BitFit, biases only) and LoRA of rank 16 on the two convolutions, on seed 0:
 
 # %%
@@ -327,7 +327,7 @@ assert all(report.claims().values())
 #   most tasks.
 # - **LP-FT does not help here either.** It was proposed to keep pretrained features intact for
 #   inputs unlike the training images (Kumar et al. measure out-of-distribution accuracy); on the
-#   target's own test images, with 100 labels to fine-tune on, starting from the trained probe left
+#   target's own test images, with the same few labels to fine-tune on, starting from the trained probe left
 #   full fine-tuning worse on every seed.
 # - Adapters and LoRA start as the source model exactly: training can only move away from it as far as
 #   the validation split rewards.
@@ -352,7 +352,7 @@ print(f"rebuilt from the source model and the task file: largest prediction diff
 
 # %% [markdown]
 # For a model of a billion weights and a hundred tasks, that is the difference between one copy and a
-# hundred. (To serve one task fast, merge instead: `save_weights` writes the merged kernels, as fact 5
+# hundred of them. (To serve one task fast, merge instead: `save_weights` writes the merged kernels, as fact 5
 # showed, and the plain architecture without LoRA loads them, so the update costs nothing at
 # prediction time.)
 #
@@ -392,7 +392,7 @@ print(widget.state.text())
 # ## 8 · Exercises
 #
 # Each check runs your function on fresh models or layers it makes itself, and says what is wrong if
-# anything is. Stuck? `exercises.show_hint(1)` (or 2, 3) prints a hint, before or after a try.
+# anything is. Stuck? `exercises.show_hint(1)` (or another exercise's number) prints a hint, before or after a try.
 #
 # The solutions are linked from the chapter's last cell.
 #

@@ -18,8 +18,9 @@ from course_lib.tools.sync import FACT, ROOT
 #: What prose may type, each with why.
 ALLOWED = {
     "a numbered step or heading": r"^\s*(?:#+\s*|[-*]\s*)?(?:\*\*)?(?:Exercise\s+)?\d+\s*(?:[.):·]|\*\*)",
-    "a chapter, section, part, item, exercise, block, seed, epoch or round": (
-        r"(?i)\b(?:chapters?|sections?|parts?|sub-parts?|items?|exercises?|blocks?|seeds?|epochs?|rounds?|stages?)"
+    "a chapter, section, part, item, exercise, fact, block, rank, seed, epoch or round": (
+        r"(?i)\b(?:chapters?|sections?|parts?|sub-parts?|items?|exercises?|facts?|blocks?|ranks?|seeds?|epochs?|"
+        r"rounds?|stages?)"
         r"\s+\d+(?:\.\d+)*(?:(?:,\s*|\s+and\s+|\s+or\s+|-)\d+)*"),
     "a chapter's number or file": (r"(?<![\d.,])(?:" + "|".join(f"{c.number:02d}" for c in CHAPTERS)
                                    + r")(?:_[a-z_]+(?:\.ipynb)?)?(?![\d]|[.,]\d)"),
