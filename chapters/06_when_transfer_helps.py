@@ -244,9 +244,32 @@ assert negative["probe:source"] > negative["probe:shuffled"]
 #   network's probe ranges widely over seeds (the table above), so on a hundred images "better than
 #   random features" is a weak test.
 # - A real unhelpful source is rarely this extreme: it is a source from another domain or task whose
-#   features fit the target badly. The probe (or chapter 05's proxy A-distance) is the same cheap check;
-#   transferability scores such as LEEP (Nguyen et al. 2020) and LogME (You et al. 2021) are
-#   refinements of the idea.
+#   features fit the target badly.
+#
+# Two published scores ask the same question without training, on the same labelled images:
+#
+# - **LogME** (You et al. 2021): the evidence (the probability of the labels, per image) of a Bayesian linear
+#   model on the frozen features, its two precisions fitted by a fixed-point iteration; nothing is tuned by hand.
+# - **LEEP** (Nguyen et al. 2020) reads the source model's own head: with $\theta(x)$ its output over the
+#   source classes $z$, $P(y \mid z)$ the empirical share of target label $y$ among the images the head calls
+#   $z$, LEEP $= \frac1n \sum_i \log \sum_z P(y_i \mid z)\, \theta(x_i)_z$. A head that knows nothing about the
+#   target scores $\log \frac{1}{10}$, the uniform floor.
+#
+# Each network of this section, scored by all three over the registry's seeds (`methods.transferability`):
+
+# %%
+import numpy as np
+
+scores = results.load("transferability_scores")
+display(scores.table())
+print(scores.claims_text())
+print(f"the uniform floor of LEEP: log(1/10) = {np.log(1 / 10):.3f}")
+
+# %% [markdown]
+# - LogME, like the probe, ranks the real source far above the shuffled one on every seed. Against the untrained
+#   network neither is a verdict: read the two rows of each in the table, seed by seed.
+# - LEEP puts the shuffled source at the uniform floor on every seed: its head's classes say nothing about the
+#   target's. That is the warning: whatever its features hold, this source was trained on labels that mean nothing.
 
 # %% [markdown]
 # ## 3. Overfitting with a tiny target (过拟合问题)
@@ -598,9 +621,10 @@ exercises.check_transplant(my_transplant);
 #
 # - Transfer helps most when target labels are **scarce**; as they grow, scratch catches up, fast on a
 #   near target, slowly on a far one. Measure against scratch on the same labels.
-# - A source can make things **worse** (negative transfer). A probe of the candidates' frozen features on
-#   the labelled target images ranks them before any training (the real source above the shuffled one, on
-#   every seed); measured against an untrained network's probe alone, it is a weak warning.
+# - A source can make things **worse** (negative transfer). A probe or LogME of the candidates' frozen
+#   features on the labelled target images ranks them before any training (the real source above the
+#   shuffled one, on every seed); LEEP, which reads the source's own head, warned on every seed: the shuffled
+#   source sat at its uniform floor.
 # - Make every choice (epochs, augmentation, remedies) on a **validation split** of the labels the
 #   target has; test once.
 # - With **rare classes**, look at accuracy per class; oversampling and class weights move the model's

@@ -23,8 +23,8 @@ def untrained_sources(monkeypatch):
 
 
 def test_the_chapter_registers_its_experiments_and_lists_its_recipes():
-    names = {"label_budget", "negative_transfer", "overfitting", "class_imbalance", "label_mismatch",
-             "layer_transferability"}
+    names = {"label_budget", "negative_transfer", "transferability_scores", "overfitting", "class_imbalance",
+             "label_mismatch", "layer_transferability"}
     assert names <= set(registry.registry())
     assert all(registry.get(n).claims for n in names)
     assert chapter.SHUFFLED_SOURCE.shuffled_labels and chapter.SHUFFLED_SOURCE.images == chapter.SHUFFLED_IMAGES
@@ -36,8 +36,8 @@ def test_the_chapter_registers_its_experiments_and_lists_its_recipes():
 def test_every_experiment_in_the_notebook_has_a_results_file_over_five_seeds():
     from course_lib import results
 
-    for name in ("label_budget", "negative_transfer", "overfitting", "class_imbalance", "label_mismatch",
-                 "layer_transferability"):
+    for name in ("label_budget", "negative_transfer", "transferability_scores", "overfitting", "class_imbalance",
+                 "label_mismatch", "layer_transferability"):
         report = results.load(name)
         assert report.seeds == [0, 1, 2, 3, 4]
         assert all(report.claims().values()), (name, report.claims())

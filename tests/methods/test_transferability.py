@@ -77,3 +77,42 @@ def test_the_fresh_layers_depend_on_the_seed_only(base):
 def test_transplant_rejects_impossible_k(base, k):
     with pytest.raises(ValueError, match="k \\(blocks copied\\)"):
         tr.transplant(base, k, n_classes=5)
+
+
+def test_logme_prefers_features_that_hold_the_labels():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 25)
+    informative = np.eye(4)[labels] * 3 + rng.normal(size=(100, 4)) * 0.3
+    noise = rng.normal(size=(100, 4))
+    assert tr.logme(informative, labels) > tr.logme(noise, labels) + 0.5
+    with pytest.raises(ValueError, match="features"):
+        tr.logme(np.zeros((3, 2, 2)), [0, 1, 0])
+
+
+def _direct_log_evidence(f, t):
+    """Fit alpha and beta as LogME does, then evaluate the density of t ~ N(0, I/beta + F F^T/alpha)
+    with a dense covariance: the same evidence, computed without LogME's closed form."""
+    s, v = np.linalg.eigh(f.T @ f)
+    alpha, beta = 1.0, 1.0
+    for _ in range(tr.LOGME_STEPS):
+        gamma = np.sum(beta * s / (alpha + beta * s))
+        m = v @ (beta * (v.T @ f.T @ t) / (alpha + beta * s))
+        alpha, beta = gamma / (m @ m), (len(t) - gamma) / np.sum((f @ m - t) ** 2)
+    cov = np.eye(len(t)) / beta + f @ f.T / alpha
+    return -0.5 * (t @ np.linalg.solve(cov, t) + np.linalg.slogdet(cov)[1] + len(t) * np.log(2 * np.pi)) / len(t)
+
+
+def test_logme_matches_the_evidence_computed_directly():
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(30, 5))
+    labels = rng.integers(0, 2, 30)
+    direct = np.mean([_direct_log_evidence(f, (labels == c).astype(float)) for c in (0, 1)])
+    assert tr.logme(f, labels) == pytest.approx(direct, abs=2e-3)
+
+
+def test_leep_is_log_one_over_k_for_a_head_that_knows_nothing_and_zero_for_one_that_maps_exactly():
+    labels = np.repeat(np.arange(5), 4)
+    uniform = np.full((20, 10), 0.1)
+    assert tr.leep(uniform, labels) == pytest.approx(np.log(1 / 5))
+    exact = np.eye(10)[labels * 2]  # each target class is one source class
+    assert tr.leep(exact, labels) == pytest.approx(0.0, abs=1e-9)

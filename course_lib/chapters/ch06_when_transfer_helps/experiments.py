@@ -301,6 +301,56 @@ def _(report):
     return min(report.gains("probe:source", ["probe:shuffled"])) > 0.03
 
 
+#: The networks ``transferability_scores`` scores: the real source, the shuffled one (its own
+#: head, which LEEP reads) and an untrained CNN.
+SCORED = ("source", "shuffled", "random")
+SCORES = ("probe", "LogME", "LEEP")
+
+
+def scored_networks(seed):
+    """``{name: network}`` of ``SCORED`` for ``seed``, each with its own head."""
+    return {"source": trained(for_seed(SOURCE, seed)), "shuffled": trained(for_seed(SHUFFLED_SOURCE, seed)),
+            "random": build_cnn(seed=seed, name="untrained")}
+
+
+@experiment("transferability_score", "digits with 10 labels per class: the probe, LogME (on the frozen "
+                                     "features) and LEEP (on the source head's output) of the real source, "
+                                     "the shuffled one and an untrained CNN, on the labelled images only")
+def transferability_scores(seed):
+    """Each score of each network of ``SCORED`` on ``negative_transfer``'s labelled images.
+
+    Returns:
+        ``{"<score>:<network>": Measured(score, seconds)}`` for ``SCORES`` x ``SCORED``.
+    """
+    train, _ = target_task(NEGATIVE_TARGET, NEGATIVE_PER_CLASS, seed)
+    measured = {}
+    for name, network in scored_networks(seed).items():
+        with Stopwatch() as t:
+            features = layer_output(network, FEATURE_LAYER, train[0])
+        for score, value in (("probe", lambda: transferability.probe_accuracy(features, train[1])),
+                             ("LogME", lambda: transferability.logme(features, train[1])),
+                             ("LEEP", lambda: transferability.leep(predict(network, train[0]), train[1]))):
+            with Stopwatch() as u:
+                found = value()
+            measured[f"{score}:{name}"] = Measured(found, t.seconds + u.seconds)
+    return measured
+
+
+@transferability_scores.claim("LogME ranks the real source above the shuffled one by more than 0.1 "
+                              "on every seed, as the probe does")
+def _(report):
+    return min(report.gains("LogME:source", ["LogME:shuffled"])) > 0.1
+
+
+@transferability_scores.claim("LEEP warns on every seed: the shuffled source's head scores within 0.1 of "
+                              "log(1/10), what a head that knows nothing scores, the real source's more "
+                              "than 1 above it")
+def _(report):
+    floor = float(np.log(1 / N_CLASSES))
+    return (max(v - floor for v in report.values("LEEP:shuffled")) < 0.1
+            and min(v - floor for v in report.values("LEEP:source")) > 1.0)
+
+
 # ----------------------------------------------------------------------------- overfitting
 
 def overfitting_data(seed):
