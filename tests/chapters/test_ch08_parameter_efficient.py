@@ -203,7 +203,7 @@ def test_exercise_1_accepts_biases_only(capsys):
 
 
 @pytest.mark.parametrize("answer, says", [
-    (lambda model: pe.bitfit(model), "calls the course's own bitfit"),
+    (lambda model: pe.bitfit(model), "uses the course's own bitfit"),
     (keeps_kernels, "train but are not biases"),
     (forgets_the_model_flag, "do not train"),
     (lambda model: 1 / 0, "ZeroDivisionError"),
@@ -263,7 +263,7 @@ def without_biases(model, layers, rank):
 
 @pytest.mark.parametrize("answer, says", [
     (lambda model, layers, rank: pe.budget(pe.with_lora(model, rank=rank, layers=layers), model).trainable,
-     "calls the course's own"),
+     "uses the course's own"),
     (without_biases, "the biases train too"),
     (lambda model, layers, rank: 852, "is not the number"),  # the notebook's count, typed in
     (lambda model, layers, rank: "many", "is not the number"),
