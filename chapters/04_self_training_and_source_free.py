@@ -236,7 +236,7 @@ chapter_plots.self_training_loop();
 
 # %% [markdown]
 # One round in plain Keras (the course's `methods.self_training.self_train` adds the class-balanced
-# selection, the AdaBN step and the bookkeeping), from the source model on 1,000 of the adapt images. Beside
+# selection, the AdaBN step and the bookkeeping), from the source model on 500 of the adapt images. Beside
 # it, the course's `pseudo_labels` and `fit` on the same batches (unshuffled, to compare the weights):
 
 # %%
@@ -247,7 +247,7 @@ from course_lib.core.layers import copy_model
 from course_lib.core.training import fit
 from course_lib.methods import self_training
 
-x_target = data.x_adapt[:1000]                               # unlabelled target images
+x_target = data.x_adapt[:500]                                # unlabelled target images
 teacher = source
 keras.utils.set_random_seed(0)                               # the course seeds its copies the same way
 student = keras.models.clone_model(source)
@@ -391,7 +391,7 @@ print(study.claims_text())
 #
 # The loss needs no label, so it is not Keras's `compile(loss=...)`: the course's `InformationMaximisation` is a
 # `keras.Model` whose `train_step` is this loss, trained by the course's `fit` like any model. In plain Keras
-# the heart of it is the next cell, trained here for 4 steps on 512 adapt images from the AdaBN model, beside
+# the heart of it is the next cell, trained here for 3 steps on 384 adapt images from the AdaBN model, beside
 # the course's `InformationMaximisation` on the same batches:
 
 # %%
@@ -424,16 +424,16 @@ adabn_model = copy_model(runs["adabn"])
 adabn_model.get_layer("head").trainable = False
 model = InformationMaximisation(adabn_model)
 model.compile(optimizer=keras.optimizers.Adam(1e-3))
-model.fit(x_target[:512], epochs=1, batch_size=128, shuffle=False, verbose=0)   # 5 epochs on all in the course
+model.fit(x_target[:384], epochs=1, batch_size=128, shuffle=False, verbose=0)   # 5 epochs on all in the course
 
 course_model = copy_model(runs["adabn"])
 course_model.get_layer("head").trainable = False
-images = {"image": x_target[:512], "index": np.arange(512)}
-fit(source_free.InformationMaximisation(course_model, n_images=512),
+images = {"image": x_target[:384], "index": np.arange(384)}
+fit(source_free.InformationMaximisation(course_model, n_images=384),
     tf.data.Dataset.from_tensor_slices(images).batch(128), epochs=1)
 im_loss = {name: float(source_free.information_maximisation_loss(m.predict(x_target, verbose=0)))
            for name, m in (("before", runs["adabn"]), ("plain Keras", adabn_model), ("course_lib", course_model))}
-print("information-maximisation loss on the 1,000 images: " + ", ".join(f"{k} {v:.4f}" for k, v in im_loss.items()))
+print("information-maximisation loss on the 500 images: " + ", ".join(f"{k} {v:.4f}" for k, v in im_loss.items()))
 # The same steps: the same fall of the loss, up to rounding (Adam makes a rounding-sized gradient a full step)
 assert abs(im_loss["plain Keras"] - im_loss["course_lib"]) < 0.25 * (im_loss["before"] - im_loss["course_lib"])
 
