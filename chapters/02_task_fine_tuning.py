@@ -104,34 +104,58 @@ print(f"the source model as-is: mnist_m validation accuracy {accuracy(source, *t
 # $$\min_{\theta_{\text{train}}} \; \frac{1}{n}\sum_{i=1}^{n} \ell\big(f(x_i; \theta_{\text{frozen}}, \theta_{\text{train}}), y_i\big),
 # \qquad \text{starting from } \theta_{\text{train}} = \theta_{\text{source}}.$$
 #
-# In plain Keras 3, the usual recipe (first a new head on a frozen base, then the base unfrozen) is:
-#
-# ```python
-# import keras
-#
-# source = keras.models.load_model("source_model.keras")          # a trained classifier
-# base = keras.Model(source.input, source.get_layer("dropout").output)   # all but its head
-#
-# base.trainable = False                         # 1. freeze: layer.trainable = False, for every layer
-# inputs = keras.Input((28, 28, 1))
-# features = base(inputs, training=False)        # 2. BatchNorm in the base stays in inference mode,
-# outputs = keras.layers.Dense(10, activation="softmax")(features)   #    even once it is unfrozen
-# model = keras.Model(inputs, outputs)
-# model.compile(optimizer=keras.optimizers.Adam(1e-3),   # 3. compile AFTER changing trainable flags
-#               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# model.fit(x_train, y_train, epochs=10, validation_data=(x_val, y_val))   # trains the new head
-#
-# base.trainable = True                          # unfreeze (or only its top layers)
-# model.compile(optimizer=keras.optimizers.Adam(1e-4),   # 3. compile again, 4. with a low rate
-#               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# model.fit(x_train, y_train, epochs=10, validation_data=(x_val, y_val))
-# ```
-#
-# Four things matter: (1) `trainable = False` freezes; (2) calling the base with `training=False`
-# keeps its BatchNorm layers on their stored statistics even after it is unfrozen (section 7 shows
-# why); (3) Keras reads the `trainable` flags when a model is **compiled**, so compile again after
-# changing them; (4) fine-tune with a **low** rate, so the first steps of a new head do not wreck what
-# the base learned.
+# In plain Keras 3, the usual recipe (first a new head on a frozen base, then the base unfrozen) is the
+# next cell, run here for one epoch per stage on the chapter's training images. Beside it, the course's
+# `fine_tuning.build` makes the same two models, and the cell compares what trains:
+
+# %%
+import keras
+import numpy as np
+
+from course_lib.core import layers
+from course_lib.methods import fine_tuning as ft
+
+(x_train, y_train), (x_val, y_val) = task["train"], task["validation"]
+pretrained = keras.models.clone_model(source)   # a trained classifier of our own to change
+pretrained.set_weights(source.get_weights())   # (from a file: keras.models.load_model("source.keras"))
+base = keras.Model(pretrained.input, pretrained.get_layer("dropout").output)   # all but its head
+
+base.trainable = False                         # 1. freeze: layer.trainable = False, for every layer
+inputs = keras.Input((28, 28, 1))
+outputs = keras.layers.Dense(10, activation="softmax")(base(inputs))
+plain = keras.Model(inputs, outputs)
+plain.compile(optimizer=keras.optimizers.Adam(1e-3),   # 3. compile AFTER changing trainable flags
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+plain.fit(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)   # trains the new head
+head_only = layers.parameter_counts(plain)[0]
+
+base.trainable = True                          # unfreeze (or only its top layers),
+for layer in base.layers:                      # 2. but not its BatchNorm layers
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False
+plain.compile(optimizer=keras.optimizers.Adam(1e-4),   # 3. compile again, 4. with a low rate
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+plain.fit(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)
+
+course_head = ft.build("new_head", source)
+course_full = ft.build("full", source)
+layers.freeze(course_full, pattern=".*_bn$")
+course_counts = (layers.parameter_counts(course_head)[0], layers.parameter_counts(course_full)[0])
+kept = all(np.array_equal(layer.moving_mean.numpy(), source.get_layer(layer.name).moving_mean.numpy())
+           for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization))
+print(f"trainable weights, plain Keras vs course_lib: new head {head_only:,} vs {course_counts[0]:,}; "
+      f"all but BatchNorm {layers.parameter_counts(plain)[0]:,} vs {course_counts[1]:,}")
+print(f"BatchNorm moving means after the second stage equal the source's: {kept}")
+assert (head_only, layers.parameter_counts(plain)[0]) == course_counts and kept
+
+# %% [markdown]
+# Four things matter: (1) `trainable = False` freezes; (2) a frozen BatchNorm layer runs in inference
+# mode, on its stored statistics, even inside `fit` (section 7 shows why that matters). Keras 2 guides
+# call the base with `training=False` for this; in Keras 3 the `training=True` of `fit` reaches the
+# layers inside the base anyway once it is unfrozen ([keras-team/keras#20285](https://github.com/keras-team/keras/issues/20285)), so freeze the
+# BatchNorm layers themselves; (3) Keras reads the `trainable` flags when a model is **compiled**, so
+# compile again after changing them; (4) fine-tune with a **low** rate, so the first steps of a new head
+# do not wreck what the base learned.
 #
 # `course_lib.core.layers` does the same by block, name, pattern or index, and counts what trains;
 # the course's `fit` compiles every time it trains, so the flags are always read:

@@ -219,20 +219,15 @@ plots.filters({"source (grey)": source_kernel,
 # Zisserman 2017; `channel_copying.inflate_kernel`.)
 #
 # Its code example (its section 4) tries it in Keras. The idea is fine; the code cannot run. Here
-# is its transfer loop, verbatim, run on its own two models (the "AlexNet" target only up to its
-# `Flatten`, for a reason printed below):
-#
-# ```python
-# for layer in target_classifier.layers[:-1]:
-#     if 'batch' not in layer.name and 'dense' not in layer.name:
-#         weights = source_classifier.get_layer(index=-1).get_weights()[0]  # the LAST Dense kernel
-#         bias = source_classifier.get_layer(index=-1).get_weights()[1]
-#         new_weight = []
-#         for i in range(int(weights.shape[-1]/len(bias))):
-#             w = [weights[:, :, :, i][:, :] for _ in range(len(bias))]
-#             ...
-#         layer.set_weights([new_weight, bias])
-# ```
+# is its transfer loop, verbatim, as the course keeps it; the cell after runs it on its own two
+# models (the "AlexNet" target only up to its `Flatten`, for a reason printed below):
+
+# %%
+import inspect
+
+from course_lib.chapters.ch03_transfer_networks import source_text_code
+
+print(inspect.getsource(source_text_code.source_text_transfer))
 
 # %%
 from course_lib.chapters.ch03_transfer_networks import source_text_code
@@ -315,34 +310,59 @@ diagrams.shared_embedding_diagram();
 # %% [markdown]
 # **In plain Keras**, a method with its own loss is a `keras.Model` subclass whose `train_step`
 # computes it; `fit` then trains it like any model (this is what `shared_embedding.CCSA` does, with
-# input checks and logs):
-#
-# ```python
-# class CCSA(keras.Model):
-#     def __init__(self, embedding, head, alpha=0.25, margin=1.0):
-#         super().__init__()
-#         self.embedding, self.head, self.alpha, self.margin = embedding, head, alpha, margin
-#
-#     def call(self, x, training=False):
-#         return self.head(self.embedding(x, training=training))
-#
-#     def train_step(self, data):
-#         (x_s, x_t, y_t), y_s = data             # a source batch and a labelled target batch
-#         with tf.GradientTape() as tape:
-#             z_s, z_t = self.embedding(x_s, training=True), self.embedding(x_t, training=True)
-#             ce = (self.compute_loss(y=y_s, y_pred=self.head(z_s))
-#                   + self.compute_loss(y=y_t, y_pred=self.head(z_t)))
-#             align, separate = alignment_losses(z_s, y_s, z_t, y_t, self.margin)
-#             loss = (1 - self.alpha) * ce + self.alpha * (align + separate)
-#         grads = tape.gradient(loss, self.trainable_variables)
-#         self.optimizer.apply(grads, self.trainable_variables)
-#         return {"loss": loss, "align": align, "separate": separate}
-#
-# model = CCSA(embedding, head)
-# model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-# model.fit(pairs, epochs=2, validation_data=(x_val, y_val))
-# ```
-#
+# input checks and logs). The cell trains it for five batches of pairs, beside the course's `CCSA`
+# on the same batches from the same weights:
+
+# %%
+import keras
+import tensorflow as tf
+
+from course_lib.core.layers import cut
+from course_lib.core.training import fit
+from course_lib.methods import shared_embedding
+from course_lib.methods.shared_embedding import alignment_losses
+
+
+class CCSA(keras.Model):
+    def __init__(self, embedding, head, alpha=0.25, margin=1.0):
+        super().__init__()
+        self.embedding, self.head, self.alpha, self.margin = embedding, head, alpha, margin
+
+    def call(self, x, training=False):
+        return self.head(self.embedding(x, training=training))
+
+    def train_step(self, data):
+        (x_s, x_t, y_t), y_s = data             # a source batch and a labelled target batch
+        with tf.GradientTape() as tape:
+            z_s, z_t = self.embedding(x_s, training=True), self.embedding(x_t, training=True)
+            ce = (self.compute_loss(y=y_s, y_pred=self.head(z_s))
+                  + self.compute_loss(y=y_t, y_pred=self.head(z_t)))
+            align, separate = alignment_losses(z_s, y_s, z_t, y_t, self.margin)
+            loss = (1 - self.alpha) * ce + self.alpha * (align + separate)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        return {"loss": loss, "align": align, "separate": separate}
+
+
+x_source, y_source = load_domain("mnist", "train", channels=3)
+x_target, y_target = load_domain("mnist_m", "train", channels=3)
+pairs_x, pairs_y = shared_embedding.labelled_pairs(x_source[:320], y_source[:320], x_target[:30], y_target[:30])
+
+classifier = shared_embedding.build_embedding_classifier(seed=0)
+model = CCSA(cut(classifier, "embedding"), classifier.get_layer("head"))
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+pairs = tf.data.Dataset.from_tensor_slices(((pairs_x["source"], pairs_x["target"], pairs_x["target_labels"]),
+                                            pairs_y)).batch(64)
+model.fit(pairs, epochs=1, shuffle=False, verbose=0)   # and validation_data=(x_val, y_val) to watch it
+
+course_classifier = shared_embedding.build_embedding_classifier(seed=0)
+fit(shared_embedding.CCSA(course_classifier), tf.data.Dataset.from_tensor_slices((pairs_x, pairs_y)).batch(64),
+    epochs=1)
+largest = max(float(np.abs(a - b).max()) for a, b in zip(classifier.get_weights(), course_classifier.get_weights()))
+print(f"plain Keras vs course_lib's CCSA after 5 steps on the same pairs: weights differ by at most {largest:.1e}")
+assert largest < 1e-3
+
+# %% [markdown]
 # The fair baseline is the **same network** trained on the few target labels alone. A third arm
 # trains on both domains' labels without the pair losses ($\alpha = 0$), to show what the
 # alignment adds on top of simply using the source labels. The registry's results over seeds (in
@@ -423,21 +443,38 @@ exercises.check_cosine_pair_losses(cosine_pair_losses);
 # where $a' = W_a a$ and $b' = W_b b$ project both to the same width. A softmax head reads $h$.
 # The fair baselines are **each branch alone** with the same head, on the same few labels.
 #
-# **In plain Keras** it is a two-input functional model with a frozen branch:
-#
-# ```python
-# source_branch = keras.Model(source.input, source.get_layer("flatten").output)
-# source_branch.trainable = False                   # the source's knowledge stays as it is
-# grey, colour = keras.Input((28, 28, 1)), keras.Input((28, 28, 3))
-# h = keras.layers.Concatenate()([source_branch(grey), target_branch(colour)])
-# h = keras.layers.Dropout(0.3)(h)
-# model = keras.Model([grey, colour], keras.layers.Dense(10, activation="softmax")(h))
-# model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# model.fit([x_grey, x_colour], y, epochs=30, validation_data=([v_grey, v_colour], v_y))
-# ```
-#
-# (`fusion.source_branch` first copies the source model, so freezing the branch leaves the
-# source model itself trainable.)
+# **In plain Keras** it is a two-input functional model with a frozen branch. The cell builds it and
+# trains it for one epoch on a few dozen images; the course's `fusion.build_fusion` makes the same model (its
+# weights fit this one's and give the same predictions). The branch reads a copy of the source model
+# (as `fusion.source_branch` does), so freezing it leaves the source model itself trainable.
+
+# %%
+from course_lib.methods import fusion
+
+source_copy = keras.models.clone_model(source)
+source_copy.set_weights(source.get_weights())
+target_branch = fusion.target_branch(seed=0)    # a small CNN, trained from scratch
+x_grey, y = load_domain("mnist_m", "train", channels=1)
+x_colour, _ = load_domain("mnist_m", "train", channels=3)
+
+source_branch = keras.Model(source_copy.input, source_copy.get_layer("flatten").output)
+source_branch.trainable = False                   # the source's knowledge stays as it is
+grey, colour = keras.Input((28, 28, 1)), keras.Input((28, 28, 3))
+h = keras.layers.Concatenate()([source_branch(grey), target_branch(colour)])
+h = keras.layers.Dropout(0.3)(h)
+model = keras.Model([grey, colour], keras.layers.Dense(10, activation="softmax")(h))
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit([x_grey[:64], x_colour[:64]], y[:64], epochs=1, verbose=0)   # and validation_data=... to choose
+
+course_model = fusion.build_fusion(fusion.source_branch(source), fusion.target_branch(seed=0))
+course_model.set_weights(model.get_weights())     # raises unless every weight has the same shape
+difference = np.abs(predict(model, [x_grey[:256], x_colour[:256]])
+                    - predict(course_model, [x_grey[:256], x_colour[:256]])).max()
+unchanged = all(np.array_equal(a, b) for a, b in zip(source_branch.get_weights(),
+                                                     fusion.source_branch(source).get_weights()))
+print(f"plain Keras vs course_lib's build_fusion: same weights give predictions within {difference:.1e}; "
+      f"the frozen branch unchanged by training: {unchanged}")
+assert difference < 1e-5 and unchanged
 
 # %%
 diagrams.fusion_diagram("concat");

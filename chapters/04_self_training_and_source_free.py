@@ -236,18 +236,42 @@ chapter_plots.self_training_loop();
 
 # %% [markdown]
 # One round in plain Keras (the course's `methods.self_training.self_train` adds the class-balanced
-# selection, the AdaBN step and the bookkeeping):
-#
-# ```python
-# probabilities = teacher.predict(x_target, verbose=0)        # (n, 10)
-# keep = probabilities.max(axis=1) >= 0.9                      # confident predictions only
-# pseudo_labels = probabilities[keep].argmax(axis=1)
-# student.set_weights(start_weights)                           # every round from the start
-# student.compile(optimizer=keras.optimizers.Adam(3e-4), loss="sparse_categorical_crossentropy")
-# student.fit(x_target[keep], pseudo_labels, epochs=3, batch_size=64, verbose=0)
-# teacher = student                                            # it labels the next round
-# ```
-#
+# selection, the AdaBN step and the bookkeeping), from the source model on a few hundred of the adapt images. Beside
+# it, the course's `pseudo_labels` and `fit` on the same batches (unshuffled, to compare the weights):
+
+# %%
+import numpy as np
+import tensorflow as tf
+
+from course_lib.core.layers import copy_model
+from course_lib.core.training import fit
+from course_lib.methods import self_training
+
+x_target = data.x_adapt[:500]                                # unlabelled target images
+teacher = source
+keras.utils.set_random_seed(0)                               # the course seeds its copies the same way
+student = keras.models.clone_model(source)
+start_weights = source.get_weights()
+
+probabilities = teacher.predict(x_target, verbose=0)        # (n, 10)
+keep = probabilities.max(axis=1) >= 0.9                      # confident predictions only
+pseudo_labels = probabilities[keep].argmax(axis=1)
+student.set_weights(start_weights)                           # every round from the start
+student.compile(optimizer=keras.optimizers.Adam(3e-4), loss="sparse_categorical_crossentropy")
+student.fit(x_target[keep], pseudo_labels, epochs=3, batch_size=64, shuffle=False, verbose=0)
+teacher = student                                            # it labels the next round
+
+index, labels = self_training.pseudo_labels(probabilities, "threshold", threshold=0.9)
+course_student = copy_model(source)
+fit(course_student, tf.data.Dataset.from_tensor_slices((x_target[index], labels)).batch(64), epochs=3,
+    learning_rate=3e-4)
+largest = max(float(np.abs(a - b).max()) for a, b in zip(student.get_weights(), course_student.get_weights()))
+print(f"pseudo-labels: {keep.sum()} kept, the same as course_lib's: "
+      f"{np.array_equal(np.flatnonzero(keep), index) and np.array_equal(pseudo_labels, labels)}; "
+      f"student weights after training differ by at most {largest:.1e}")
+assert np.array_equal(np.flatnonzero(keep), index) and np.array_equal(pseudo_labels, labels) and largest < 1e-2
+
+# %% [markdown]
 # Two versions, three rounds each:
 #
 # 1. **naive**: from the source model as it is, every prediction above $\tau = 0.9$ (a common default, fixed
@@ -367,35 +391,53 @@ print(study.claims_text())
 #
 # The loss needs no label, so it is not Keras's `compile(loss=...)`: the course's `InformationMaximisation` is a
 # `keras.Model` whose `train_step` is this loss, trained by the course's `fit` like any model. In plain Keras
-# the heart of it is:
-#
-# ```python
-# class InformationMaximisation(keras.Model):
-#     def __init__(self, classifier):
-#         super().__init__()
-#         self.classifier = classifier                      # its head frozen: head.trainable = False
-#         self.im_loss = keras.metrics.Mean(name="im_loss")  # the epoch's mean loss
-#
-#     def call(self, x, training=False):
-#         return self.classifier(x, training=training)
-#
-#     def train_step(self, data):                           # a batch of target images, no labels
-#         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-#         with tf.GradientTape() as tape:
-#             p = keras.ops.clip(self.classifier(x, training=True), 1e-6, 1.0)
-#             entropy = -keras.ops.mean(keras.ops.sum(p * keras.ops.log(p), axis=1))
-#             mean = keras.ops.mean(p, axis=0)
-#             loss = entropy + keras.ops.sum(mean * keras.ops.log(mean))   # minus the diversity
-#         grads = tape.gradient(loss, self.trainable_variables)
-#         self.optimizer.apply(grads, self.trainable_variables)
-#         self.im_loss.update_state(loss)
-#         return {"im_loss": self.im_loss.result()}
-#
-# model = InformationMaximisation(adabn_model)
-# model.compile(optimizer=keras.optimizers.Adam(1e-3))
-# model.fit(x_target, epochs=5, batch_size=128, verbose=0)
-# ```
-#
+# the heart of it is the next cell, trained here for a few steps on a few hundred adapt images from the AdaBN model, beside
+# the course's `InformationMaximisation` on the same batches:
+
+# %%
+from course_lib.methods import source_free
+
+
+class InformationMaximisation(keras.Model):
+    def __init__(self, classifier):
+        super().__init__()
+        self.classifier = classifier                      # its head frozen: head.trainable = False
+        self.im_loss = keras.metrics.Mean(name="im_loss")  # the epoch's mean loss
+
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def train_step(self, data):                           # a batch of target images, no labels
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            p = keras.ops.clip(self.classifier(x, training=True), 1e-6, 1.0)
+            entropy = -keras.ops.mean(keras.ops.sum(p * keras.ops.log(p), axis=1))
+            mean = keras.ops.mean(p, axis=0)
+            loss = entropy + keras.ops.sum(mean * keras.ops.log(mean))   # minus the diversity
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self.im_loss.update_state(loss)
+        return {"im_loss": self.im_loss.result()}
+
+
+adabn_model = copy_model(runs["adabn"])
+adabn_model.get_layer("head").trainable = False
+model = InformationMaximisation(adabn_model)
+model.compile(optimizer=keras.optimizers.Adam(1e-3))
+model.fit(x_target[:384], epochs=1, batch_size=128, shuffle=False, verbose=0)   # 5 epochs on all in the course
+
+course_model = copy_model(runs["adabn"])
+course_model.get_layer("head").trainable = False
+images = {"image": x_target[:384], "index": np.arange(384)}
+fit(source_free.InformationMaximisation(course_model, n_images=384),
+    tf.data.Dataset.from_tensor_slices(images).batch(128), epochs=1)
+im_loss = {name: float(source_free.information_maximisation_loss(m.predict(x_target, verbose=0)))
+           for name, m in (("before", runs["adabn"]), ("plain Keras", adabn_model), ("course_lib", course_model))}
+print("information-maximisation loss on the 500 images: " + ", ".join(f"{k} {v:.4f}" for k, v in im_loss.items()))
+# The same steps: the same fall of the loss, up to rounding (Adam makes a rounding-sized gradient a full step)
+assert abs(im_loss["plain Keras"] - im_loss["course_lib"]) < 0.25 * (im_loss["before"] - im_loss["course_lib"])
+
+# %% [markdown]
 # The course's version starts from AdaBN, freezes the head, trains for 5<!-- fact: methods.source_free:EPOCHS --> epochs on the unlabelled adapt
 # images, and re-estimates the BatchNorm statistics at the end.
 

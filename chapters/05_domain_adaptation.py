@@ -144,45 +144,80 @@ plots.dann_diagram();
 # In plain Keras, the reversal is a layer whose value is $x$ and whose derivative is $-\lambda$; the step passes
 # each domain through the extractor on its own and gives the domain classifier its own optimizer (the next
 # section says why). This is what `course_lib.methods.adaptation.DANN` does, with checks, logs and the
-# $\lambda$ schedule:
-#
-# ```python
-# class GradientReversal(keras.layers.Layer):
-#     def __init__(self, lambda_):
-#         super().__init__()
-#         self.lambda_ = lambda_
-#
-#     def call(self, x):           # value: x;  derivative: -lambda
-#         return ops.stop_gradient((1 + self.lambda_) * x) - self.lambda_ * x
-#
-# class DANN(keras.Model):
-#     def __init__(self, extractor, classifier, domain_classifier, domain_optimizer):
-#         super().__init__()
-#         self.extractor, self.classifier = extractor, classifier
-#         self.domain_classifier, self.domain_optimizer = domain_classifier, domain_optimizer
-#
-#     def call(self, x, training=False):
-#         return self.classifier(self.extractor(x, training=training), training=training)
-#
-#     def train_step(self, data):
-#         x, y = data                              # x = {"source": ..., "target": ...}, y = source labels
-#         with tf.GradientTape() as tape:
-#             f_s = self.extractor(x["source"], training=True)    # two forward passes:
-#             f_t = self.extractor(x["target"], training=True)    # BatchNorm per domain
-#             task = self.compute_loss(y=y, y_pred=self.classifier(f_s, training=True))
-#             f = ops.concatenate([f_s, f_t])
-#             d = ops.concatenate([ops.zeros_like(f_s[:, :1]), ops.ones_like(f_t[:, :1])])  # 0 source, 1 target
-#             logits = self.domain_classifier(f, training=True)   # GradientReversal is its first layer
-#             domain = keras.losses.binary_crossentropy(d, logits, from_logits=True)
-#             loss = task + ops.mean(domain)
-#         main = self.extractor.trainable_variables + self.classifier.trainable_variables
-#         adversary = self.domain_classifier.trainable_variables
-#         grads = tape.gradient(loss, main + adversary)
-#         self.optimizer.apply(grads[:len(main)], main)
-#         self.domain_optimizer.apply(grads[len(main):], adversary)
-#         return {"loss": loss}
-# ```
-#
+# $\lambda$ schedule. The cell checks the reversal with exercise 2's check (tensors and lambdas of its own),
+# then trains this DANN for a few steps beside the course's on the same batches from the same weights, both
+# with $\lambda = 0$ (the course's schedule moves $\lambda$ every step; this layer keeps it fixed): the
+# same two forward passes, losses and optimizers give the same weights.
+
+# %%
+import keras
+import tensorflow as tf
+from keras import ops
+
+from course_lib.chapters.ch05_domain_adaptation import exercises
+from course_lib.core.layers import split
+from course_lib.core.training import fit
+from course_lib.methods import adaptation
+
+
+class GradientReversal(keras.layers.Layer):
+    def __init__(self, lambda_):
+        super().__init__()
+        self.lambda_ = lambda_
+
+    def call(self, x):           # value: x;  derivative: -lambda
+        return ops.stop_gradient((1 + self.lambda_) * x) - self.lambda_ * x
+
+
+class DANN(keras.Model):
+    def __init__(self, extractor, classifier, domain_classifier, domain_optimizer):
+        super().__init__()
+        self.extractor, self.classifier = extractor, classifier
+        self.domain_classifier, self.domain_optimizer = domain_classifier, domain_optimizer
+
+    def call(self, x, training=False):
+        return self.classifier(self.extractor(x, training=training), training=training)
+
+    def train_step(self, data):
+        x, y = data                              # x = {"source": ..., "target": ...}, y = source labels
+        with tf.GradientTape() as tape:
+            f_s = self.extractor(x["source"], training=True)    # two forward passes:
+            f_t = self.extractor(x["target"], training=True)    # BatchNorm per domain
+            task = self.compute_loss(y=y, y_pred=self.classifier(f_s, training=True))
+            f = ops.concatenate([f_s, f_t])
+            d = ops.concatenate([ops.zeros_like(f_s[:, :1]), ops.ones_like(f_t[:, :1])])  # 0 source, 1 target
+            logits = self.domain_classifier(f, training=True)   # GradientReversal is its first layer
+            domain = keras.losses.binary_crossentropy(d, logits, from_logits=True)
+            loss = task + ops.mean(domain)
+        main = self.extractor.trainable_variables + self.classifier.trainable_variables
+        adversary = self.domain_classifier.trainable_variables
+        grads = tape.gradient(loss, main + adversary)
+        self.optimizer.apply(grads[:len(main)], main)
+        self.domain_optimizer.apply(grads[len(main):], adversary)
+        return {"loss": loss}
+
+
+exercises.check_reversal(GradientReversal)
+
+pairs = tf.data.Dataset.from_tensor_slices(
+    adaptation.paired(task.x_source, task.y_source, task.x_target[:256])).batch(64)
+course_dann = adaptation.DANN(*split(source, "features_relu"), total_steps=4, lambda_max=0.0)
+domain_classifier = keras.Sequential([keras.Input((128,)), GradientReversal(0.0),
+                                      keras.layers.Dense(256, activation="relu"),
+                                      keras.layers.Dense(256, activation="relu"), keras.layers.Dense(1)])
+domain_classifier.set_weights(course_dann.domain_classifier.get_weights()[1:])  # the same start (not its lambda)
+model = DANN(*split(source, "features_relu"), domain_classifier, keras.optimizers.Adam(1e-2))
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+model.fit(pairs, epochs=1, shuffle=False, verbose=0)
+fit(course_dann, pairs, epochs=1)     # Adam at 1e-3, the domain classifier's at 10 times that
+largest = max(float(np.abs(a - b).max()) for a, b in zip(model.extractor.get_weights() + domain_classifier.get_weights(),
+                                                        course_dann.extractor.get_weights()
+                                                        + course_dann.domain_classifier.get_weights()[1:]))
+print(f"plain Keras vs course_lib's DANN after 4 steps: extractor and domain classifier weights differ by at "
+      f"most {largest:.1e}")
+assert largest < 1e-2  # rounding only (Adam turns a rounding-sized gradient into a full step)
+
+# %% [markdown]
 # The course's call: the registered experiment's `dann` arm, and its `source_only_trained` arm for the fair
 # comparison. Both train for the same steps (the progress lines show each one's time).
 
@@ -260,19 +295,31 @@ print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"
 #   $\; \text{MMD}^2 = \overline{k(s, s')} + \overline{k(t, t')} - 2\,\overline{k(s, t)}$.
 #
 # Each is added to the source loss with a weight; the training step is the one above without the domain
-# classifier: `loss = task + weight * coral(f_s, f_t)`. MMD in `keras.ops`:
-#
-# ```python
-# def mmd(s, t, multiples=(0.25, 0.5, 1.0, 2.0, 4.0)):
-#     both = ops.concatenate([s, t])
-#     sq = ops.sum(both ** 2, axis=1)
-#     dist = ops.maximum(sq[:, None] + sq[None, :] - 2 * both @ ops.transpose(both), 0.0)
-#     base = ops.stop_gradient(ops.mean(dist))
-#     k = sum(ops.exp(-dist / (base * m)) for m in multiples)
-#     n = ops.shape(s)[0]
-#     return ops.mean(k[:n, :n]) + ops.mean(k[n:, n:]) - 2 * ops.mean(k[:n, n:])
-# ```
-#
+# classifier: `loss = task + weight * coral(f_s, f_t)`. MMD in `keras.ops`, beside the course's `mmd_loss` on
+# the features of a few dozen source and as many target images:
+
+# %%
+from course_lib.core.evaluation import layer_output
+from course_lib.methods.adaptation.discrepancy import mmd_loss
+
+
+def mmd(s, t, multiples=(0.25, 0.5, 1.0, 2.0, 4.0)):
+    both = ops.concatenate([s, t])
+    sq = ops.sum(both ** 2, axis=1)
+    dist = ops.maximum(sq[:, None] + sq[None, :] - 2 * both @ ops.transpose(both), 0.0)
+    base = ops.stop_gradient(ops.mean(dist))
+    k = sum(ops.exp(-dist / (base * m)) for m in multiples)
+    n = ops.shape(s)[0]
+    return ops.mean(k[:n, :n]) + ops.mean(k[n:, n:]) - 2 * ops.mean(k[:n, n:])
+
+
+f_s = layer_output(source, "features_relu", task.x_source[:64])
+f_t = layer_output(source, "features_relu", task.x_target[:64])
+print(f"MMD^2 between the source model's features of the two domains: plain {float(mmd(f_s, f_t)):.5f}, "
+      f"course_lib {float(mmd_loss(f_s, f_t)):.5f}")
+assert abs(float(mmd(f_s, f_t)) - float(mmd_loss(f_s, f_t))) < 1e-5
+
+# %% [markdown]
 # Every arm over seeds 0-4 (the ": PAD" and ": source validation" rows come in section 5), and the lesson's
 # claims checked on every one of those seeds:
 

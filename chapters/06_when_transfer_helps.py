@@ -332,23 +332,49 @@ evidence.summary("overfitting", arms=[*chapter.OVERFITTING_ARMS, "chosen",
 # - Augmentation must fit the data: shifting and rotating fill corners with black, right for `digits`
 #   (black background), wrong for photos.
 #
-# **In plain Keras**, the same two remedies:
-#
-# ```python
-# import keras
-#
-# augment = keras.Sequential([
-#     keras.layers.RandomRotation(0.05, fill_mode="constant"),          # up to 18 degrees
-#     keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),   # up to 10 % of the side
-#     keras.layers.RandomZoom(0.1, fill_mode="constant"),
-# ])
-# inputs = keras.Input((28, 28, 1))
-# trainee = keras.Model(inputs, model(augment(inputs)))   # trains `model`; test `model` itself
-# trainee.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
-# trainee.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=100, callbacks=[stop])
-# print(stop.best_epoch, model.evaluate(x_test, y_test))  # the test split, once
-# ```
+# **In plain Keras**, the same two remedies, here on this section's digits (a fresh CNN, the epochs and
+# steps the code says); beside them, the course's `target_data.augmenter` and `early_stopping` hold the
+# same layers and the same callback settings:
+
+# %%
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_lib.core.cnn import build_cnn
+from course_lib.methods import target_data
+
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = train_o, val_o, test_o
+model = build_cnn(seed=0)
+
+augment = keras.Sequential([
+    keras.layers.RandomRotation(0.05, fill_mode="constant"),          # up to 18 degrees
+    keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),   # up to 10 % of the side
+    keras.layers.RandomZoom(0.1, fill_mode="constant"),
+])
+inputs = keras.Input((28, 28, 1))
+trainee = keras.Model(inputs, model(augment(inputs)))   # trains `model`; test `model` itself
+trainee.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+batches = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(y_train)).repeat().batch(32)
+trainee.fit(batches, steps_per_epoch=25, epochs=30, shuffle=False,  # the dataset shuffles; 25 steps an epoch
+            validation_data=(x_val, y_val), callbacks=[stop], verbose=0)
+print(f"went back to epoch {stop.best_epoch + 1}; test loss and accuracy, once:",   # trainee, as `model` is
+      np.round(trainee.evaluate(x_test, y_test, verbose=0), 3))   # not compiled; no augmentation in testing
+
+
+def settings(layer):
+    return {k: v for k, v in layer.get_config().items() if k not in ("name", "seed")}
+
+
+same_layers = [(type(a), settings(a)) for a in augment.layers] == \
+              [(type(b), settings(b)) for b in target_data.augmenter().layers]
+course_stop = target_data.early_stopping()
+same_stop = (stop.monitor, stop.patience, stop.restore_best_weights) == \
+            (course_stop.monitor, course_stop.patience, course_stop.restore_best_weights)
+print(f"the same augmentation layers as course_lib's augmenter: {same_layers}; "
+      f"the same early stopping: {same_stop}")
+assert same_layers and same_stop
 
 # %% [markdown]
 # ## 4. Class imbalance in the target (样本不均衡问题)
@@ -396,11 +422,29 @@ assert min(rare["oversampled"], rare["class_weighted"]) > rare["as_sampled"]
 #   the imbalance problem.
 #
 # **In plain Keras**, class weights are an argument of `fit` (the course passes the same weights as a
-# loss, `target_data.ClassWeightedLoss`, because its `fit` takes datasets of batches):
-#
-# ```python
-# model.fit(x, y, epochs=20, class_weight=weights)   # weights = {class: weight}; exercise 2 computes a variant
-# ```
+# loss, `target_data.ClassWeightedLoss`, because its `fit` takes datasets of batches). Here on a new head
+# over the source's features of this section's labelled images, beside the course's loss on the same steps:
+
+# %%
+from course_lib.core.data import load_domain
+from course_lib.core.evaluation import layer_output
+from course_lib.core.training import fit
+from course_lib.methods.feature_extraction import build_head
+
+x_imbalanced, y = target_data.imbalanced_subset(*load_domain("digits", "train"), chapter.IMBALANCE_COUNTS)
+x = layer_output(source, "features_relu", x_imbalanced)     # (n, 128) features, the head's inputs
+weights = target_data.class_weights(y)                       # exercise 2 computes a variant
+
+model = build_head(128, 10, seed=0)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(x, y, epochs=20, batch_size=len(y), shuffle=False, class_weight=weights, verbose=0)
+
+course_head = build_head(128, 10, seed=0)
+fit(course_head, tf.data.Dataset.from_tensors((x, y)).repeat(20), epochs=1,
+    loss=target_data.ClassWeightedLoss(weights, 10))
+largest = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), course_head.get_weights()))
+print(f"class_weight vs course_lib's ClassWeightedLoss, 20 steps: head weights differ by at most {largest:.1e}")
+assert largest < 1e-3
 
 # %% [markdown]
 # ## Exercise 2: class weights from the effective number of samples
@@ -510,14 +554,24 @@ assert live["frozen@3"] < live["frozen@2"] - 0.05 and live["fine-tuned@3"] > liv
 #   small, and it trains for seconds on a few labels, not for days on half of ImageNet.
 #
 # **In plain Keras**, copying layers between two models of the same architecture is `set_weights` by
-# name, and freezing is `trainable = False` (then compile, so the flags take effect):
-#
-# ```python
-# for name in ["block1_conv", "block1_bn"]:            # whatever layers you copy
-#     new_model.get_layer(name).set_weights(old_model.get_layer(name).get_weights())
-#     new_model.get_layer(name).trainable = False     # AnB; leave True for AnB+
-# new_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# ```
+# name, and freezing is `trainable = False` (then compile, so the flags take effect). Here AnB at $k = 2$
+# from the task A network, beside the course's `transferability.transplant(base, 2, ...)`:
+
+# %%
+from course_lib.methods import transferability
+
+old_model = trained(chapter.TASK_A_SOURCE)
+new_model = build_cnn(n_classes=len(chapter.TASK_B), seed=0)
+for name in ["block1_conv", "block1_bn", "block2_conv", "block2_bn"]:   # whatever layers you copy
+    new_model.get_layer(name).set_weights(old_model.get_layer(name).get_weights())
+    new_model.get_layer(name).trainable = False     # AnB; leave True for AnB+
+new_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+course_model = transferability.transplant(old_model, 2, n_classes=len(chapter.TASK_B), seed=0)
+same_weights = all(np.array_equal(a, b) for a, b in zip(new_model.get_weights(), course_model.get_weights()))
+same_flags = [layer.trainable for layer in new_model.layers] == [layer.trainable for layer in course_model.layers]
+print(f"the same weights as course_lib's transplant: {same_weights}; the same frozen layers: {same_flags}")
+assert same_weights and same_flags
 
 # %% [markdown]
 # ## Exercise 3: a transplant of any blocks, by hand

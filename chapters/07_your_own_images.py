@@ -58,7 +58,7 @@ course_lib.check_env("07_your_own_images")
 # %% [markdown]
 # ## 1. A folder of images, one sub-folder per class
 #
-# ```
+# ```text
 # my_photos/
 #     cats/   img001.jpg  img002.png ...
 #     dogs/   ...
@@ -121,7 +121,7 @@ show.class_grid(pipeline.load_images(examples, IMAGE_SIZE),
 # so a pipeline decodes **in parallel** and **only once**, and prepares the next batch while the
 # model trains on this one. The order of the steps is the whole lesson:
 #
-# ```
+# ```text
 # files -> map: read, decode, crop, resize   (in parallel)      runs once per image
 #       -> cache                             (memory, or disk)
 #       -> shuffle every image               (new order each epoch)
@@ -148,17 +148,33 @@ for name, data in [("cache after shuffle and batch", files.shuffle(12, seed=0).b
     print(f"{name}:\n   epoch 1 {first}\n   epoch 2 {second}")
 
 # %% [markdown]
-# In plain `tf.data` (what `pipeline.dataset` does, with a centre crop so nothing is squashed):
-#
-# ```python
-# data = tf.data.Dataset.from_tensor_slices((paths, labels))
-# data = data.map(lambda path, label: (load_image(path), label), num_parallel_calls=tf.data.AUTOTUNE)
-# data = data.cache()                  # or .cache("/some/file") when the images do not fit in memory
-# data = data.shuffle(len(paths), seed=0).batch(32, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-# ```
-#
-# `pipeline.dataset` keeps the decoded images as 8-bit pixels, and on disk when they would take more
-# than the memory cache may hold (`pipeline.MEMORY_CACHE_BYTES`). Reading the training images twice shows what the cache saves:
+# In plain `tf.data` (what `pipeline.dataset` does, with a centre crop so nothing is squashed), on the
+# training images, beside `pipeline.dataset`: the same shuffled batches, epoch after epoch.
+
+# %%
+import numpy as np
+
+
+def load_image(path):
+    return pipeline.load_image(path, IMAGE_SIZE)      # read, decode, centre-crop, resize: uint8 pixels
+
+
+paths, labels = [str(p) for p in splits["train"].paths], splits["train"].labels
+data = tf.data.Dataset.from_tensor_slices((paths, labels))
+data = data.map(lambda path, label: (load_image(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+data = data.cache()                  # or .cache("/some/file") when the images do not fit in memory
+data = data.shuffle(len(paths), seed=0).batch(32, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+course_data = pipeline.dataset(splits["train"], IMAGE_SIZE, batch_size=32, training=True, seed=0)
+same = all(np.array_equal(x.numpy(), x_course.numpy()) and np.array_equal(y.numpy(), y_course.numpy())
+           for _ in range(2) for (x, y), (x_course, y_course) in zip(data, course_data))
+print(f"plain tf.data vs pipeline.dataset, two epochs: the same batches in the same order: {same}")
+assert same
+
+# %% [markdown]
+# `pipeline.dataset` keeps the decoded images as 8-bit pixels (and gives them to the model as float32), and
+# on disk when they would take more than the memory cache may hold (`pipeline.MEMORY_CACHE_BYTES`). Reading
+# the training images twice shows what the cache saves:
 
 # %%
 train_data = pipeline.dataset(splits["train"], IMAGE_SIZE, batch_size=32, training=True, seed=0)
@@ -212,7 +228,7 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 # %% [markdown]
 # ## 6. The transfer model, trained in two stages
 #
-# ```
+# ```text
 # image (0-255) -> augmentation: random flip, rotation, zoom   (training only)
 #               -> backbone: frozen, called with training=False (it rescales pixels itself)
 #               -> global average pooling -> dropout -> Dense softmax head
@@ -234,29 +250,54 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 #   start with mean $0$ and variance $1$, wrong for every layer, and the features shrink to almost nothing.
 #   Measuring them on our images (as AdaBN did in chapter 04) gives random features a head can use.
 #
-# In plain Keras 3, without this course's library:
-#
-# ```python
-# base = keras.applications.MobileNetV3Small(input_shape=(96, 96, 3), include_top=False, weights="imagenet")
-# base.trainable = False
-# inputs = keras.Input((96, 96, 3))
-# x = base(augment(inputs), training=False)
-# outputs = keras.layers.Dense(n_classes, activation="softmax")(
-#     keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x)))
-# model = keras.Model(inputs, outputs)
-# keep_best = lambda: keras.callbacks.EarlyStopping("val_loss", patience=10, restore_best_weights=True)
-# model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
-# model.fit(train_data, validation_data=val_data, epochs=10, callbacks=[keep_best()])     # stage 1
-# base.trainable = True
-# for layer in base.layers[:first_layer_of_top_blocks]:
-#     layer.trainable = False
-# for layer in base.layers:
-#     if isinstance(layer, keras.layers.BatchNormalization):
-#         layer.trainable = False
-# model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", ["accuracy"])  # re-read the flags
-# model.fit(train_data, validation_data=val_data, epochs=10, callbacks=[keep_best()])     # stage 2
-# ```
-#
+# In plain Keras 3, without this course's library, run here for one step per stage (the backbone with the
+# weights section 5 checked, or random ones; for time, without the validation images and the early
+# stopping they drive) and compared with the course's model after each stage:
+
+# %%
+import keras
+
+from course_lib.core.layers import parameter_counts
+from course_lib.own_images import backbone as bb
+from course_lib.own_images import recipe
+
+n_classes = len(class_names)
+augment = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1),
+                            keras.layers.RandomZoom(0.2)])
+weights = "imagenet" if status.transfer else None       # "imagenet": Keras's cached, checked file
+
+base = keras.applications.MobileNetV3Small(input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), include_top=False,
+                                           weights=weights)
+base.trainable = False
+inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
+x = base(augment(inputs), training=False)
+outputs = keras.layers.Dense(n_classes, activation="softmax")(
+    keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x)))
+model = keras.Model(inputs, outputs)
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train_data.take(1), shuffle=False, verbose=0)  # stage 1; the course: 10 epochs, validation_data and
+# keras.callbacks.EarlyStopping("val_loss", patience=10, restore_best_weights=True) keep the best epoch
+stage_1 = parameter_counts(model)[0]
+first_layer_of_top_blocks = bb.top_blocks_start(base, 2)
+base.trainable = True
+for layer in base.layers[:first_layer_of_top_blocks]:
+    layer.trainable = False
+for layer in base.layers:
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False
+model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy",  # re-read the flags
+              metrics=["accuracy"])
+model.fit(train_data.take(1), shuffle=False, verbose=0)  # stage 2, as stage 1
+
+course_model = recipe.build_transfer_model(n_classes, image_size=IMAGE_SIZE)
+recipe.freeze_backbone(course_model)
+course_stage_1 = parameter_counts(course_model)[0]
+recipe.unfreeze_top_blocks(course_model, 2)
+print(f"trainable parameters, plain Keras vs course_lib: stage 1 {stage_1:,} vs {course_stage_1:,}, "
+      f"stage 2 {parameter_counts(model)[0]:,} vs {parameter_counts(course_model)[0]:,}")
+assert (stage_1, parameter_counts(model)[0]) == (course_stage_1, parameter_counts(course_model)[0])
+
+# %% [markdown]
 # `train_folder` does all of it (checks, split, pipeline, weights, model, both stages, the test set)
 # and writes the model, a report and figures into a new folder of its own: the same code as the
 # command line in section 9.
@@ -397,7 +438,7 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 # the figures into a new folder; bad input (an empty folder, one class, an output folder that exists)
 # stops it with a message before anything is written:
 #
-# ```
+# ```shell
 # python -m course_lib.own_images check ~/Pictures/my_classes        # what would be used, what skipped
 # python -m course_lib.own_images train ~/Pictures/my_classes --output my_model
 # python -m course_lib.own_images bench ~/Pictures/my_classes        # is the pipeline fast enough?
@@ -412,7 +453,7 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 #   command on every machine, each with its own `TF_CONFIG` naming the cluster and its place in it;
 #   the chief worker writes the outputs.
 #
-# ```
+# ```shell
 # TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}' \
 #     python -m course_lib.own_images train photos --strategy multiworker      # on host1; index 1 on host2
 # ```
@@ -422,6 +463,14 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 # learning rate to it). The course scales the learning rate in proportion to the global batch, the
 # *linear scaling rule* of Goyal et al. (2017): twice the batch, twice the rate, half the steps per
 # epoch. It is a starting point; the validation curves say whether it held.
+#
+# The commands are the module's `main`: here the first one on this chapter's folder (the course's tests run
+# all three on a small folder, and check the multi-worker line).
+
+# %%
+from course_lib.own_images.cli import main
+
+assert main(["check", str(image_folder)]) == 0
 
 # %%
 from course_lib.own_images.cli import command_help
@@ -434,16 +483,42 @@ print(f"(the recipe's rates are for a global batch of {REFERENCE_BATCH})\n")
 print(command_help("train"))
 
 # %% [markdown]
-# In plain Keras, distributing is one `with` block around building the model (the rest is unchanged):
-#
-# ```python
-# strategy = tf.distribute.MirroredStrategy()           # every GPU of this machine
-# with strategy.scope():
-#     model = build_model()                             # variables are created on every replica
-# model.compile(...)
-# model.fit(data.batch(32 * strategy.num_replicas_in_sync), ...)
-# ```
-#
+# In plain Keras, distributing is one `with` block around building **and compiling** the model (Keras 3
+# creates the optimizer's variables when it compiles, and they must be made under the same strategy; the rest
+# is unchanged). Here on this machine's one device, with a small model on a few dozen training images, beside the
+# course's `make_strategy("mirrored")` and `fit(..., strategy=)` on the same batches:
+
+# %%
+from course_lib.core.training import fit
+from course_lib.own_images.distribution import make_strategy
+
+
+def build_model():
+    return keras.Sequential([keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1 / 255),
+                             keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(n_classes, activation="softmax")])
+
+
+images = pipeline.load_images(splits["train"].paths[:64], IMAGE_SIZE).astype("float32")
+data = tf.data.Dataset.from_tensor_slices((images, splits["train"].labels[:64]))
+
+strategy = tf.distribute.MirroredStrategy()           # every GPU of this machine (here: the CPU)
+with strategy.scope():
+    keras.utils.set_random_seed(0)
+    model = build_model()                             # variables are created on every replica
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(data.batch(32 * strategy.num_replicas_in_sync), epochs=2, shuffle=False, verbose=0)
+
+course_strategy = make_strategy("mirrored")
+with course_strategy.scope():
+    keras.utils.set_random_seed(0)
+    course_model = build_model()
+fit(course_model, data.batch(32 * course_strategy.num_replicas_in_sync), epochs=2, strategy=course_strategy)
+largest = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), course_model.get_weights()))
+print(f"{strategy.num_replicas_in_sync} replica(s); plain Keras vs the course's fit under the strategy: "
+      f"weights differ by at most {largest:.1e}")
+assert largest < 1e-3
+
+# %% [markdown]
 # The course's tests run all three without a GPU: MirroredStrategy over the CPU split into two logical
 # devices, and two worker processes on this machine (127.0.0.1), each training and exporting, and
 # check that with the same global batch they reach the test accuracy of one device, within a

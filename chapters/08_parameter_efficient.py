@@ -217,19 +217,21 @@ print(f"loaded kernel = W + (alpha/r) A B: {np.allclose(loaded.get_layer('hidden
 # %% [markdown]
 # On the course's source model, `pe.with_lora(source, rank, layers=...)` makes a copy, freezes every layer
 # but the chosen ones, and calls `enable_lora(rank, lora_alpha=2 * rank)` on each (the scale
-# $\alpha / r = 2$ whatever the rank). In plain Keras that is:
-#
-# ```python
-# model = keras.models.clone_model(source)
-# model.set_weights(source.get_weights())
-# for layer in model.layers:
-#     layer.trainable = layer.name in ("block1_conv", "block2_conv")   # flags first
-# for name in ("block1_conv", "block2_conv"):
-#     model.get_layer(name).enable_lora(4, lora_alpha=8)               # then LoRA
-# ```
+# $\alpha / r = 2$ whatever the rank). In plain Keras that is the first half of the next cell; the second
+# half checks that it trains the same weights as the course's call:
 
 # %%
+model = keras.models.clone_model(source)
+model.set_weights(source.get_weights())
+for layer in model.layers:
+    layer.trainable = layer.name in ("block1_conv", "block2_conv")   # flags first
+for name in ("block1_conv", "block2_conv"):
+    model.get_layer(name).enable_lora(4, lora_alpha=8)               # then LoRA
+
 lora = pe.with_lora(source, rank=4, layers=chapter.CONVS)
+shapes = {name: [tuple(v.shape) for v in m.trainable_weights] for name, m in (("plain Keras", model), ("course", lora))}
+print(f"the same trainable weights as pe.with_lora: {shapes['plain Keras'] == shapes['course']}")
+assert shapes["plain Keras"] == shapes["course"]
 x_val = task["validation"][0]
 print(f"trains {pe.budget(lora, source).trainable} weights: "
       + ", ".join(f"{n} {tuple(shape)}" for n, shape in
@@ -244,15 +246,21 @@ print(f"starts as the source model: largest difference {np.abs(predict(lora, x_v
 # channel. Training them makes those layers trainable, so they normalise with the target's batch
 # statistics while training and their moving statistics follow the target (chapter 02, section 7);
 # without them, BatchNorm stays frozen in inference mode. In plain Keras, a variable trains only if its
-# layer does and it does:
-#
-# ```python
-# for layer in model.layers:
-#     layer.trainable = any(v.name == "bias" for v in layer.weights)
-#     for v in layer.trainable_weights:
-#         v.trainable = v.name == "bias"
-# ```
-#
+# layer does and it does; the next cell does it for the biases alone and compares with `pe.bitfit`:
+
+# %%
+model = keras.models.clone_model(source)
+for layer in model.layers:
+    layer.trainable = any(v.name == "bias" for v in layer.weights)
+    for v in layer.trainable_weights:
+        v.trainable = v.name == "bias"
+
+paths = {name: sorted(v.path for v in m.trainable_weights) for name, m in (("plain Keras", model),
+                                                                            ("course", pe.bitfit(source)))}
+print(f"{len(paths['plain Keras'])} bias vectors train, the same as pe.bitfit's: "
+      f"{[p.split('/', 1)[1] for p in paths['plain Keras']] == [p.split('/', 1)[1] for p in paths['course']]}")
+
+# %% [markdown]
 # **Adapters** insert a small bottleneck after a frozen block, with a residual connection:
 # $h \mapsto h + U\,\mathrm{relu}(D h)$, $D$ mapping the block's channels down to a few (8<!-- fact: methods.parameter_efficient:ADAPTER_BOTTLENECK --> here) and $U$
 # back up. $U$ starts at zero, so the network starts as the source model; `pe.Adapter` is that layer, and
@@ -396,19 +404,20 @@ print(widget.state.text())
 #
 # The solutions are linked from the chapter's last cell.
 #
-# ### Exercise 1: BitFit in plain Keras
+# ### Exercise 1: BitFit with BatchNorm's scale and offset, in plain Keras
 #
-# Write `my_bitfit(model)`: let exactly the biases of `model` train, and nothing else, using the
-# `trainable` flags of its layers and variables (not `pe.bitfit` or the course's freezing helpers); return
-# the model. The check tries models that start frozen in different ways.
+# Section 3 let the biases alone train. Write `my_bitfit_batchnorm(model)`: let exactly the biases **and**
+# BatchNorm's scale and offset ($\gamma$, $\beta$) of `model` train, and nothing else, using the `trainable`
+# flags of its layers and variables (not `pe.bitfit` or the course's freezing helpers); return the model.
+# The check tries models that start frozen in different ways.
 
 # %%
-def my_bitfit(model):
+def my_bitfit_batchnorm(model):
     # your code here
     return model
 
 
-exercises.check_bitfit(my_bitfit);
+exercises.check_bitfit_batchnorm(my_bitfit_batchnorm);
 
 # %% [markdown]
 # ### Exercise 2: the merged kernel

@@ -26,6 +26,7 @@ ALLOWED = {
                                    + r")(?:_[a-z_]+(?:\.ipynb)?)?(?![\d]|[.,]\d)"),
     "a section sign": r"§\d+(?:\.\d+)*",
     "a year in a reference": r"\b(?:19|20)\d\d[a-z]?\b",
+    "an issue of a repository (keras-team/keras#20285)": r"[\w.-]+/[\w.-]+#\d+",
     "a version in a name (Keras 3, wav2vec 2.0)": r"\b(?:Keras|wav2vec) \d+(?:\.\d+)?\b",
     "a name that holds digits (float32, block1, word2vec, AVX-512, MobileNetV3Small, 2-D)": (
         r"\b[A-Za-z][A-Za-z-]*\d+[A-Za-z0-9.]*\b|\b\d+-(?:D|bit)\b"),

@@ -38,16 +38,16 @@ from course_lib.chapters.ch08_parameter_efficient import exercises
 # does. Set the layer's flag before the variables' flags: setting a layer's flag sets all its variables'.
 
 # %%
-def my_bitfit(model):
+def my_bitfit_batchnorm(model):
     model.trainable = True
     for layer in model.layers:
-        layer.trainable = any(v.name == "bias" for v in layer.weights)
+        layer.trainable = any(v.name in ("bias", "gamma", "beta") for v in layer.weights)
         for variable in layer.trainable_weights:
-            variable.trainable = variable.name == "bias"
+            variable.trainable = variable.name in ("bias", "gamma", "beta")
     return model
 
 
-assert exercises.check_bitfit(my_bitfit)
+assert exercises.check_bitfit_batchnorm(my_bitfit_batchnorm)
 
 # %% [markdown]
 # ## Exercise 2: the merged kernel

@@ -3,6 +3,7 @@
 claims, its exercise checks (right answers pass, shortcuts and wrong answers do not, nothing
 raises) and its figure."""
 
+import keras
 import matplotlib
 import numpy as np
 import pytest
@@ -173,45 +174,58 @@ def test_the_figure_puts_each_arm_at_its_share_on_a_log_axis(source):
 
 # ----------------------------------------------------------------------------- exercise 1
 
-def my_bitfit(model):
+KEPT = ("bias", "gamma", "beta")
+
+
+def my_bitfit_batchnorm(model):
     model.trainable = True
     for layer in model.layers:
-        layer.trainable = any(v.name == "bias" for v in layer.weights)
+        layer.trainable = any(v.name in KEPT for v in layer.weights)
         for variable in layer.trainable_weights:
-            variable.trainable = variable.name == "bias"
+            variable.trainable = variable.name in KEPT
     return model
 
 
 def keeps_kernels(model):
     model.trainable = True
     for layer in model.layers:
-        layer.trainable = any(v.name == "bias" for v in layer.weights)
+        layer.trainable = any(v.name in KEPT for v in layer.weights)
     return model
 
 
 def forgets_the_model_flag(model):
     for layer in model.layers:
-        layer.trainable = any(v.name == "bias" for v in layer.weights)
+        layer.trainable = any(v.name in KEPT for v in layer.weights)
         for variable in layer.trainable_weights:
-            variable.trainable = variable.name == "bias"
+            variable.trainable = variable.name in KEPT
     return model
 
 
-def test_exercise_1_accepts_biases_only(capsys):
-    assert exercises.check_bitfit(my_bitfit)
+def biases_alone_as_shown(model):  # the notebook's section 3 cell, copied
+    model = keras.models.clone_model(model)
+    for layer in model.layers:
+        layer.trainable = any(v.name == "bias" for v in layer.weights)
+        for v in layer.trainable_weights:
+            v.trainable = v.name == "bias"
+    return model
+
+
+def test_exercise_1_accepts_biases_gammas_and_betas(capsys):
+    assert exercises.check_bitfit_batchnorm(my_bitfit_batchnorm)
     assert "Correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("answer, says", [
-    (lambda model: pe.bitfit(model), "uses the course's own bitfit"),
-    (keeps_kernels, "train but are not biases"),
+    (lambda model: pe.bitfit(model, batchnorm=True), "uses the course's own bitfit"),
+    (biases_alone_as_shown, "do not train"),  # the shown cell answers a different question
+    (keeps_kernels, "neither biases nor gamma/beta"),
     (forgets_the_model_flag, "do not train"),
     (lambda model: 1 / 0, "ZeroDivisionError"),
     (lambda model: "bias", "return the Keras model"),
     (None, "define the function"),
 ])
 def test_exercise_1_rejects_shortcuts_and_wrong_answers(answer, says, capsys):
-    assert not exercises.check_bitfit(answer)
+    assert not exercises.check_bitfit_batchnorm(answer)
     out = capsys.readouterr().out
     assert "Not yet" in out and says in out
 

@@ -1,4 +1,4 @@
-"""Chapter 08's exercise checks: BitFit in plain Keras; LoRA's merged kernel in NumPy; what LoRA trains.
+"""Chapter 08's exercise checks: BitFit with BatchNorm's scale and offset, in plain Keras; LoRA's merged kernel in NumPy; what LoRA trains.
 
 Each check runs the learner's function on models or layers it makes itself (other sizes, other
 ranks and scales, models frozen in other ways than the notebook's), so copying a cell of the
@@ -9,15 +9,15 @@ implementation (``parameter_efficient``) or, for the merge, to Keras's.
 import numpy as np
 
 from course_lib.core.cnn import build_cnn
-from course_lib.core.exercises import attempt, hint, verdict
+from course_lib.core.exercises import attempt, hint, shown_code, verdict
 from course_lib.core.layers import freeze, set_trainable, train_only, unfreeze
 from course_lib.methods import parameter_efficient as pe
 
 HINTS = {
     1: "a variable trains only if its layer is trainable and the variable is: set model.trainable = "
-       "True, then for each layer set layer.trainable = True if it has a variable named 'bias' "
-       "(variable.name) and False otherwise, and in the kept layers set variable.trainable = False "
-       "for every variable that is not a bias. Return the model.",
+       "True, then for each layer set layer.trainable = True if it has a variable named 'bias', "
+       "'gamma' or 'beta' (variable.name) and False otherwise, and in the kept layers set "
+       "variable.trainable = False for every other variable. Return the model.",
     2: "the update is (alpha / rank) times A @ B, with A the layer's lora_kernel_a and B its "
        "lora_kernel_b (.numpy() gives arrays). np.matmul multiplies over the last axis of A, so "
        "it works for a Dense kernel (d_in, d_out) and a Conv2D kernel (k, k, c_in, c_out) alike; "
@@ -51,16 +51,22 @@ def _fresh_models():
     yield "a model whose head alone trains", heads_only
 
 
-def check_bitfit(my_bitfit):
-    """Exercise 1: ``my_bitfit(model)`` lets exactly the biases train (plain Keras: ``trainable``
-    flags of layers and variables), and returns the model."""
+#: The variables exercise 1 lets train: the biases, and BatchNorm's scale and offset.
+BITFIT_BATCHNORM = ("bias", "gamma", "beta")
+
+
+def check_bitfit_batchnorm(my_bitfit_batchnorm):
+    """Exercise 1: ``my_bitfit_batchnorm(model)`` lets exactly the biases and BatchNorm's gamma and
+    beta train (plain Keras: ``trainable`` flags of layers and variables), and returns the model.
+    The notebook shows the biases alone; a copy of it, or the course's ``pe.bitfit``, is refused."""
     import keras
 
     forbidden = (pe.bitfit, pe.build, train_only, freeze, unfreeze, set_trainable)
     for name, model in _fresh_models():
-        biases = {f"{layer.name}/bias" for layer in model.layers
-                  if any(v.name == "bias" for v in layer.weights)}
-        got, problem = attempt(my_bitfit, model, forbidden=forbidden)
+        biases = {f"{layer.name}/{v.name}" for layer in model.layers for v in layer.weights
+                  if v.name in BITFIT_BATCHNORM}
+        got, problem = attempt(my_bitfit_batchnorm, model, forbidden=forbidden, shown=shown_code(__package__),
+                               instead="let the biases and BatchNorm's gamma and beta train, with the flags")
         if problem:
             return verdict(False, "", problem)
         if not isinstance(got, keras.Model):
@@ -70,11 +76,11 @@ def check_bitfit(my_bitfit):
         missing, extra = sorted(biases - trained), sorted(trained - biases)
         if missing or extra:
             return verdict(False, "", f"on {name}: "
-                           + (f"these biases do not train: {missing[:3]}. " if missing else "")
-                           + (f"these weights train but are not biases: {extra[:3]}. " if extra else "")
+                           + (f"these do not train: {missing[:3]}. " if missing else "")
+                           + (f"these train but are neither biases nor gamma/beta: {extra[:3]}. " if extra else "")
                            + "show_hint(1).")
-    return verdict(True, "only the biases train, on three models that started frozen in different "
-                         "ways.", "")
+    return verdict(True, "only the biases and BatchNorm's gamma and beta train, on three models that "
+                         "started frozen in different ways.", "")
 
 
 # ----------------------------------------------------------------------------- exercise 2
