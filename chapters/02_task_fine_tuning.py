@@ -710,8 +710,8 @@ print(results.beside(strategies, {"full": tested["full"]}))
 #
 # ## Review questions
 #
-# 1. Why must you compile again after changing `trainable` flags, and what does `training=False` add
-#    when you call a frozen base?
+# 1. Why must you compile again after changing `trainable` flags, and why freeze the BatchNorm layers
+#    themselves rather than rely on calling the base with `training=False`?
 # 2. Validation picked the largest rate of a strategy's grid. What do you do next, and why not look at
 #    the test accuracy instead?
 # 3. A colleague freezes every conv and dense layer of a BatchNorm network and fine-tunes the head; the

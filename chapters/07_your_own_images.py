@@ -230,7 +230,7 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 #
 # ```text
 # image (0-255) -> augmentation: random flip, rotation, zoom   (training only)
-#               -> backbone: frozen, called with training=False (it rescales pixels itself)
+#               -> backbone: frozen, its BatchNorm layers always (it rescales pixels itself)
 #               -> global average pooling -> dropout -> Dense softmax head
 # ```
 #
@@ -547,7 +547,7 @@ assert largest < 1e-3
 #    class say about the dogs, and why does the course hold out the same number of each?
 # 4. You move from one GPU to four with the same `--batch-size`. What happens to the global batch, the
 #    number of steps per epoch and the learning rate?
-# 5. Why does the backbone stay in inference mode (`training=False`) even while its top blocks train?
+# 5. Why do the backbone's BatchNorm layers stay frozen, in inference mode, even while its top blocks train?
 #
 # **Your turn**: set `MY_FOLDER` to a folder of your own photos and run the notebook again.
 

@@ -3,7 +3,7 @@
 The model (layer names in brackets)::
 
     image (0-255) -> [augmentation] random flip, rotation, zoom (training only)
-                  -> [backbone]     frozen, always called with training=False
+                  -> [backbone]     frozen; its BatchNorm layers in both stages
                   -> [pool]         global average pooling: one vector per image
                   -> [dropout]
                   -> [head]         Dense softmax, one unit per class (float32)
@@ -16,9 +16,10 @@ The two stages (the Keras transfer-learning guide's recipe)::
                                                                 are adjusted, not wiped
 
 Each stage keeps the weights of its epoch with the lowest validation loss (the validation
-split chooses; the test split is not looked at). The backbone stays in inference mode in both
-stages (``training=False``), so its BatchNorm layers normalise with their stored statistics;
-freezing them as well keeps their scale and shift. Both stages train through
+split chooses; the test split is not looked at). The backbone's BatchNorm layers stay frozen in
+both stages, so they run in inference mode and normalise with their stored statistics. (Calling
+the backbone with ``training=False`` is not enough in Keras 3: once its layers are unfrozen, the
+``training=True`` of ``fit`` reaches them, keras-team/keras#20285; chapter 02 shows it.) Both stages train through
 ``core.training.fit`` (which recompiles, so Keras reads the new trainable flags), and freezing
 uses ``core.layers``.
 """
@@ -88,7 +89,7 @@ def build_transfer_model(n_classes, backbone=bb.DEFAULT_BACKBONE, image_size=96,
     base.trainable = False
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs) if augment else inputs
-    x = base(x, training=False)  # inference mode, in both stages
+    x = base(x, training=False)  # stage 1: all frozen; stage 2 keeps its BatchNorm layers frozen
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(checks.share(dropout, "dropout"), name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", dtype="float32", name="head")(x)
