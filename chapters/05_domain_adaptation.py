@@ -154,7 +154,6 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from course_lib.chapters.ch05_domain_adaptation import exercises
 from course_lib.core.layers import split
 from course_lib.core.training import fit
 from course_lib.methods import adaptation
@@ -196,8 +195,6 @@ class DANN(keras.Model):
         self.domain_optimizer.apply(grads[len(main):], adversary)
         return {"loss": loss}
 
-
-exercises.check_reversal(GradientReversal)
 
 pairs = tf.data.Dataset.from_tensor_slices(
     adaptation.paired(task.x_source, task.y_source, task.x_target[:256])).batch(64)

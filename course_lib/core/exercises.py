@@ -253,7 +253,8 @@ def _chapter_file(package):
 
 @functools.lru_cache(maxsize=None)
 def shown_code(package):
-    """The code a chapter's notebook shows: its code cells and the Python blocks of its markdown.
+    """The code a chapter's notebook shows: its code cells (its markdown holds no code block:
+    ``tests/test_code_blocks.py``).
 
     Args:
         package: the chapter's package, e.g. ``"course_lib.chapters.ch01_feature_extraction"``;
@@ -271,9 +272,8 @@ def shown_code(package):
     for cell in re.split(r"^# %%.*$", path.read_text(encoding="utf-8"), flags=re.M)[1:]:
         lines = cell.strip("\n").splitlines()
         if all(line.startswith("#") or not line.strip() for line in lines):  # a markdown cell
-            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines)
-            snippets += re.findall(r"```python\n(.*?)```", text, flags=re.S)
-        elif "exercises.check_" not in cell:
+            continue
+        if "exercises.check_" not in cell:
             snippets.append("\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))))
     return tuple(snippets)
 
