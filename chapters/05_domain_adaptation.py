@@ -144,8 +144,7 @@ plots.dann_diagram();
 # In plain Keras, the reversal is a layer whose value is $x$ and whose derivative is $-\lambda$; the step passes
 # each domain through the extractor on its own and gives the domain classifier its own optimizer (the next
 # section says why). This is what `course_lib.methods.adaptation.DANN` does, with checks, logs and the
-# $\lambda$ schedule. The cell checks the reversal with exercise 2's check (tensors and lambdas of its own),
-# then trains this DANN for a few steps beside the course's on the same batches from the same weights, both
+# $\lambda$ schedule. The cell trains this DANN for a few steps beside the course's on the same batches from the same weights, both
 # with $\lambda = 0$ (the course's schedule moves $\lambda$ every step; this layer keeps it fixed): the
 # same two forward passes, losses and optimizers give the same weights.
 
