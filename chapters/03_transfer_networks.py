@@ -344,9 +344,9 @@ class CCSA(keras.Model):
         return {"loss": loss, "align": align, "separate": separate}
 
 
-x_source, y_source = load_domain("mnist", "train", channels=3)
-x_target, y_target = load_domain("mnist_m", "train", channels=3)
-pairs_x, pairs_y = shared_embedding.labelled_pairs(x_source[:320], y_source[:320], x_target[:30], y_target[:30])
+x_source, y_source = (a[:320].copy() for a in load_domain("mnist", "train", channels=3))   # keep only what trains
+x_target, y_target = (a[:30].copy() for a in load_domain("mnist_m", "train", channels=3))
+pairs_x, pairs_y = shared_embedding.labelled_pairs(x_source, y_source, x_target, y_target)
 
 classifier = shared_embedding.build_embedding_classifier(seed=0)
 model = CCSA(cut(classifier, "embedding"), classifier.get_layer("head"))
@@ -361,6 +361,10 @@ fit(shared_embedding.CCSA(course_classifier), tf.data.Dataset.from_tensor_slices
 largest = max(float(np.abs(a - b).max()) for a, b in zip(classifier.get_weights(), course_classifier.get_weights()))
 print(f"plain Keras vs course_lib's CCSA after 5 steps on the same pairs: weights differ by at most {largest:.1e}")
 assert largest < 1e-3
+import gc
+
+del model, classifier, course_classifier  # the comparison is done: free these models' memory
+gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
 # The fair baseline is the **same network** trained on the few target labels alone. A third arm
@@ -386,11 +390,9 @@ from course_lib.methods import shared_embedding
 embedded = {}
 chapter.shared_embedding(seed=0, arms=(chapter.ARM_TARGET_ONLY, chapter.ARM_CCSA), keep=embedded,
                          progress=True)
-x_s, y_s = load_domain("mnist", "test", channels=3)
-x_t, y_t = load_domain("mnist_m", "test", channels=3)
-distances = {arm: shared_embedding.pair_distances(embedded[arm].model, x_s[:300], y_s[:300],
-                                                  x_t[:300], y_t[:300])
-             for arm in embedded}
+x_s, y_s = (a[:300].copy() for a in load_domain("mnist", "test", channels=3))   # keep only what is used
+x_t, y_t = (a[:300].copy() for a in load_domain("mnist_m", "test", channels=3))
+distances = {arm: shared_embedding.pair_distances(embedded[arm].model, x_s, y_s, x_t, y_t) for arm in embedded}
 for arm, (same, different) in distances.items():
     print(f"{arm:26s} test accuracy {embedded[arm].test:.3f}; mean distance, same class "
           f"{same.mean():.2f}, different class {different.mean():.2f}")
@@ -454,8 +456,8 @@ from course_lib.methods import fusion
 source_copy = keras.models.clone_model(source)
 source_copy.set_weights(source.get_weights())
 target_branch = fusion.target_branch(seed=0)    # a small CNN, trained from scratch
-x_grey, y = load_domain("mnist_m", "train", channels=1)
-x_colour, _ = load_domain("mnist_m", "train", channels=3)
+x_grey, y = (a[:256].copy() for a in load_domain("mnist_m", "train", channels=1))   # keep only what is used
+x_colour = load_domain("mnist_m", "train", channels=3)[0][:256].copy()
 
 source_branch = keras.Model(source_copy.input, source_copy.get_layer("flatten").output)
 source_branch.trainable = False                   # the source's knowledge stays as it is

@@ -270,6 +270,10 @@ print(f"pseudo-labels: {keep.sum()} kept, the same as course_lib's: "
       f"{np.array_equal(np.flatnonzero(keep), index) and np.array_equal(pseudo_labels, labels)}; "
       f"student weights after training differ by at most {largest:.1e}")
 assert np.array_equal(np.flatnonzero(keep), index) and np.array_equal(pseudo_labels, labels) and largest < 1e-2
+import gc
+
+del teacher, student, course_student  # the comparison is done: free these models' memory
+gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
 # Two versions, three rounds each:
@@ -436,6 +440,10 @@ im_loss = {name: float(source_free.information_maximisation_loss(m.predict(x_tar
 print("information-maximisation loss on the 500 images: " + ", ".join(f"{k} {v:.4f}" for k, v in im_loss.items()))
 # The same steps: the same fall of the loss, up to rounding (Adam makes a rounding-sized gradient a full step)
 assert abs(im_loss["plain Keras"] - im_loss["course_lib"]) < 0.25 * (im_loss["before"] - im_loss["course_lib"])
+import gc
+
+del model, adabn_model, course_model  # the comparison is done: free these models' memory
+gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
 # The course's version starts from AdaBN, freezes the head, trains for 5<!-- fact: methods.source_free:EPOCHS --> epochs on the unlabelled adapt

@@ -275,8 +275,8 @@ outputs = keras.layers.Dense(n_classes, activation="softmax")(
     keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x)))
 model = keras.Model(inputs, outputs)
 model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(train_data.take(1), shuffle=False, verbose=0)  # stage 1; the course: 10 epochs, validation_data and
-# keras.callbacks.EarlyStopping("val_loss", patience=10, restore_best_weights=True) keep the best epoch
+# stage 1: model.fit(train_data, epochs=10, validation_data=validation_data, callbacks=[keras.callbacks.EarlyStopping(
+#     "val_loss", patience=10, restore_best_weights=True)])   (train_folder below runs it; not twice here)
 stage_1 = parameter_counts(model)[0]
 first_layer_of_top_blocks = bb.top_blocks_start(base, 2)
 base.trainable = True
@@ -287,7 +287,7 @@ for layer in base.layers:
         layer.trainable = False
 model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy",  # re-read the flags
               metrics=["accuracy"])
-model.fit(train_data.take(1), shuffle=False, verbose=0)  # stage 2, as stage 1
+# stage 2: model.fit(...) as stage 1
 
 course_model = recipe.build_transfer_model(n_classes, image_size=IMAGE_SIZE)
 recipe.freeze_backbone(course_model)
@@ -296,6 +296,10 @@ recipe.unfreeze_top_blocks(course_model, 2)
 print(f"trainable parameters, plain Keras vs course_lib: stage 1 {stage_1:,} vs {course_stage_1:,}, "
       f"stage 2 {parameter_counts(model)[0]:,} vs {parameter_counts(course_model)[0]:,}")
 assert (stage_1, parameter_counts(model)[0]) == (course_stage_1, parameter_counts(course_model)[0])
+import gc
+
+del model, base, course_model  # the comparison is done: free these models' memory
+gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
 # `train_folder` does all of it (checks, split, pipeline, weights, model, both stages, the test set)
@@ -517,6 +521,10 @@ largest = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), co
 print(f"{strategy.num_replicas_in_sync} replica(s); plain Keras vs the course's fit under the strategy: "
       f"weights differ by at most {largest:.1e}")
 assert largest < 1e-3
+import gc
+
+del model, course_model  # the comparison is done: free these models' memory
+gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
 # The course's tests run all three without a GPU: MirroredStrategy over the CPU split into two logical
