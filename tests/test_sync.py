@@ -72,12 +72,13 @@ def test_a_fact_in_prose_is_written_from_the_code():
 
 # A ninth chapter, in a copy of the tree ----------------------------------------------------------
 
-NINTH = syllabus.Chapter(
-    8, "transfer_in_a_hurry", "transfer in a hurry",
+LAST = syllabus.CHAPTERS[-1]
+NINTH = syllabus.Chapter(  # the chapter after the last one (the ninth when the course had eight)
+    LAST.number + 1, "transfer_in_a_hurry", "transfer in a hurry",
     summary="the whole recipe in a few cells, for a class with ten minutes left",
     teaches="a frozen extractor, a new head and a short fine-tuning, one after the other",
     prerequisites=(syllabus.Prerequisite("feature_extraction", "a frozen feature extractor with a new head"),))
-HEADER = "".join((ROOT / "chapters" / "07_your_own_images.py").read_text().partition("\n# ---\n")[:2]) + "\n"
+HEADER = "".join((ROOT / "chapters" / f"{LAST.name}.py").read_text().partition("\n# ---\n")[:2]) + "\n"
 
 
 def _tree_copy(folder):
@@ -112,9 +113,9 @@ def _add_the_ninth_chapter(tree):
     assert found == 1, "course_lib/syllabus.py: no `CHAPTERS = (...)` to add a chapter to"
     declarations.write_text(text)
 
-    seventh = jupytext.read(tree / "chapters" / "07_your_own_images.py")
-    colab, setup = [cell.source.replace("07_your_own_images", c.name)
-                    for cell in seventh.cells if cell.cell_type == "code"][:2]
+    last = jupytext.read(tree / "chapters" / f"{LAST.name}.py")
+    colab, setup = [cell.source.replace(LAST.name, c.name)
+                    for cell in last.cells if cell.cell_type == "code"][:2]
     base = "https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main"
     _write_pair(tree / "chapters" / f"{c.name}.py", "\n".join([
         "# %% [markdown]", f"# # {c.number:02d} · Transfer in a hurry: {c.summary}", "#",
@@ -165,7 +166,7 @@ def test_a_ninth_chapter_is_one_declaration_and_its_own_files(tmp_path):
     welcome = jupytext.read(tree / "chapters" / "00_welcome.py")
     assert f"]({c.name}.ipynb) | {c.summary} |" in welcome.cells[[sync.COURSE_MAP in x.metadata.get("tags", [])
                                                                    for x in welcome.cells].index(True)].source
-    before = jupytext.read(tree / "chapters" / "07_your_own_images.py").cells[-1]
+    before = jupytext.read(tree / "chapters" / f"{LAST.name}.py").cells[-1]
     assert f"**Next:** [{c.label}]({c.name}.ipynb)" in before.source
     assert "back to the" in jupytext.read(tree / "chapters" / f"{c.name}.py").cells[-1].source.lower()
 
