@@ -89,15 +89,16 @@ def resources(benchmark):
       chapter (the kernel policy keeps one chapter in memory at a time), rounded up;
     - memory limit: the whole session's peak over the walk (server and every kernel,
       summed RSS) plus ``MEMORY_HEADROOM``, rounded up;
-    - CPU guarantee: the share of one CPU with which the slowest chapter's Run All still
-      ends within the course's time budget (the walk ran on one CPU), rounded up to 0.1;
+    - CPU guarantee: the share of one CPU with which every chapter's Run All still ends
+      within its own time budget (the walk ran on one CPU), rounded up to 0.1;
     - CPU limit: the CPUs the walk ran on (the course runs TensorFlow on one thread).
     """
     walk = benchmark["walk"]
     summary = walk["summary"]
     guarantee = mib(walk["server_start"]["rss_mb"] + summary["largest_kernel_mb"])
     limit = mib(summary["session_peak_rss_mb"]) * (1 + MEMORY_HEADROOM)
-    share = summary["slowest_run_all_seconds"] / walk["budget"]["run_all_seconds"]
+    budget = walk["budget"]["run_all_seconds"]  # per chapter: {notebook: seconds}
+    share = max(row["run_all_seconds"] / budget[row["notebook"]] for row in walk["chapters"])
     return Resources(memory_guarantee_mib=_round_up(guarantee), memory_limit_mib=_round_up(limit),
                      cpu_guarantee=math.ceil(share * 10) / 10, cpu_limit=float(walk["machine"]["cpus_used"]))
 
@@ -134,7 +135,7 @@ def learner_mib(chapter, benchmark):
 
 def learner_cpu(chapter, benchmark):
     """The share of a CPU with which ``chapter``'s Run All ends within the budget, every learner at once."""
-    return benchmark["chapters"][chapter]["seconds_1cpu"] / benchmark["walk"]["budget"]["run_all_seconds"]
+    return benchmark["chapters"][chapter]["seconds_1cpu"] / benchmark["walk"]["budget"]["run_all_seconds"][chapter]
 
 
 def learners_per_server(cores, gib, per_learner_mib, per_learner_cpu, hub_mib=0):
