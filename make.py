@@ -9,7 +9,7 @@
     python make.py test --quick
                             only the unit tests that need no notebook, browser or long
                             training (a few minutes); says what it left out
-    python make.py test chapters/03_transfer_networks.ipynb
+    python make.py test chapters/04_transfer_networks.ipynb
                             what one chapter needs: the notebook and its solutions executed,
                             the chapter's unit tests (any other arguments go to pytest)
     python make.py bench    set up .venv and time every notebook, cold and warm cache, on two

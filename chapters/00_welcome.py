@@ -62,7 +62,7 @@ course_lib.check_env("00_welcome")
 # better than it could from the target's own data alone: usually the target has few labels, or none.
 #
 # - Same task, different domain: digits written on paper vs digits on colour photos.
-#   Adapting to it is **domain adaptation** (域适配, chapters 04 and 05).
+#   Adapting to it is **domain adaptation** (域适配, chapters 05 and 06).
 # - Same domain, different task: the same `mnist` images, labelled even or odd instead of by digit. The
 #   images, and so $P(X)$, stay; the labels change.
 # - Different task, and strictly a different domain too: digits 0-4 vs digits 5-9 (chapter 01). The label
@@ -82,12 +82,12 @@ course_lib.check_env("00_welcome")
 # | 00 welcome | domains and tasks, the source model, and the gap it meets on a new domain |
 # | [01 feature extraction](01_feature_extraction.ipynb) | reuse the source model's features, frozen, with a new head for a new task |
 # | [02 task fine-tuning](02_task_fine_tuning.ipynb) | let some of the extractor learn, and see how much, how fast and at what cost |
-# | [03 transfer networks](03_transfer_networks.ipynb) | share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels |
-# | [04 self-training and source-free adaptation](04_self_training_and_source_free.ipynb) | learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data |
-# | [05 domain adaptation](05_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
-# | [06 when transfer helps and when it hurts](06_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
-# | [07 your own images](07_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
-# | [08 parameter-efficient fine-tuning](08_parameter_efficient.ipynb) | train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy |
+# | [03 transfer networks](04_transfer_networks.ipynb) | share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels |
+# | [04 self-training and source-free adaptation](05_self_training_and_source_free.ipynb) | learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data |
+# | [05 domain adaptation](06_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
+# | [06 when transfer helps and when it hurts](07_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
+# | [07 your own images](08_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
+# | [08 parameter-efficient fine-tuning](09_parameter_efficient.ipynb) | train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy |
 #
 # Each chapter is built to run within 90 s on one CPU once the course's cache is warm. Words in two languages:
 # [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

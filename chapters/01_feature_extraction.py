@@ -140,7 +140,7 @@ print(f"chosen on validation: {chosen}")
 #
 # - The middle layer is usually best. `block1_pool` holds generic edges, but thousands of numbers per image are
 #   many for 50<!-- fact: .experiments:TRAIN_IMAGES --> labels; `features_relu` was shaped to separate the digits 0-4, not 5-9: the later a layer, the more
-#   it is specialised to the source's task (chapter 06 measures this layer by layer, as Yosinski et al. did).
+#   it is specialised to the source's task (chapter 07 measures this layer by layer, as Yosinski et al. did).
 # - The choice used the validation images only. Choosing on the test images would make the test number
 #   optimistic: it would no longer be a fair estimate of accuracy on new images.
 
@@ -190,7 +190,7 @@ assert head_params * 20 <= scratch_params
 #   to fit (printed above).
 # - **New domain**: the MNIST source's filters were made for black-on-white strokes; on photos, a frozen
 #   extractor is no better than scratch. Letting the pretrained layers move as well (fine-tuning, chapter 02)
-#   does better there; chapters 04 and 05 use the thousands of *unlabelled* target images instead.
+#   does better there; chapters 05 and 06 use the thousands of *unlabelled* target images instead.
 # - The source text says (its section 2) that the shared extractor's parameters are "fine-tuned with the
 #   target data". That mixes two techniques: a shared *feature extractor* is kept frozen (as here); updating
 #   it is *fine-tuning*, chapter 02. Its formula also feeds an undefined $X_{st}$; the formula in section 1 is
@@ -241,7 +241,7 @@ exercises.check_head_parameters(my_head_parameters);
 # - Where to cut is a choice: make it on validation data. Early layers are generic but wide; late layers are
 #   specialised to the source's task.
 # - On a new domain, frozen source features may be no better than training from scratch: then fine-tune
-#   (chapter 02) or adapt (chapters 04 and 05).
+#   (chapter 02) or adapt (chapters 05 and 06).
 #
 # ## Review questions
 #

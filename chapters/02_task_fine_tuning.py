@@ -68,7 +68,7 @@ course_lib.check_env("02_task_fine_tuning")
 # connected layers (微调全连接层). We write **§3.2.1** for part 3, sub-part (2.1), and **§2.2** for part 2,
 # sub-part (2). This chapter teaches §2.2 (the idea) and §3.2 (the methods and their formulas).
 # (Part 2 also opens with a numbered list whose items 3 and 4 are source-free adaptation and self-training;
-# those are chapter 04's, not to be confused with §2.3, the transfer networks of chapter 03.)
+# those are chapter 05's, not to be confused with §2.3, the transfer networks of chapter 04.)
 
 # %% [markdown]
 # ## 1 · The task: from MNIST to MNIST-M with a few labels
@@ -396,7 +396,7 @@ assert all(bn_runs.claims().values())
 #   images change although no conv weight was allowed to change, and the source accuracy moves with
 #   them. The model is no longer the one you froze.
 # - Its target accuracy may even rise. That is the useful side of re-estimating statistics on the target
-#   (**AdaBN**, chapter 04): a method to use on purpose, with the source model kept, not an accident of
+#   (**AdaBN**, chapter 05): a method to use on purpose, with the source model kept, not an accident of
 #   freezing.
 
 # %% [markdown]
@@ -682,7 +682,7 @@ exercises.check_other_class_smoothing(my_smooth);
 # Every choice above was made on the validation split. Now, and only now, the two models this notebook
 # fine-tuned meet the `mnist_m` test images. The same full fine-tuning ran in the registry as
 # seed 0 of `fine_tuning_strategies`, so its number can be compared with the results file's, within the
-# spread the registry measured across processors' numerics (chapter 05 says why they can differ).
+# spread the registry measured across processors' numerics (chapter 06 says why they can differ).
 
 # %%
 tested = {name: accuracy(model, *task["test"]) for name, model in (("full", full.model),
@@ -725,7 +725,7 @@ print(results.beside(strategies, {"full": tested["full"]}))
 # ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb),
 # [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb)).
 #
-# **Next:** [03 · transfer networks](03_transfer_networks.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/03_transfer_networks.ipynb)):
+# **Next:** [04 · transfer networks](04_transfer_networks.ipynb)
+# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/04_transfer_networks.ipynb)):
 # share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels.
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

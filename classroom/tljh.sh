@@ -18,7 +18,7 @@ config="$user_env/etc/jupyter/jupyter_server_config.py"
 sudo mkdir -p "$(dirname "$config")"
 sudo grep -qs "course_lib.tools.kernel_policy" "$config" || sudo tee -a "$config" < "$course/binder/jupyter_server_config.py" > /dev/null
 
-# The caches warmed once for everyone (data, source models, chapter 07's weights): every user reads
+# The caches warmed once for everyone (data, source models, chapter 08's weights): every user reads
 # them and may add entries, none may change or delete another's (files read-only, folders sticky).
 sudo mkdir -p "$share"
 sudo env COURSE_CACHE_DIR="$share/cache" KERAS_HOME="$share/keras" "$user_env/bin/python" -m course_lib.tools.warm

@@ -131,14 +131,14 @@ CHAPTERS = (
             prerequisites=(Prerequisite("welcome", "the three domains and the source model"),
                            Prerequisite("feature_extraction", "a frozen feature extractor with a new head")),
             widgets=(Widget("the layer-freezing widget", picture=True, rows=3),)),
-    Chapter(3, "transfer_networks", "transfer networks",
+    Chapter(4, "transfer_networks", "transfer networks",
             summary="share an embedding between domains, fuse a frozen source branch with a target "
                     "branch, and reuse kernels across input channels",
             teaches="channel copying done right (the source text's code, and why it fails); a shared "
                     "embedding (CCSA); fusion with a frozen branch; multimodal transfer through paired views",
             prerequisites=(Prerequisite("welcome", "the domains and the source model"),
                            Prerequisite("task_fine_tuning", "freezing and fine-tuning layers"))),
-    Chapter(4, "self_training_and_source_free", "self-training and source-free adaptation",
+    Chapter(5, "self_training_and_source_free", "self-training and source-free adaptation",
             summary="learn from an unlabelled target: AdaBN, self-training, and adaptation without "
                     "the source data",
             teaches="AdaBN; pseudo-labelling and confirmation bias; information maximisation (SHOT) "
@@ -146,7 +146,7 @@ CHAPTERS = (
             prerequisites=(Prerequisite("welcome", "the source model and the gap it meets on mnist_m"),
                            Prerequisite("task_fine_tuning", "its BatchNorm section helps")),
             widgets=(Widget("the confidence-threshold widget", picture=True, rows=3),)),
-    Chapter(5, "domain_adaptation", "domain adaptation",
+    Chapter(6, "domain_adaptation", "domain adaptation",
             summary="domain adaptation with labelled source and unlabelled target data: DANN, Deep "
                     "CORAL and MMD",
             teaches="DANN (gradient reversal), Deep CORAL, MMD without target labels; the feature space "
@@ -155,7 +155,7 @@ CHAPTERS = (
                            Prerequisite("self_training_and_source_free",
                                         "AdaBN, which every model here uses before testing")),
             widgets=(Widget("the adaptation lab", picture=False, rows=2),)),
-    Chapter(6, "when_transfer_helps", "when transfer helps and when it hurts",
+    Chapter(7, "when_transfer_helps", "when transfer helps and when it hurts",
             summary="how many target labels, negative transfer, overfitting, imbalance, and which "
                     "layers transfer",
             teaches="how many target labels; negative transfer and a probe that warns of it; overfitting; "
@@ -164,7 +164,7 @@ CHAPTERS = (
             prerequisites=(Prerequisite("feature_extraction", "a frozen feature extractor with a new head"),
                            Prerequisite("task_fine_tuning",
                                         "fine-tuning the whole model or some of its layers"))),
-    Chapter(7, "your_own_images", "your own images",
+    Chapter(8, "your_own_images", "your own images",
             summary="a pretrained ImageNet backbone on a folder of photos, from the folder to an "
                     "exported model",
             teaches="a folder of photos checked as training reads it; a `tf.data` pipeline; a hash-checked "
@@ -172,7 +172,7 @@ CHAPTERS = (
                     "recipe as a command on one or several GPUs or machines",
             prerequisites=(Prerequisite("feature_extraction", "a frozen feature extractor and a new head"),
                            Prerequisite("task_fine_tuning", "fine-tuning, BatchNorm in inference mode"))),
-    Chapter(8, "parameter_efficient", "parameter-efficient fine-tuning",
+    Chapter(9, "parameter_efficient", "parameter-efficient fine-tuning",
             summary="train a small part of the source model, or a small addition to it: LP-FT, BitFit, "
                     "LoRA and adapters, each with its share of the weights and its accuracy",
             teaches="the probe, full fine-tuning and LP-FT; BitFit (biases, then BatchNorm's scale and "

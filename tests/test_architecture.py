@@ -8,11 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "course_lib"
 #: Where else a GradientTape may appear: an exercise check measuring the learner's layer's gradient.
-TAPE_ELSEWHERE = {"course_lib/chapters/ch05_domain_adaptation/exercises.py"}
+TAPE_ELSEWHERE = {"course_lib/chapters/ch06_domain_adaptation/exercises.py"}
 #: Where else a ``.fit(`` is called: the optional peer comparison runs the ADAPT library's own fit
 #: on purpose; the others are scikit-learn's (a PCA, the proxy A-distance's linear classifier).
-FIT_ELSEWHERE = {"course_lib/core/training.py", "course_lib/chapters/ch05_domain_adaptation/peer_adapt.py",
-                 "course_lib/chapters/ch05_domain_adaptation/plots.py",
+FIT_ELSEWHERE = {"course_lib/core/training.py", "course_lib/chapters/ch06_domain_adaptation/peer_adapt.py",
+                 "course_lib/chapters/ch06_domain_adaptation/plots.py",
                  "course_lib/methods/adaptation/proxy_a_distance.py"}
 
 

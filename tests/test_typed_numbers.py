@@ -70,7 +70,7 @@ def test_a_typed_number_is_found(typed):
     assert typed_numbers(typed) == [typed]
 
 
-@pytest.mark.parametrize("allowed", ["## 3 · Freezing", "section 2 of chapter 05", "Yosinski et al. (2014)",
+@pytest.mark.parametrize("allowed", ["## 3 · Freezing", "section 2 of chapter 06", "Yosinski et al. (2014)",
                                      "a float32 array", "digits 0-4 and 5-9", "20<!-- fact: .task:LABELS_PER_CLASS -->",
                                      "the rate $10^{-3}$ and `momentum=0.99`", "see 02_task_fine_tuning.ipynb"])
 def test_what_prose_may_type_passes(allowed):

@@ -247,7 +247,7 @@ COPIED_RUN = 3
 
 
 def _chapter_file(package):
-    """``course_lib.chapters.ch04_self_training_and_source_free`` -> ``chapters/04_self_....py``."""
+    """``course_lib.chapters.ch05_self_training_and_source_free`` -> ``chapters/04_self_....py``."""
     return Path(__file__).resolve().parents[2] / "chapters" / f"{package.rsplit('.', 1)[-1][2:]}.py"
 
 

@@ -2,7 +2,7 @@
 
 A ``Recipe`` says how one is trained: which domain and digits, how many images, epochs,
 batch size, learning rate, seed, and whether the labels are shuffled (a source that has
-learned nothing true about digits, for chapter 06's negative transfer). The recipe, the
+learned nothing true about digits, for chapter 07's negative transfer). The recipe, the
 architecture, the data version and the library versions make the cache key, so a changed
 recipe or an upgrade trains afresh.
 """

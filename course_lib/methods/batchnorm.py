@@ -10,7 +10,7 @@ was trained on*.
   Freezing the conv and dense layers but not the BatchNorm layers between them lets each
   small target batch overwrite the statistics, so the "frozen" features change (chapter 02).
 * AdaBN (Li et al. 2016): re-estimate the moving statistics on unlabelled target images,
-  with no gradient step: ``adabn(model, x_target)`` (chapter 04; chapter 05 uses it too).
+  with no gradient step: ``adabn(model, x_target)`` (chapter 05; chapter 06 uses it too).
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Chapter 07: transfer learning on a folder of your own images, also a command line.
+"""Chapter 08: transfer learning on a folder of your own images, also a command line.
 
 ================  ============================================================
 module            what it does

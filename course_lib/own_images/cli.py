@@ -1,4 +1,4 @@
-"""``python -m course_lib.own_images``: chapter 07's recipe on your own folder, from the shell.
+"""``python -m course_lib.own_images``: chapter 08's recipe on your own folder, from the shell.
 
 ::
 
@@ -36,7 +36,7 @@ def parser():
     defaults = Settings()
     top = argparse.ArgumentParser(prog="python -m course_lib.own_images",
                                   description="Transfer learning on a folder of your own images "
-                                              "(chapter 07 of Transfer Learning, Hands-On).")
+                                              "(chapter 08 of Transfer Learning, Hands-On).")
     commands = top.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="check a folder: what training would use, and what it skips")

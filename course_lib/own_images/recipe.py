@@ -107,7 +107,7 @@ def calibrate_batchnorm(model, images):
     Only for a randomly initialised backbone: its moving statistics are placeholders
     (mean 0, variance 1), so its activations shrink layer after layer, to about 1e-10
     for MobileNetV3Small, and a head cannot learn from them. Measuring them on the
-    learner's images (as AdaBN does in chapter 04) gives usable *random features*.
+    learner's images (as AdaBN does in chapter 05) gives usable *random features*.
     ImageNet weights come with real statistics: keep those.
 
     Args:

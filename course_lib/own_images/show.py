@@ -1,4 +1,4 @@
-"""Chapter 07's plots: a grid per class, the two-stage curves, the confusion matrix, mistakes.
+"""Chapter 08's plots: a grid per class, the two-stage curves, the confusion matrix, mistakes.
 
 Images are (n, h, w, 3) pixel values 0-255, as the input pipeline gives them. Every title
 carries the weights label ("ImageNet weights" or "random init, not transfer"), so no plot of

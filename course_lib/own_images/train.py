@@ -1,5 +1,5 @@
 """Train on a folder of images: check, split, read, build, two stages, test. What the command
-``python -m course_lib.own_images train FOLDER`` runs, and what chapter 07 calls.
+``python -m course_lib.own_images train FOLDER`` runs, and what chapter 08 calls.
 
 ``train_folder(folder, output, settings, strategy)``:
 

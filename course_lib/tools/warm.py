@@ -4,7 +4,7 @@ Binder's ``postBuild`` and ``python3 make.py course`` run it; teachers can run i
 class. It builds the offline data (MNIST parsed once, MNIST-M blended once) and trains every
 source model the chapters load: the ``RECIPES`` of each declared chapter's ``experiments``
 module (``course_lib.syllabus``), and makes what else they keep there (its ``CACHED``:
-chapter 07's sample folders).
+chapter 08's sample folders).
 """
 
 import dataclasses

@@ -69,7 +69,7 @@ x, y = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size=6
 from course_lib.core.cnn import build_cnn
 
 layer_freezing_demo(build_cnn(filters=(4, 8), units=16), (x[:48], y[:48]), (x[48:], y[48:]), epochs=1)""",
-    """from course_lib.chapters.ch04_self_training_and_source_free.widget import confidence_threshold_widget
+    """from course_lib.chapters.ch05_self_training_and_source_free.widget import confidence_threshold_widget
 
 confidence_threshold_widget(rng.dirichlet(np.ones(10) * 0.3, size=300), rng.integers(0, 10, size=300))""",
 ]

@@ -141,7 +141,7 @@ def test_an_answer_that_differs_from_the_shown_code_is_not_a_copy():
 
 
 def test_shown_code_is_the_notebooks_code_cells_but_not_its_exercise_cells():
-    shown = exercises.shown_code("course_lib.chapters.ch04_self_training_and_source_free")
+    shown = exercises.shown_code("course_lib.chapters.ch05_self_training_and_source_free")
     assert any("layer.momentum = 0.0" in snippet for snippet in shown)
     assert any("class InformationMaximisation(keras.Model)" in snippet for snippet in shown)
     assert not any("exercises.check_" in snippet for snippet in shown)

@@ -1,4 +1,4 @@
-"""Image folders for chapter 07's tests, made on the spot: coloured squares, phone-style
+"""Image folders for chapter 08's tests, made on the spot: coloured squares, phone-style
 photos with a second image inside (MPO), a decompression bomb."""
 
 import numpy as np

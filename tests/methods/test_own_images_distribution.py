@@ -1,4 +1,4 @@
-"""Chapter 07's distribution settings, without starting a cluster: the global batch and the
+"""Chapter 08's distribution settings, without starting a cluster: the global batch and the
 learning rate, TF_CONFIG, which worker writes, the precision policy (the runs themselves are in
 test_own_images_cli)."""
 

@@ -1,4 +1,4 @@
-"""Chapter 07's folder checks and sample folders, without training.
+"""Chapter 08's folder checks and sample folders, without training.
 
 Issue 19's faults each have a test here: the sample folder never deletes what it did not make;
 phone photos (MPO) are accepted; why files were skipped reaches the learner; a decompression

@@ -1,4 +1,4 @@
-"""Chapter 07's input pipeline: the split, decoding once, new batches every epoch, the cache.
+"""Chapter 08's input pipeline: the split, decoding once, new batches every epoch, the cache.
 
 Issue 17: ``image_dataset_from_directory(...).cache()`` cached shuffled *batches*, so every
 epoch after the first served the first epoch's batches again; here the cache holds decoded

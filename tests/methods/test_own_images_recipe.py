@@ -1,4 +1,4 @@
-"""Chapter 07's recipe on a generated folder of coloured squares (32x32, the smallest input the
+"""Chapter 08's recipe on a generated folder of coloured squares (32x32, the smallest input the
 MobileNets take), with randomly initialised backbones: no network, a few seconds per stage (the
 two-stage run is shared by the tests that read it)."""
 
@@ -175,7 +175,7 @@ def test_predict_export_and_reload(two_stage, folder, tmp_path):
 
 
 def test_two_exports_to_one_path_each_get_their_own_model_back(tmp_path):
-    """Issue 19: chapter 07 exported to one fixed path and loaded it back, so two kernels could
+    """Issue 19: chapter 08 exported to one fixed path and loaded it back, so two kernels could
     load each other's model (or half a file): measured, 3-7 wrong models and 24-27 failed loads
     in 40 exports each. Now each export loads what it saved, and the file is always whole."""
     path = tmp_path / "shared.keras"

@@ -1,4 +1,4 @@
-"""Chapter 07's ImageNet weights: Keras's cache, one download with a deadline, the hash check.
+"""Chapter 08's ImageNet weights: Keras's cache, one download with a deadline, the hash check.
 
 Nothing here touches the network: downloads are monkeypatched, or go to a server on this
 machine. Issue 19: a damaged weights file used to count as "ImageNet weights" (a test even

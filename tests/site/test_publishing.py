@@ -14,10 +14,10 @@ course_lib.setup(0)
 
 from course_lib import publishing  # noqa: E402
 from course_lib.chapters.ch02_task_fine_tuning import widget as layer_freezing  # noqa: E402
-from course_lib.chapters.ch04_self_training_and_source_free import (  # noqa: E402
+from course_lib.chapters.ch05_self_training_and_source_free import (  # noqa: E402
     widget as confidence_threshold)
-from course_lib.chapters.ch05_domain_adaptation import widget as adaptation  # noqa: E402
-from course_lib.chapters.ch05_domain_adaptation.experiments import Scores  # noqa: E402
+from course_lib.chapters.ch06_domain_adaptation import widget as adaptation  # noqa: E402
+from course_lib.chapters.ch06_domain_adaptation.experiments import Scores  # noqa: E402
 from course_lib.core.cnn import build_cnn  # noqa: E402
 
 NOTEBOOK = "chapters/02_task_fine_tuning.ipynb"

@@ -1,4 +1,4 @@
-"""Unsupervised domain adaptation: labelled source images, unlabelled target images (chapter 05).
+"""Unsupervised domain adaptation: labelled source images, unlabelled target images (chapter 06).
 
 - ``two_domain``: ``TwoDomainModel`` (separate source and target passes) and ``paired``;
 - ``dann``: DANN, a ``TwoDomainModel`` with a domain classifier behind gradient reversal;

@@ -1,0 +1,372 @@
+"""Chapter 06's experiments: adapting the MNIST source model to ``mnist_m`` without target labels.
+
+The setting, for every arm: the labelled source is the ``mnist`` training split, the
+unlabelled target the ``mnist_m`` training split (its labels dropped), grey; the
+``mnist_m`` test split gives the score, once. Every arm uses the same network (the
+course's source model split at ``features_relu``), the same warm start, the same steps
+(``EPOCHS`` passes over the target, batches of ``BATCH_SIZE``, Adam at ``LEARNING_RATE``)
+and the same test-time treatment: BatchNorm statistics re-estimated on the unlabelled
+target images (AdaBN, chapter 05). ``source_only_trained`` runs the adaptation methods'
+training loop with the adaptation switched off, so a method's gain is the method's and
+not the extra training's.
+
+- ``domain_adaptation``: the three source-only arms against DANN, Deep CORAL and MMD, and
+  how far apart each model keeps the domains' features (the proxy A-distance).
+- ``choosing_lambda``: DANN at several lambda_max, chosen the ways a project without
+  target labels could (held-out source labels; a label-free criterion) and the way it
+  could not (the target test accuracy).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from course_lib.core import checks
+from course_lib.core.cnn import FEATURE_LAYER
+from course_lib.core.data import load_domain
+from course_lib.core.evaluation import accuracy, predict
+from course_lib.core.layers import split
+from course_lib.core.pretrained import SOURCE, trained
+from course_lib.core.training import fit
+from course_lib.experiments import Measured, Stopwatch, experiment
+from course_lib.methods.adaptation import DANN, DiscrepancyModel, dann_steps, paired, proxy_a_distance
+from course_lib.methods.adaptation.dann import LAMBDA_MAX
+from course_lib.methods.batchnorm import reestimate
+
+CHANNELS = 1
+EPOCHS = 5
+BATCH_SIZE = 64
+LEARNING_RATE = 3e-4
+#: Each method and its weight: lambda_max for DANN, the loss weight for Deep CORAL and MMD.
+WEIGHTS = {"dann": LAMBDA_MAX, "coral": 300.0, "mmd": 2.0}
+METHODS = tuple(WEIGHTS)
+#: The source-only arms: the source model as it is; with target BatchNorm statistics
+#: (AdaBN); trained by the methods' loop with no adaptation term (then AdaBN).
+SOURCE_ONLY = ("source_only", "source_only_bn", "source_only_trained")
+ARMS = (*SOURCE_ONLY, *METHODS)
+#: The method name of ``source_only_trained``: the two-domain loop, adaptation weight 0.
+NO_ADAPTATION = "none"
+#: Images of each domain whose features the proxy A-distance compares.
+PAD_IMAGES = 1000
+#: The lambda_max values ``choosing_lambda`` tries (0: no adaptation).
+LAMBDA_GRID = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
+#: The choices ``choosing_lambda`` compares, by what each looks at.
+CHOSEN_ON_SOURCE = "chosen on source validation"
+CHOSEN_LABEL_FREE = "chosen label-free (source error + PAD / 2)"
+CHOSEN_ON_TEST = "chosen on target test (cheating)"
+CHOICES = (CHOSEN_ON_SOURCE, CHOSEN_LABEL_FREE, CHOSEN_ON_TEST)
+#: ``dann_adversary``'s arms: DANN's settings before issue 16 (a 64-unit domain classifier
+#: trained by the extractor's optimizer, lambda_max 0.3), then the course's adversary at that
+#: lambda_max; the course's recipe itself is ``domain_adaptation``'s ``dann`` arm.
+WEAK_ADVERSARY = "64-unit adversary, one optimizer, lambda_max 0.3"
+STRONG_ADVERSARY = "256-256 adversary, own Adam x10, lambda_max 0.3"
+ADVERSARIES = {WEAK_ADVERSARY: (0.3, {"domain_units": (64,), "domain_rate_factor": 1.0}),
+               STRONG_ADVERSARY: (0.3, {})}
+#: The source models this chapter loads (``python -m course_lib.tools.warm`` trains them).
+RECIPES = (SOURCE,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One seed's adaptation problem; images float32 in [0, 1], (n, 28, 28, 1).
+
+    Attributes:
+        x_source, y_source: the labelled source, ``mnist`` train (the source model learned it).
+        x_target: the unlabelled target, ``mnist_m`` train (its labels are never loaded here).
+        x_source_val, y_source_val: labelled source images no model trains on (``mnist``
+            test): what a project can validate with.
+        x_test, y_test: ``mnist_m`` test (from MNIST test digits only): the final number.
+    """
+
+    x_source: np.ndarray
+    y_source: np.ndarray
+    x_target: np.ndarray
+    x_source_val: np.ndarray
+    y_source_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_task(seed):
+    """The adaptation problem of ``seed`` (the splits of every domain follow the seed)."""
+    x_source, y_source = load_domain("mnist", "train", seed=seed, channels=CHANNELS)
+    x_target, _ = load_domain("mnist_m", "train", seed=seed, channels=CHANNELS)
+    x_source_val, y_source_val = load_domain("mnist", "test", seed=seed, channels=CHANNELS)
+    x_test, y_test = load_domain("mnist_m", "test", seed=seed, channels=CHANNELS)
+    return Task(x_source, y_source, x_target, x_source_val, y_source_val, x_test, y_test)
+
+
+def source_model(seed):
+    """The course's source model of ``seed`` (grey, trained on ``mnist``; from the cache)."""
+    return trained(dataclasses.replace(SOURCE, channels=CHANNELS, seed=seed))
+
+
+def build_adapter(source, method, weight=None, total_steps=1, seed=0, dann_options=None):
+    """A warm copy of ``source`` as a two-domain model for ``method``.
+
+    Args:
+        method: ``"dann"``, ``"coral"``, ``"mmd"`` or ``"none"`` (the same loop, no adaptation).
+        weight: lambda_max (DANN) or the loss weight (CORAL, MMD); default ``WEIGHTS[method]``.
+        total_steps: the steps the training will take (DANN's lambda schedule spans them).
+        dann_options: more arguments for ``DANN`` (e.g. ``domain_units``), or None.
+
+    Returns:
+        a ``DANN`` or ``DiscrepancyModel``, untrained; ``source`` is not changed.
+    """
+    checks.choice(method, "method", (*METHODS, NO_ADAPTATION))
+    weight = WEIGHTS.get(method, 0.0) if weight is None else checks.positive_number(
+        weight, "weight", allow_zero=True)
+    # seeded: the copy's dropout and the domain classifier start the same everywhere
+    extractor, classifier = split(source, FEATURE_LAYER, seed=seed)
+    if method == "dann":
+        return DANN(extractor, classifier, total_steps, lambda_max=weight, seed=seed, **(dann_options or {}))
+    if method == NO_ADAPTATION:
+        return DiscrepancyModel(extractor, classifier, "coral", weight=0.0)
+    return DiscrepancyModel(extractor, classifier, method, weight=weight)
+
+
+def adapt(source, task, method, weight=None, epochs=EPOCHS, seed=0, progress=None, dann_options=None):
+    """Adapt a warm copy of ``source`` to ``task``'s target with ``method`` (see ``build_adapter``).
+
+    Returns:
+        ``(model, history)``: the trained two-domain model (its BatchNorm statistics not yet
+        re-estimated: ``measure`` does that) and Keras's ``History``.
+    """
+    steps = dann_steps(len(task.x_target), epochs, BATCH_SIZE)
+    model = build_adapter(source, method, weight, total_steps=steps, seed=seed, dann_options=dann_options)
+    history = fit(model, paired(task.x_source, task.y_source, task.x_target, seed=seed),
+                  epochs=epochs, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=seed,
+                  progress=progress)
+    return model, history
+
+
+@dataclasses.dataclass
+class Scores:
+    """What ``measure`` found for one model.
+
+    Attributes:
+        source_validation: accuracy on the held-out source images, with source statistics.
+        target_test: accuracy on the target test split, with target statistics (AdaBN).
+        pad: the proxy A-distance between the two domains' features (0: a linear classifier
+            cannot tell them apart; 2: it always can).
+        source_features, target_features: (PAD_IMAGES, 128) features it compared.
+    """
+
+    source_validation: float
+    target_test: float
+    pad: float
+    source_features: np.ndarray
+    target_features: np.ndarray
+
+
+def measure(model, task, seed=0):
+    """Score a two-domain model the way it was trained: each domain with its own statistics.
+
+    BatchNorm statistics are re-estimated on the source training images, the held-out source
+    images are classified and their features kept; then re-estimated on the unlabelled target
+    images (AdaBN), and the target test images are classified and their features kept. The
+    model is left with the target's statistics, as it is deployed.
+
+    Returns:
+        a ``Scores``.
+    """
+    found = {}
+    for domain, stats, x, y in (("source", task.x_source, task.x_source_val, task.y_source_val),
+                                ("target", task.x_target, task.x_test, task.y_test)):
+        reestimate(model.extractor, stats)
+        found[domain] = (accuracy(model, x, y), predict(model.extractor, x[:PAD_IMAGES]))
+    pad = proxy_a_distance(found["source"][1], found["target"][1], seed=seed)
+    return Scores(found["source"][0], found["target"][0], pad, found["source"][1], found["target"][1])
+
+
+@dataclasses.dataclass
+class Run:
+    """One arm of one seed, for the notebook: the model, its ``History`` (None if untrained), ``Scores``."""
+
+    model: object
+    history: object
+    scores: Scores
+
+
+def run_arm(arm, source, task, seed=0, weight=None, progress=None, dann_options=None):
+    """Train (if the arm trains) and measure one arm: ``(Run, seconds)``.
+
+    ``arm`` is ``"source_only_bn"``, ``"source_only_trained"`` or a method of ``METHODS``;
+    ``weight`` and ``dann_options`` as for ``build_adapter``.
+    """
+    checks.choice(arm, "arm", ARMS[1:])
+    with Stopwatch() as t:
+        if arm == "source_only_bn":
+            model, history = build_adapter(source, NO_ADAPTATION, seed=seed), None
+        else:
+            method = NO_ADAPTATION if arm == "source_only_trained" else arm
+            model, history = adapt(source, task, method, weight, seed=seed, progress=progress,
+                                   dann_options=dann_options)
+        scores = measure(model, task, seed=seed)
+    return Run(model, history, scores), t.seconds
+
+
+@experiment("target_accuracy", "mnist -> mnist_m (grey), no target labels: source-only arms vs "
+                               "DANN, Deep CORAL and MMD; same network, warm start, steps and "
+                               "AdaBN for all; ': PAD' arms are proxy A-distances")
+def domain_adaptation(seed, arms=ARMS, keep=None, progress=False):
+    """Every arm of one seed.
+
+    Returns:
+        ``{arm: Measured(target test accuracy, seconds)}``, and for each arm but
+        ``source_only``: ``"<arm>: PAD"`` and ``"<arm>: source validation"``. ``keep`` (a dict)
+        gets a ``Run`` per arm.
+    """
+    for arm in arms:
+        checks.choice(arm, "arm", ARMS)
+    task, source = load_task(seed), source_model(seed)
+    measured = {}
+    for arm in arms:
+        if arm == "source_only":
+            with Stopwatch() as t:
+                value = accuracy(source, task.x_test, task.y_test)
+            measured[arm] = Measured(value, t.seconds)
+            continue
+        run, seconds = run_arm(arm, source, task, seed, progress=arm if progress else None)
+        measured[arm] = Measured(run.scores.target_test, seconds)
+        measured[f"{arm}: PAD"] = Measured(run.scores.pad, 0.0)
+        measured[f"{arm}: source validation"] = Measured(run.scores.source_validation, 0.0)
+        if keep is not None:
+            keep[arm] = run
+    return measured
+
+
+def gains_over_source_only(report, arm):
+    """Per seed: ``arm``'s target accuracy minus the strongest source-only arm's."""
+    return report.gains(arm, list(SOURCE_ONLY))
+
+
+@domain_adaptation.claim("every adaptation method (DANN, Deep CORAL, MMD) beats every source-only "
+                         "arm on every seed")
+def _(report):
+    return all(min(gains_over_source_only(report, m)) > 0 for m in METHODS)
+
+
+@domain_adaptation.claim("DANN beats the strongest source-only arm by at least 5 points at the "
+                         "median over seeds, and on every seed")
+def _(report):
+    gains = gains_over_source_only(report, "dann")
+    return float(np.median(gains)) >= 0.05 and min(gains) > 0
+
+
+@domain_adaptation.claim("re-estimating BatchNorm on the target (AdaBN) beats the source model "
+                         "as it is by more than 5 points on every seed")
+def _(report):
+    return min(report.gains("source_only_bn", ["source_only"])) > 0.05
+
+
+@domain_adaptation.claim("DANN and MMD leave the domains' features harder to tell apart than "
+                         "source-only training: a lower proxy A-distance on every seed")
+def _(report):
+    before = report.values("source_only_trained: PAD")
+    return all(all(a < b for a, b in zip(report.values(f"{m}: PAD"), before)) for m in ("dann", "mmd"))
+
+
+def _lambda_arm(lambda_max, what):
+    return f"lambda {lambda_max:g}: {what}"
+
+
+def label_free_score(source_validation, pad):
+    """``source validation error + PAD / 2``, the two terms of Ben-David et al.'s bound on the
+    target error that can be measured without target labels; lower is better."""
+    return 1.0 - source_validation + pad / 2
+
+
+def choose(scores):
+    """Which lambda_max each criterion picks from ``{lambda_max: Scores}``.
+
+    - on source validation: the highest held-out source accuracy (ties: the smaller lambda);
+    - label-free: the smallest ``label_free_score`` (ties: the smaller lambda);
+    - on target test (cheating): the highest target test accuracy.
+
+    Returns:
+        ``{choice: lambda_max}`` for the ``CHOICES``.
+    """
+    grid = sorted(scores)
+    return {CHOSEN_ON_SOURCE: max(grid, key=lambda lam: (scores[lam].source_validation, -lam)),
+            CHOSEN_LABEL_FREE: min(grid, key=lambda lam: (label_free_score(scores[lam].source_validation,
+                                                                           scores[lam].pad), lam)),
+            CHOSEN_ON_TEST: max(grid, key=lambda lam: (scores[lam].target_test, -lam))}
+
+
+@experiment("target_accuracy", "DANN at lambda_max in LAMBDA_GRID: each lambda's source "
+                               "validation accuracy, proxy A-distance and target test accuracy, "
+                               "and the target accuracy of the lambda each criterion chooses")
+def choosing_lambda(seed, keep=None, progress=False):
+    """One seed: a DANN per lambda_max, measured; then each criterion's choice.
+
+    Returns:
+        ``{arm: Measured}``: ``"lambda L: source validation"``, ``"lambda L: PAD"`` and
+        ``"lambda L: target test"`` per L; per choice in ``CHOICES`` its target test
+        accuracy and ``"<choice>: lambda"``, the lambda_max it picked. ``keep`` gets the
+        ``{lambda_max: Scores}``.
+    """
+    task, source = load_task(seed), source_model(seed)
+    scores, measured = {}, {}
+    for lambda_max in LAMBDA_GRID:
+        label = f"DANN lambda_max {lambda_max:g}" if progress else None
+        run, seconds = run_arm("dann", source, task, seed, weight=lambda_max, progress=label)
+        scores[lambda_max] = run.scores
+        measured[_lambda_arm(lambda_max, "source validation")] = Measured(run.scores.source_validation, 0.0)
+        measured[_lambda_arm(lambda_max, "PAD")] = Measured(run.scores.pad, 0.0)
+        measured[_lambda_arm(lambda_max, "target test")] = Measured(run.scores.target_test, seconds)
+    for choice, lambda_max in choose(scores).items():
+        measured[choice] = Measured(scores[lambda_max].target_test, 0.0)
+        measured[f"{choice}: lambda"] = Measured(lambda_max, 0.0)
+    if keep is not None:
+        keep.update(scores)
+    return measured
+
+
+@experiment("target_accuracy", "DANN with the adversary it had before issue 16 (64 units, the "
+                               "extractor's optimizer) and with the course's (256-256, own Adam at "
+                               "10x), both at lambda_max 0.3; ': domain accuracy' arms: the domain "
+                               "classifier's accuracy in the last epoch")
+def dann_adversary(seed, keep=None, progress=False):
+    """One seed: DANN with each adversary of ``ADVERSARIES``.
+
+    Returns:
+        ``{arm: Measured(target test accuracy, seconds)}`` and ``"<arm>: domain accuracy"``
+        per arm. ``keep`` gets a ``Run`` per arm (its ``history`` has the domain accuracy
+        per epoch).
+    """
+    task, source = load_task(seed), source_model(seed)
+    measured = {}
+    for arm, (lambda_max, options) in ADVERSARIES.items():
+        run, seconds = run_arm("dann", source, task, seed, weight=lambda_max,
+                               progress=arm if progress else None, dann_options=options)
+        measured[arm] = Measured(run.scores.target_test, seconds)
+        measured[f"{arm}: domain accuracy"] = Measured(run.history.history["domain_accuracy"][-1], 0.0)
+        if keep is not None:
+            keep[arm] = run
+    return measured
+
+
+@dann_adversary.claim("at the same lambda_max, the course's adversary beats the old 64-unit one by more "
+                      "than 10 points on every seed")
+def _(report):
+    return min(report.gains(STRONG_ADVERSARY, [WEAK_ADVERSARY])) > 0.10
+
+
+@dann_adversary.claim("the old adversary ends every run closer to chance (0.5) than the course's: a lower "
+                      "domain accuracy in the last epoch on every seed")
+def _(report):
+    return max(report.gains(f"{WEAK_ADVERSARY}: domain accuracy", [f"{STRONG_ADVERSARY}: domain accuracy"])) < 0
+
+
+@choosing_lambda.claim("source validation accuracy alone chooses lambda_max 0, no adaptation at all, on every "
+                       "seed: the source task is done best by ignoring the target")
+def _(report):
+    return max(report.values(f"{CHOSEN_ON_SOURCE}: lambda")) == 0.0
+
+
+@choosing_lambda.claim("the label-free choice beats the source-validation choice by more than 10 points "
+                       "on every seed")
+def _(report):
+    return min(report.gains(CHOSEN_LABEL_FREE, [CHOSEN_ON_SOURCE])) > 0.10
+

@@ -1,0 +1,234 @@
+"""Chapter 07's figures: label-budget curves, layer-transfer curves, the AnB / BnB diagram,
+accuracy per class, overfitting curves.
+
+The curves show a results file's median over seeds as a line and the range over seeds
+(lowest to highest) as a band; this notebook's own run, one seed, as open markers on top.
+Colours are the course palette (``core.plots.PALETTE``, colour-blind safe).
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import NullLocator
+
+from course_lib.chapters.ch07_when_transfer_helps.experiments import KS, STRATEGIES, TARGETS, budget_arm, transfer_arm
+from course_lib.core.plots import FONT_SIZE, learning_curves, style_axes
+from course_lib.core.training import STEPS_PER_EPOCH
+from course_lib.methods.transferability import TRANSFER_BLOCKS
+
+#: Where the diagram's networks come from, and their colours.
+TRAINED_ON_A, TRAINED_ON_B, FRESH = "C0", "C1", "white"
+#: Text colour on each box colour (white on dark blue, black elsewhere).
+TEXT_ON = {TRAINED_ON_A: "white"}
+#: The diagram's geometry: box size, the distance between columns, where titles go.
+BOX_WIDTH, BOX_HEIGHT, COLUMN_STEP, TITLE_Y = 1.1, 0.8, 1.9, -0.6
+STRATEGY_LABELS = {"scratch": "scratch", "head": "head only (frozen features)", "full": "full fine-tuning"}
+MODE_LABELS = {"frozen": "AnB: A's blocks frozen", "fine-tuned": "AnB+: A's blocks fine-tuned",
+               "bnb": "BnB: B's own blocks frozen (control)"}
+MODE_STYLES = {"frozen": ("C3", "o"), "fine-tuned": ("C2", "s"), "bnb": ("C7", "^")}
+BAND_ALPHA = 0.2
+
+
+def _value(m):
+    return float(getattr(m, "value", m))
+
+
+def _band(ax, x, report, arms, colour, label, marker):
+    """Median line and min-max band of ``arms`` (one per x) from ``report``."""
+    ax.plot(x, [report.median(a) for a in arms], "-", marker=marker, color=colour, linewidth=2.5,
+            markersize=7, label=label)
+    ax.fill_between(x, [min(report.values(a)) for a in arms], [max(report.values(a)) for a in arms],
+                    color=colour, alpha=BAND_ALPHA, linewidth=0)
+
+
+def _live(ax, x, live, arms, colour, marker):
+    pairs = [(xi, _value(live[a])) for xi, a in zip(x, arms) if a in live]
+    if pairs:
+        ax.plot(*zip(*pairs), linestyle="none", marker=marker, markersize=12, markerfacecolor="none",
+                markeredgecolor=colour, markeredgewidth=2)
+
+
+def _seeds(report):
+    return f"seeds {report.seeds[0]}-{report.seeds[-1]}" if len(report.seeds) > 1 else f"seed {report.seeds[0]}"
+
+
+def budget_curves(report, live=None):
+    """Target test accuracy against labels per class, one panel per target, a line per strategy.
+
+    Args:
+        report: the ``label_budget`` results (``course_lib.results.load("label_budget")``).
+        live: optional ``{arm: Measured or number}`` of one run, drawn as open markers.
+
+    Returns:
+        the matplotlib ``Figure``.
+    """
+    live = live or {}
+    budgets = sorted({int(a.rsplit("@", 1)[1]) for a in report.results})
+    fig, axes = plt.subplots(1, len(TARGETS), figsize=(13, 4.4), sharey=True)
+    for ax, (where, target) in zip(axes, TARGETS.items()):
+        for i, strategy in enumerate(STRATEGIES):
+            arms = [budget_arm(target, strategy, n) for n in budgets]
+            _band(ax, budgets, report, arms, f"C{i}", STRATEGY_LABELS[strategy], "o")
+            _live(ax, budgets, live, arms, f"C{i}", "o")
+        ax.set_xscale("log")
+        ax.set_xticks(budgets, [str(n) for n in budgets])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("labelled target images per class")
+        ax.set_title(f"{where} target: {target}")
+        style_axes(ax)
+    axes[0].set_ylabel("target test accuracy")
+    axes[0].legend(fontsize=FONT_SIZE - 2, loc="lower right",
+                   title=f"median, band: {_seeds(report)}; open: this run", title_fontsize=FONT_SIZE - 3)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_curves(report, live=None):
+    """Task-B test accuracy against k, the blocks copied: AnB, AnB+ and BnB, all from scratch at k = 0.
+
+    Args:
+        report: the ``layer_transferability`` results.
+        live: optional ``{arm: Measured or number}`` of one run, drawn as open markers.
+
+    Returns:
+        the matplotlib ``Axes``.
+    """
+    live = live or {}
+    _, ax = plt.subplots(figsize=(8, 4.4))
+    for mode, (colour, marker) in MODE_STYLES.items():
+        arms = ["scratch"] + [transfer_arm(mode, k) for k in KS[1:]]
+        if all(a in report.results for a in arms):
+            _band(ax, list(KS), report, arms, colour, MODE_LABELS[mode], marker)
+            _live(ax, list(KS), live, arms, colour, marker)
+    ax.set_xticks(list(KS), ["0\n(scratch)", *[f"{k}\n+{b}" for k, b in zip(KS[1:], TRANSFER_BLOCKS)]])
+    ax.set_xlabel("k: blocks copied into the network for task B")
+    ax.set_ylabel("task B test accuracy")
+    ax.legend(fontsize=FONT_SIZE - 2, loc="lower left",
+              title=f"median, band: {_seeds(report)}; open: this run", title_fontsize=FONT_SIZE - 3)
+    style_axes(ax)
+    return ax
+
+
+def _network(ax, x, colours, frozen, title):
+    """One network as a column of boxes, input at the bottom: block1, block2, features, head."""
+    names = ("block 1", "block 2", "features", "head")
+    for row, (name, colour, locked) in enumerate(zip(names, colours, frozen)):
+        ax.add_patch(Rectangle((x, row), BOX_WIDTH, BOX_HEIGHT, facecolor=colour, edgecolor="black",
+                               hatch="//" if locked else None, linewidth=1.5))
+        label = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5) if locked else None
+        ax.text(x + BOX_WIDTH / 2, row + BOX_HEIGHT / 2, name + (", frozen" if locked else ""),
+                ha="center", va="center", fontsize=FONT_SIZE - 3, bbox=label,
+                color="black" if locked else TEXT_ON.get(colour, "black"))
+    ax.text(x + BOX_WIDTH / 2, TITLE_Y, title, ha="center", va="top", fontsize=FONT_SIZE - 2)
+
+
+def transplant_diagram(k=2):
+    """Yosinski et al.'s (2014) transplants for one ``k``: base A, AnB, AnB+, base B, BnB.
+
+    Blue boxes hold weights learned on task A, orange on task B, white ones start fresh
+    (random) and learn B; hatched boxes are frozen. Every head but base A's is B's.
+
+    Returns:
+        the matplotlib ``Figure``.
+    """
+    fig, ax = plt.subplots(figsize=(13, 5.2))
+    copied = [level < k for level in range(4)]
+    columns = [
+        ("base A\ntrained on A", [TRAINED_ON_A] * 4, [False] * 4),
+        (f"A{k}B (AnB)\nA's first {k} blocks\nfrozen, the rest new",
+         [TRAINED_ON_A if c else FRESH for c in copied], copied),
+        (f"A{k}B+ (AnB+)\nA's first {k} blocks\nfine-tuned, the rest new",
+         [TRAINED_ON_A if c else FRESH for c in copied], [False] * 4),
+        ("base B\ntrained on B\n(= scratch on B)", [TRAINED_ON_B] * 4, [False] * 4),
+        (f"B{k}B (BnB, the control)\nB's first {k} blocks\nfrozen, the rest new",
+         [TRAINED_ON_B if c else FRESH for c in copied], copied),
+    ]
+    for i, (title, colours, frozen) in enumerate(columns):
+        _network(ax, COLUMN_STEP * i, colours, frozen, title)
+    arrow = dict(arrowstyle="->", color="black", linewidth=1.5)
+    for source, target in ((0, 1), (3, 4)):  # neighbours: a straight arrow at the copied blocks
+        start = COLUMN_STEP * source + BOX_WIDTH
+        ax.annotate("", xy=(COLUMN_STEP * target, k / 2), xytext=(start, k / 2), arrowprops=arrow)
+        ax.text((start + COLUMN_STEP * target) / 2, k / 2 + 0.1, "copy", ha="center", fontsize=FONT_SIZE - 3)
+    ax.annotate("", xy=(COLUMN_STEP * 2 + BOX_WIDTH / 2, -0.05), xytext=(BOX_WIDTH / 2, -0.05),
+                arrowprops=dict(arrow, connectionstyle="arc3,rad=0.1"))  # base A -> AnB+, under the boxes
+    ax.set_xlim(-0.3, COLUMN_STEP * len(columns))
+    ax.set_ylim(TITLE_Y - 1.3, 4.2)
+    ax.axis("off")
+    ax.set_title(f"Transplanting the first k = {k} blocks (input at the bottom). Blue: learned on A; "
+                 "orange: learned on B; white: new, learns B; hatched: frozen", fontsize=FONT_SIZE)
+    fig.tight_layout()
+    return fig
+
+
+def negative_transfer_bars(values, title="An unhelpful source"):
+    """Two panels: target test accuracy of the trained arms, and the probes of the features.
+
+    Args:
+        values: ``{arm: number}`` with ``negative_transfer``'s arm names (``probe:*`` on the right).
+
+    Returns:
+        the matplotlib ``Figure``.
+    """
+    from course_lib.core.plots import bar_chart
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1]})
+    trained_arms = {arm.replace(":", "\n"): v for arm, v in values.items() if not arm.startswith("probe:")}
+    probes = {arm.split(":")[1]: v for arm, v in values.items() if arm.startswith("probe:")}
+    bar_chart(trained_arms, ylabel="target test accuracy", title=f"{title}: trained", ax=left)
+    bar_chart(probes, ylabel="probe (labelled images only)", title="probe of the frozen features", ax=right)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_bars(per_class, counts=None):
+    """Bars of test accuracy per class, one colour per scheme.
+
+    Args:
+        per_class: ``{scheme: (10,) accuracies}``.
+        counts: optional training images per class, written under the ticks.
+
+    Returns:
+        the matplotlib ``Axes``.
+    """
+    if not per_class:
+        raise ValueError("per_class is empty; pass {scheme: accuracies per class}")
+    _, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(per_class)
+    n = len(next(iter(per_class.values())))
+    for i, (label, values) in enumerate(per_class.items()):
+        ax.bar(np.arange(n) + (i - (len(per_class) - 1) / 2) * width, values, width=width,
+               label=label.replace("_", " "), color=f"C{i}")
+    ax.set_xticks(range(n), [f"{c}\n({counts[c]})" if counts is not None else str(c) for c in range(n)])
+    ax.set_xlabel("digit (training images)" if counts is not None else "digit")
+    ax.set_ylabel("test accuracy of the digit")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=FONT_SIZE - 2, loc="lower left")
+    style_axes(ax)
+    return ax
+
+
+def overfitting_curves(runs):
+    """Training and validation accuracy per epoch of the runs without early stopping; a dotted
+    line, in the same colour, at the epoch their early-stopping twin went back to.
+
+    A run with early stopping follows the same path as its twin (same seed, same batches)
+    until it stops, so its curve is the start of the twin's.
+
+    Args:
+        runs: ``{arm: OverfittingRun}`` (``experiments.overfitting(..., runs=runs)``).
+
+    Returns:
+        the matplotlib ``Axes``.
+    """
+    full = {arm: run for arm, run in runs.items() if run.best_epoch is None}
+    ax = learning_curves({arm: run.history for arm, run in full.items()}, metric="accuracy")
+    for i, arm in enumerate(full):
+        twin = runs.get(f"{arm}+early_stopping" if arm != "plain" else "early_stopping")
+        if twin is not None:
+            ax.axvline(twin.best_epoch + 1, color=f"C{i}", linestyle=":", linewidth=2,
+                       label=f"{arm}: early stopping went back to")
+    ax.legend(fontsize=FONT_SIZE - 3)
+    ax.set_ylabel("accuracy (training images, validation split)")
+    ax.set_xlabel(f"epoch (of {STEPS_PER_EPOCH} steps)")
+    return ax
