@@ -81,13 +81,14 @@ course_lib.check_env("00_welcome")
 # |---|---|
 # | 00 welcome | domains and tasks, the source model, and the gap it meets on a new domain |
 # | [01 feature extraction](01_feature_extraction.ipynb) | reuse the source model's features, frozen, with a new head for a new task |
-# | [02 task fine-tuning](02_task_fine_tuning.ipynb) | let some of the extractor learn, and see how much, how fast and at what cost |
-# | [03 transfer networks](04_transfer_networks.ipynb) | share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels |
-# | [04 self-training and source-free adaptation](05_self_training_and_source_free.ipynb) | learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data |
-# | [05 domain adaptation](06_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
-# | [06 when transfer helps and when it hurts](07_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
-# | [07 your own images](08_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
-# | [08 parameter-efficient fine-tuning](09_parameter_efficient.ipynb) | train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy |
+# | [02 task fine-tuning](02_task_fine_tuning.ipynb) | let some of the extractor learn, and see how much it gains and what it forgets |
+# | [03 fine-tuning in practice](03_fine_tuning_in_practice.ipynb) | BatchNorm, a learning rate per block, gradual unfreezing, label smoothing and activations, each measured against plain fine-tuning |
+# | [04 transfer networks](04_transfer_networks.ipynb) | share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels |
+# | [05 self-training and source-free adaptation](05_self_training_and_source_free.ipynb) | learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data |
+# | [06 domain adaptation](06_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
+# | [07 when transfer helps and when it hurts](07_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
+# | [08 your own images](08_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
+# | [09 parameter-efficient fine-tuning](09_parameter_efficient.ipynb) | train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy |
 #
 # Each chapter is built to run within 90 s on one CPU once the course's cache is warm. Words in two languages:
 # [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

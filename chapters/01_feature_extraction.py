@@ -256,5 +256,5 @@ exercises.check_head_parameters(my_head_parameters);
 #
 # **Next:** [02 · task fine-tuning](02_task_fine_tuning.ipynb)
 # ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/02_task_fine_tuning.ipynb)):
-# let some of the extractor learn, and see how much, how fast and at what cost.
+# let some of the extractor learn, and see how much it gains and what it forgets.
 # Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).

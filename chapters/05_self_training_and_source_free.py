@@ -22,8 +22,8 @@
 #
 # **Prerequisites:** chapter 00, the source model and the gap it meets on `mnist_m`
 # ([00_welcome.ipynb](00_welcome.ipynb), [Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/00_welcome.ipynb));
-# Keras's `fit` and `predict`. Chapter 02's BatchNorm section helps, but this chapter explains what it needs
-# ([02_task_fine_tuning.ipynb](02_task_fine_tuning.ipynb), [Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/02_task_fine_tuning.ipynb)).
+# Keras's `fit` and `predict`. Chapter 03's BatchNorm section helps, but this chapter explains what it needs
+# ([03_fine_tuning_in_practice.ipynb](03_fine_tuning_in_practice.ipynb), [Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/03_fine_tuning_in_practice.ipynb)).
 #
 # **The setting of the whole chapter:** a model trained on the source (`mnist`), and images of the target
 # (`mnist_m`) **without labels**. Nothing else: no target label to train or to choose with, and not one

@@ -250,7 +250,7 @@ print(results.beside(report, {arm: measured[arm].value for arm in ("source_only_
 # are aligned"; with a weak adversary it means "the adversary has found little", and the reversed gradient it
 # sends back carries little. The course's DANN therefore gives its domain classifier two hidden layers (`DOMAIN_UNITS`) and
 # **its own Adam optimizer at 10<!-- fact: methods.adaptation.dann:DOMAIN_RATE_FACTOR --> times the learning rate** (Adam's step does not grow when a gradient is
-# scaled, so a separate optimizer is the way to make one part learn faster: chapter 02's discriminative
+# scaled, so a separate optimizer is the way to make one part learn faster: chapter 03's discriminative
 # learning rates), and $\lambda_{\max} = 1$. The registered experiment `dann_adversary` runs both adversaries
 # at $\lambda_{\max} = 0.3$; its ": domain accuracy" rows are the domain classifier's accuracy in the
 # last epoch (on the training batches), the other rows the target test accuracy.

@@ -606,7 +606,7 @@ exercises.check_transplant(my_transplant);
 # - **Language: pretrain a language model, then fine-tune.** Word vectors (word2vec, Mikolov et al.
 #   2013) transferred the first layer only. ELMo (Peters et al. 2018) passed a whole pretrained
 #   language model's representations to the task's model as features; ULMFiT (Howard & Ruder 2018,
-#   whose discriminative learning rates and gradual unfreezing chapter 02 uses) fine-tuned the whole
+#   whose discriminative learning rates and gradual unfreezing chapter 03 uses) fine-tuned the whole
 #   language model. BERT (Devlin et al. 2019) and GPT (Radford et al. 2018) made it the default: a
 #   Transformer pretrained to predict hidden or next words in a large text corpus, then fine-tuned with
 #   a new head on the task's labelled examples: this course's recipe with a different backbone.

@@ -20,8 +20,8 @@
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/08_your_own_images.ipynb)
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/08_your_own_images.ipynb)
 #
-# **Prerequisites**: chapter 01 (a frozen feature extractor and a new head) and chapter 02
-# (fine-tuning, BatchNorm in inference mode); some NumPy.
+# **Prerequisites**: chapter 01 (a frozen feature extractor and a new head), chapter 02 (fine-tuning)
+# and chapter 03 (BatchNorm in inference mode); some NumPy.
 #
 # **You will learn to**
 # 1. check a folder of photos the way training will read it, and split it into training,

@@ -244,7 +244,7 @@ print(f"starts as the source model: largest difference {np.abs(predict(lora, x_v
 # **BitFit** trains the biases alone: a shift per output channel of each layer (section 1's table counts them).
 # With BatchNorm there is a second choice, said separately: its scale and offset $(\gamma, \beta)$ per
 # channel. Training them makes those layers trainable, so they normalise with the target's batch
-# statistics while training and their moving statistics follow the target (chapter 02, section 7);
+# statistics while training and their moving statistics follow the target (chapter 03, section 2);
 # without them, BatchNorm stays frozen in inference mode. In plain Keras, a variable trains only if its
 # layer does and it does; the next cell does it for the biases alone and compares with `pe.bitfit`:
 

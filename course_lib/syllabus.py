@@ -124,13 +124,20 @@ CHAPTERS = (
                     "features help and when they do not",
             prerequisites=(Prerequisite("welcome", "domains, the source model, the domain gap"),)),
     Chapter(2, "task_fine_tuning", "task fine-tuning",
-            summary="let some of the extractor learn, and see how much, how fast and at what cost",
-            teaches="head only, selected blocks, the whole model; the layer-freezing widget; BatchNorm in "
-                    "inference mode; discriminative learning rates and gradual unfreezing; label "
-                    "smoothing; forgetting",
+            summary="let some of the extractor learn, and see how much it gains and what it forgets",
+            teaches="freezing in Keras; head only, selected blocks, the whole model, against scratch and a "
+                    "new head; rates chosen on validation; how many labels; forgetting; the "
+                    "layer-freezing widget",
             prerequisites=(Prerequisite("welcome", "the three domains and the source model"),
                            Prerequisite("feature_extraction", "a frozen feature extractor with a new head")),
             widgets=(Widget("the layer-freezing widget", picture=True, rows=3),)),
+    Chapter(3, "fine_tuning_in_practice", "fine-tuning in practice",
+            summary="BatchNorm, a learning rate per block, gradual unfreezing, label smoothing and "
+                    "activations, each measured against plain fine-tuning",
+            teaches="BatchNorm in inference mode and its momentum; discriminative learning rates and "
+                    "gradual unfreezing; label smoothing and calibration; changing activations",
+            prerequisites=(Prerequisite("task_fine_tuning", "its task, freezing in Keras, and full "
+                                        "fine-tuning with the rate chosen on validation"),)),
     Chapter(4, "transfer_networks", "transfer networks",
             summary="share an embedding between domains, fuse a frozen source branch with a target "
                     "branch, and reuse kernels across input channels",
@@ -144,7 +151,7 @@ CHAPTERS = (
             teaches="AdaBN; pseudo-labelling and confirmation bias; information maximisation (SHOT) "
                     "without the source data; choosing without target labels",
             prerequisites=(Prerequisite("welcome", "the source model and the gap it meets on mnist_m"),
-                           Prerequisite("task_fine_tuning", "its BatchNorm section helps")),
+                           Prerequisite("fine_tuning_in_practice", "its BatchNorm section helps")),
             widgets=(Widget("the confidence-threshold widget", picture=True, rows=3),)),
     Chapter(6, "domain_adaptation", "domain adaptation",
             summary="domain adaptation with labelled source and unlabelled target data: DANN, Deep "
@@ -171,7 +178,8 @@ CHAPTERS = (
                     "`keras.applications` backbone; two stages chosen on validation; export; the same "
                     "recipe as a command on one or several GPUs or machines",
             prerequisites=(Prerequisite("feature_extraction", "a frozen feature extractor and a new head"),
-                           Prerequisite("task_fine_tuning", "fine-tuning, BatchNorm in inference mode"))),
+                           Prerequisite("task_fine_tuning", "fine-tuning"),
+                           Prerequisite("fine_tuning_in_practice", "BatchNorm in inference mode"))),
     Chapter(9, "parameter_efficient", "parameter-efficient fine-tuning",
             summary="train a small part of the source model, or a small addition to it: LP-FT, BitFit, "
                     "LoRA and adapters, each with its share of the weights and its accuracy",

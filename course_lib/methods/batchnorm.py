@@ -8,7 +8,7 @@ was trained on*.
 * Fine-tuning: a frozen layer (``trainable = False``) runs in inference mode in Keras 3,
   even inside ``fit``, and leaves its statistics alone: that is what freezing should mean.
   Freezing the conv and dense layers but not the BatchNorm layers between them lets each
-  small target batch overwrite the statistics, so the "frozen" features change (chapter 02).
+  small target batch overwrite the statistics, so the "frozen" features change (chapter 03).
 * AdaBN (Li et al. 2016): re-estimate the moving statistics on unlabelled target images,
   with no gradient step: ``adabn(model, x_target)`` (chapter 05; chapter 06 uses it too).
 """

@@ -26,7 +26,7 @@ of a strategy's ``RATE_GRID`` and keeps the run with the best validation accurac
 Loss design: ``SmoothedCrossentropy`` is cross-entropy against label-smoothed targets
 (``smoothed_targets``), taking integer labels as the course does; ``calibration_error``
 measures whether confidence matches accuracy. ``with_activation`` swaps the activation of
-a pretrained model's ReLU layers (what that does to the learned function is chapter 02's
+a pretrained model's ReLU layers (what that does to the learned function is chapter 03's
 lesson).
 
 In plain Keras 3, fine-tuning with a kept best checkpoint is::

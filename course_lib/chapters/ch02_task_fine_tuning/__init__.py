@@ -1,4 +1,4 @@
-"""Chapter 02, task fine-tuning: what to unfreeze, learning rates, BatchNorm, loss design, forgetting.
+"""Chapter 02, task fine-tuning: what to unfreeze, what it gains over scratch, and what it forgets.
 
 The chapter's own pieces: ``task`` (the labelled target images, split into train and
 validation, and the test sets), ``experiments`` (registered with ``course_lib.experiments``),

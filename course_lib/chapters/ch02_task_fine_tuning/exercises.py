@@ -1,9 +1,8 @@
-"""Chapter 02's exercise checks: freeze for BatchNorm-only fine-tuning; a learning rate for every
-layer; targets smoothed over the other classes.
+"""Chapter 02's exercise check: freeze for BatchNorm-only fine-tuning, with ``layer.trainable``.
 
-Each check runs the learner's function on inputs it makes itself (fresh models, new rates,
-new labels), so copying an answer from the notebook cannot pass, and refuses a function that
-hands the work to the course's own implementation or copies code the notebook shows.
+The check runs the learner's function on fresh models it makes itself, so copying an answer
+from the notebook cannot pass, and refuses a function that hands the work to the course's own
+freezing helpers or copies code the notebook shows.
 """
 
 import numpy as np
@@ -11,28 +10,19 @@ import numpy as np
 from course_lib.core.cnn import BLOCKS, build_cnn
 from course_lib.core.exercises import attempt, hint, shown_code, verdict
 from course_lib.core.layers import freeze, set_trainable, train_only, unfreeze
-from course_lib.methods.fine_tuning import SmoothedCrossentropy, build, smoothed_targets
-from course_lib.methods.learning_rates import GROUP_ORDER, GroupedLearningRates, layerwise_rates
+from course_lib.methods.fine_tuning import build
 
 HINTS = {
     1: "loop over model.layers: a layer trains when it is a keras.layers.BatchNormalization or the "
        "head (its name is 'head'), and is frozen otherwise. A model can be frozen as a whole "
        "(model.trainable = False): then no layer trains whatever its own flag says, so set "
        "model.trainable = True first. Return the model.",
-    2: "find each layer's block: course_lib.core.cnn.BLOCKS maps a block to its layers' names. The "
-       "blocks from the head down are head, features, block2, block1; the block i steps below the "
-       "head gets head_rate / decay ** i. Give a rate to every layer that has weights.",
-    3: "np.eye(n_classes)[y] is the one-hot matrix. The true class gets 1 - epsilon; the other "
-       "n_classes - 1 classes share epsilon equally: epsilon / (n_classes - 1) each, so every row "
-       "sums to 1.",
 }
-INSTEAD = {1: "loop over model.layers and set layer.trainable yourself.",
-           2: "map each layer to its block with BLOCKS and divide head_rate by decay once per block down.",
-           3: "build the targets with NumPy from np.eye(n_classes)[y]."}
+INSTEAD = {1: "loop over model.layers and set layer.trainable yourself."}
 
 
 def show_hint(exercise):
-    """Print the hint of exercise 1, 2 or 3."""
+    """Print the hint of exercise 1."""
     hint(HINTS[exercise])
 
 
@@ -103,83 +93,3 @@ def check_batchnorm_only(my_function):
                                       "itself still frozen? show_hint(1).")
     return verdict(True, "only the BatchNorm scales and shifts and the head train, on three models that "
                          "started frozen in different ways.", "")
-
-
-# ----------------------------------------------------------------------------- exercise 2
-
-def _models_for_rates():
-    yield build_cnn(filters=(4, 8), units=16, seed=21, name="rates_a")
-    yield build_cnn(filters=(6, 4), units=10, seed=22, name="rates_b")
-
-
-def _expected_layer_rates(model, head_rate, decay):
-    """``{layer name: rate}`` for the layers with weights: head_rate / decay ** (blocks below the head)."""
-    down = {name: len(GROUP_ORDER) - 1 - i for i, block in enumerate(GROUP_ORDER) for name in BLOCKS[block]}
-    return {layer.name: head_rate / decay ** down[layer.name] for layer in model.layers if layer.weights}
-
-
-def check_layer_rates(my_layer_rates):
-    """Exercise 2: ``my_layer_rates(model, head_rate, decay)`` -> ``{layer name: rate}`` for every
-    layer with weights: the head at ``head_rate``, each block further down ``decay`` times slower."""
-    forbidden = (layerwise_rates, GroupedLearningRates)
-    for model, (head_rate, decay) in zip(_models_for_rates(), ((1e-3, 2.6), (3e-3, 10.0))):
-        got, problem = _attempt(my_layer_rates, model, head_rate, decay, forbidden=forbidden, exercise=2)
-        if problem:
-            return verdict(False, "", problem)
-        want = _expected_layer_rates(model, head_rate, decay)
-        case = f"for head_rate={head_rate:g}, decay={decay:g}"
-        if not isinstance(got, dict) or set(got) != set(want):
-            keys = sorted(got) if isinstance(got, dict) else type(got).__name__
-            return verdict(False, "", f"{case} return a dict with a rate for exactly the layers with "
-                                      f"weights, {sorted(want)}; you returned {keys}.")
-        try:
-            values = {name: float(rate) for name, rate in got.items()}
-        except (TypeError, ValueError):
-            return verdict(False, "", "every rate must be a number.")
-        wrong = [name for name in want if not np.isclose(values[name], want[name], rtol=1e-6)]
-        if wrong:
-            return verdict(False, "", f"{case} the rates of {wrong} are not head_rate / decay ** (their "
-                                      "block's steps below the head). show_hint(2).")
-    return verdict(True, "each layer learns at its block's rate: the head boldly, each block below "
-                         "decay times more gently (two models, two settings).", "")
-
-
-# ----------------------------------------------------------------------------- exercise 3
-
-def _label_cases():
-    rng = np.random.default_rng(2026)
-    yield 10, 0.1, rng.integers(0, 10, size=50)
-    yield 3, 0.3, np.array([2, 0, 1, 1])
-    yield 5, 0.0, rng.integers(0, 5, size=12)
-
-
-def check_other_class_smoothing(my_smooth):
-    """Exercise 3: ``my_smooth(y, n_classes, epsilon)`` -> (n, n_classes) targets: 1 - epsilon for the
-    label, epsilon / (n_classes - 1) for every other class."""
-    forbidden = (smoothed_targets, SmoothedCrossentropy)
-    for n_classes, epsilon, y in _label_cases():
-        got, problem = _attempt(my_smooth, y.copy(), n_classes, epsilon, forbidden=forbidden, exercise=3)
-        if problem:
-            return verdict(False, "", problem)
-        one_hot = np.eye(n_classes)[y]
-        want = (1 - epsilon) * one_hot + epsilon / (n_classes - 1) * (1 - one_hot)
-        try:
-            got = np.asarray(got, dtype="float64")
-        except (TypeError, ValueError):
-            return verdict(False, "", "return an array of numbers, one row per label.")
-        case = f"with {n_classes} classes and epsilon {epsilon:g}"
-        if got.shape != want.shape:
-            return verdict(False, "", f"{case}, return shape {want.shape} (one row per label, one "
-                                      f"column per class); yours has shape {got.shape}.")
-        if not np.allclose(got.sum(axis=1), 1.0, atol=1e-6):
-            return verdict(False, "", f"{case} your rows sum to {got.sum(axis=1).min():.3f}-"
-                                      f"{got.sum(axis=1).max():.3f}; targets are probabilities and "
-                                      "every row must sum to 1. show_hint(3).")
-        if np.allclose(got, (1 - epsilon) * one_hot + epsilon / n_classes, atol=1e-6) and epsilon:
-            return verdict(False, "", f"{case} you spread epsilon over all K classes, the true one too "
-                                      "(the chapter's version); here only the other K - 1 share it. show_hint(3).")
-        if not np.allclose(got, want, atol=1e-6):
-            return verdict(False, "", f"{case} the targets are not 1 - epsilon for the label and "
-                                      "epsilon / (K - 1) elsewhere. show_hint(3).")
-    return verdict(True, "the true class keeps exactly 1 - epsilon, every other class epsilon/(K-1), "
-                         "on three label sets.", "")

@@ -1,5 +1,5 @@
 """Chapter 02's figures: the three freezing strategies as a picture, results over seeds,
-validation curves of a rate choice and of gradual unfreezing, accuracy against label budget."""
+validation curves of a rate choice, accuracy against label budget."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -89,39 +89,6 @@ def rate_curves(selection, ax=None, title="choosing the learning rate on the val
     ax.set_ylabel("validation accuracy")
     ax.set_title(title)
     ax.legend(fontsize=FONT_SIZE - 2, loc="lower right")
-    style_axes(ax)
-    return ax
-
-
-def stage_plot(log, steps_per_stage, ax=None):
-    """Validation accuracy through gradual unfreezing; dotted lines where a block is unfrozen.
-
-    Args:
-        log: ``learning_rates.gradual_unfreezing``'s log (``stage``, ``trainable``,
-            ``val_accuracy`` per evaluation).
-        steps_per_stage: the steps each stage trained.
-
-    Returns:
-        the matplotlib ``Axes``.
-    """
-    if "val_accuracy" not in log or not log["val_accuracy"]:
-        raise ValueError("the log has no validation accuracy: run gradual_unfreezing with validation_data")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    n = len(log["val_accuracy"])
-    steps = np.arange(1, n + 1) * (steps_per_stage * log["stage"][-1] / n)
-    ax.plot(steps, log["val_accuracy"], "-o", color=PALETTE[0], linewidth=2.5)
-    for stage in sorted(set(log["stage"])):
-        start = (stage - 1) * steps_per_stage
-        trainable = log["trainable"][log["stage"].index(stage)]
-        if stage > 1:
-            ax.axvline(start, color="grey", linestyle=":")
-        ax.text(start + steps_per_stage / 2, 0.04, trainable.replace("+", "\n+"), ha="center",
-                va="bottom", fontsize=FONT_SIZE - 4)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("gradient steps")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("gradual unfreezing: one more block per stage")
     style_axes(ax)
     return ax
 
