@@ -62,8 +62,8 @@ def test_a_built_model_drops_the_same_units_whatever_ran_before(name):
 
 @pytest.mark.slow
 def test_an_arm_is_the_same_in_any_order_and_in_any_experiment():
-    from course_lib.chapters.ch02_task_fine_tuning.experiments import (fine_tuning_strategies,
-                                                                       label_smoothing)
+    from course_lib.chapters.ch02_task_fine_tuning.experiments import fine_tuning_strategies
+    from course_lib.chapters.ch03_fine_tuning_in_practice.experiments import label_smoothing
 
     seed = 3
     forward = fine_tuning_strategies(seed, strategies=("new_head", "full"))
