@@ -6,6 +6,7 @@ this writes what is made from them:
 - ``README.md``: the chapter map, and the experiments registered by chapter;
 - ``site/_toc.yml``: the chapters, and the instructor's guide's pages;
 - ``site/teachers.md``: the table of each chapter's links;
+- ``site/guide/index.md``: the table of the guide's chapter pages, what each teaches and its widgets;
 - the first chapter's notebook: the course map (the cell tagged ``sync:course-map``);
 - every chapter notebook's closing cell (tagged ``sync:next``; added if missing): its
   solutions on GitHub and Colab, and the next chapter in JupyterLab and Colab;
@@ -87,6 +88,11 @@ def teachers_table():
         rows.append(f"| [{c.label}](../{c.notebook}) | {builds_on} | {{binder}}`{c.name}` · {{colab}}`{c.name}` "
                     f"| {{slides}}`{c.name}` | [guide](guide/{c.name}.md) |")
     return "\n".join(["| chapter | builds on | run it | slides | guide |", "|---|---|---|---|---|", *rows])
+
+
+def guide_table():
+    rows = [f"| [{c.label}]({c.name}.md) | {c.teaches} | {', '.join(w.title for w in c.widgets)} |" for c in CHAPTERS]
+    return "\n".join(["| chapter | teaches | widgets |", "|---|---|---|", *rows])
 
 
 def course_map(holder):
@@ -230,6 +236,7 @@ def wanted(root=ROOT):
     region("README.md", ("chapter-map", readme_chapter_map()), ("experiments", readme_experiments()))
     region("site/_toc.yml", ("chapters", toc_chapters()), ("guide", toc_guide()))
     region("site/teachers.md", ("chapter-links", teachers_table()))
+    region("site/guide/index.md", ("chapter-pages", guide_table()))
     for declared in CHAPTERS:
         texts.update(notebook_texts(declared, root))
     return texts
