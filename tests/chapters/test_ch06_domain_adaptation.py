@@ -7,9 +7,11 @@ import pytest
 import tensorflow as tf
 
 from course_lib import experiments as registry
+from course_lib import results
 from course_lib.chapters.ch06_domain_adaptation import exercises, plots, widget
 from course_lib.chapters.ch06_domain_adaptation import experiments as chapter
 from course_lib.core.cnn import build_cnn
+from course_lib.core.data import load_domain
 from course_lib.core.pretrained import SOURCE
 from course_lib.experiments import Report
 from course_lib.methods.adaptation import DANN, DiscrepancyModel, GradientReversal, coral_loss
@@ -20,18 +22,53 @@ from course_lib.methods.adaptation.discrepancy import _covariance
 
 def test_the_experiments_are_registered_with_claims():
     found = registry.registry()
-    for name in ("domain_adaptation", "choosing_lambda", "dann_adversary"):
+    for name in ("domain_adaptation", "choosing_lambda", "choosing_weights", "dann_adversary"):
         assert found[name].metric == "target_accuracy" and found[name].claims
     assert chapter.RECIPES == (SOURCE,)
 
 
-def test_the_task_has_no_target_labels_and_a_held_out_source_split():
-    task = chapter.load_task(0)
+def _images(x):
+    return {image.tobytes() for image in x}
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+def test_no_test_image_nor_a_digit_behind_one_reaches_a_choice(seed):
+    """Choices read the validation images only: held out of both training splits, and none of
+    them a test image or (``mnist_m`` being made from MNIST digits) a digit behind one."""
+    task = chapter.load_task(seed)
     assert not hasattr(task, "y_target")
-    sizes = (len(task.x_source), len(task.x_target), len(task.x_source_val), len(task.x_test))
-    assert sizes == (4000, 4000, 1000, 1000)
+    n = chapter.VALIDATION_IMAGES
+    assert (len(task.x_source_val), len(task.x_target_val), len(task.x_test)) == (n, n, 1000)
+    assert len(task.x_source) == len(task.x_target) == 4000 - n
     assert task.x_source.shape[1:] == task.x_target.shape[1:] == (28, 28, chapter.CHANNELS)
-    assert not {x.tobytes() for x in task.x_source} & {x.tobytes() for x in task.x_source_val}
+    mnist_test = _images(load_domain("mnist", "test", seed=seed, channels=chapter.CHANNELS)[0])
+    assert not _images(task.x_source_val) & mnist_test  # the digits behind mnist_m's test images
+    assert not _images(task.x_target_val) & _images(task.x_test)
+    assert not _images(task.x_source_val) & _images(task.x_source)  # held out of training
+    assert not _images(task.x_target_val) & _images(task.x_target)
+    # the same digits held out of both domains: mnist_m's images are MNIST digits on photos
+    mnist_m_train = load_domain("mnist_m", "train", seed=seed, channels=chapter.CHANNELS)[0]
+    mnist_train = load_domain("mnist", "train", seed=seed, channels=chapter.CHANNELS)[0]
+    held = [i for i, image in enumerate(mnist_train) if image.tobytes() in _images(task.x_source_val)]
+    assert _images(mnist_m_train[held]) == _images(task.x_target_val)
+
+
+def test_the_label_free_and_source_choices_never_read_the_test_split():
+    scores = {w: _scores(0.97 - w / 20, 0.4 / (1 + w), 0.6) for w in (0.0, 0.3, 1.0, 3.0)}
+    chosen = chapter.choose(scores)
+    for w in scores:  # any target test accuracies: only the cheating choice may move
+        moved = chapter.choose({v: _scores(s.source_validation, s.pad, 1.0 if v == w else 0.0)
+                                for v, s in scores.items()})
+        assert {k: moved[k] for k in (chapter.CHOSEN_ON_SOURCE, chapter.CHOSEN_LABEL_FREE)} == {
+            k: chosen[k] for k in (chapter.CHOSEN_ON_SOURCE, chapter.CHOSEN_LABEL_FREE)}
+        assert moved[chapter.CHOSEN_ON_TEST] == w
+
+
+@pytest.mark.parametrize("method", ["dann", "coral", "mmd"])
+def test_the_default_weights_are_the_label_free_choice_on_the_committed_seeds(method):
+    report = results.load("choosing_lambda" if method == "dann" else "choosing_weights")
+    assert chapter.WEIGHTS[method] == chapter.default_weight(report, method), (
+        f"WEIGHTS[{method!r}] is not what the label-free criterion chose over seeds {report.seeds}")
 
 
 def _small_source():
@@ -64,7 +101,7 @@ def _small_task(n=48, seed=0):
     source = rng.random((n, 28, 28, 1)).astype("float32") * 0.5
     target = (rng.random((n, 28, 28, 1)) * 0.5 + 0.5).astype("float32")
     labels = rng.integers(0, 10, n)
-    return chapter.Task(source, labels, target, source[:16], labels[:16], target[:16], labels[:16])
+    return chapter.Task(source, labels, target, source[:16], labels[:16], target[16:32], target[:16], labels[:16])
 
 
 def test_measure_scores_each_domain_with_its_own_statistics_and_leaves_the_target_ones():

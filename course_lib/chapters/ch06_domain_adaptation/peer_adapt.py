@@ -10,15 +10,14 @@ Everything the chapter's ``domain_adaptation`` experiment fixes is fixed here to
 the network (the cached source model split at ``features_relu`` into ADAPT's encoder and
 task, both warm); ``EPOCHS`` epochs in batches of ``BATCH_SIZE``, Adam at ``LEARNING_RATE``;
 DANN with the course's adversary (256-256 units, its own Adam at 10 times the rate) and
-lambda rising to ``LAMBDA_MAX`` on Ganin's schedule (ADAPT's ``UpdateLambda``); DeepCORAL
+lambda rising to the chapter's ``WEIGHTS["dann"]`` on Ganin's schedule (ADAPT's ``UpdateLambda``); DeepCORAL
 with the course's weight (ADAPT scales the CORAL loss as the course does: ``||C_s - C_t||^2 /
 (4 d^2)``); and before testing, the encoder's BatchNorm statistics re-estimated on the
 unlabelled target images (AdaBN), as every course arm does. Differences that remain: ADAPT
 completes a last short batch by repeating images (63 steps per epoch on 4,000 images where
 the course drops it: 62), labels the source 1 where the course labels the target 1, and sums
 its domain loss's source and target terms where the course averages over both domains' images,
-so at one lambda_max ADAPT's adversarial weight is twice the course's (the course's lambda_max 3,
-in ``choosing_lambda``, is the nearest it measures).
+so at one lambda_max ADAPT's adversarial weight is twice the course's.
 ADAPT trains through its own ``fit``: comparing its training loop is the point.
 
 ADAPT 0.4.5 on Keras 3 needs one-hot labels (its ``train_step`` reshapes the prediction to the
@@ -43,7 +42,7 @@ import sys
 from course_lib.chapters.ch06_domain_adaptation import experiments as chapter
 from course_lib.core.cnn import FEATURE_LAYER
 from course_lib.core.data import N_CLASSES
-from course_lib.methods.adaptation.dann import DOMAIN_RATE_FACTOR, DOMAIN_UNITS, LAMBDA_MAX
+from course_lib.methods.adaptation.dann import DOMAIN_RATE_FACTOR, DOMAIN_UNITS
 
 ARMS = ("adapt_dann", "adapt_deepcoral")
 #: The course's arm each peer arm is compared with.
@@ -111,7 +110,7 @@ def run_arm(arm, task, source, seed):
         lambda_ = tf.Variable(0.0, trainable=False, dtype="float32")
         model = DANN(discriminator=discriminator(encoder.output.shape[-1], seed), lambda_=lambda_,
                      optimizer_disc=keras.optimizers.Adam(DOMAIN_RATE_FACTOR * chapter.LEARNING_RATE), **common)
-        callbacks.append(UpdateLambda(lambda_max=LAMBDA_MAX, max_steps=steps))
+        callbacks.append(UpdateLambda(lambda_max=chapter.WEIGHTS["dann"], max_steps=steps))
     one_hot = np.eye(N_CLASSES, dtype="float32")[task.y_source]
     model.fit(task.x_source, one_hot, epochs=chapter.EPOCHS, batch_size=chapter.BATCH_SIZE, callbacks=callbacks,
               verbose=0)

@@ -30,7 +30,7 @@ from course_lib.chapters.ch06_domain_adaptation import experiments as chapter
 from course_lib.core import checks
 
 #: Each method's weight slider: (largest weight, step). The smallest weight is 0 (no adaptation).
-WEIGHT_SLIDERS = {"dann": (10.0, 0.1), "coral": (1000.0, 10.0), "mmd": (5.0, 0.1)}
+WEIGHT_SLIDERS = {"dann": (10.0, 0.1), "coral": (1000.0, 10.0), "mmd": (32.0, 0.5)}
 #: Marks the row that the label-free score prefers.
 PREFERRED = "\u2605"
 
