@@ -88,8 +88,9 @@ print(f"chapter 02's full fine-tuning: median mnist_m test accuracy {strategies.
       f"over {len(strategies.seeds)} seeds")
 
 # %% [markdown]
-# Sections 2, 4 and 5 train this network as chapter 02 did; section 3 changes **how** it trains: which
-# rate each block gets, and which blocks train when. Drawn, with the rates validation chose at the
+# Sections 2, 4 and 5 change what the network trains with (BatchNorm's mode, the loss, the activation);
+# section 3 changes **how** it trains: which rate each block gets, and which blocks train when. Drawn, with
+# the rates validation chose at the
 # median over five seeds (section 3 reads them from its results file; each block below the head learns
 # `RATE_FACTOR` times slower than the one above):
 

@@ -79,6 +79,19 @@ def test_chapter_opens_as_the_course_says(path):
     assert "course_lib.setup(" in setup and f'course_lib.check_env("{path.stem}")' in setup
 
 
+#: The most numbered sections a chapter may have: a longer one is two chapters (one class each).
+MAX_SECTIONS = 9
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_chapter_has_more_sections_than_a_class_can_take(path):
+    headings = [line for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if re.match(r"## \d+\s*[·.]", line)]
+    assert len(headings) <= MAX_SECTIONS, (
+        f"{path.name} has {len(headings)} numbered sections, at most {MAX_SECTIONS}: split it (declare the new "
+        "chapter in course_lib/syllabus.py and run python3 make.py sync)")
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_holds_no_solution_and_ends_with_key_points(path):
     nb = nbformat.read(path, as_version=4)
