@@ -21,6 +21,8 @@ import io
 import json
 from pathlib import Path
 
+from course_lib.syllabus import chapter
+
 REPOSITORY = "transfer-learning-hands-on/course"
 BRANCH = "main"
 #: The MIME type of a live widget's output in a saved notebook.
@@ -29,6 +31,13 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RECORD_CODE = "from course_lib import publishing; publishing.save_recordings({path!r}, {notebook!r})"
 
 _registered = {}
+
+
+def widget_title(slug):
+    """What the recording of chapter ``slug``'s widget is called: its declaration's title
+    (``course_lib.syllabus``), e.g. ``"the layer-freezing widget"``."""
+    (widget,) = chapter(slug).widgets
+    return widget.title
 
 
 def register(widget, record):
@@ -184,7 +193,7 @@ def record_layer_freezing(demo, notebook=None):
         row = state.train()
         label = text.format(frozen=", ".join(frozen), rate=rate)
         steps.append(f"Set {label}; pressed Train: validation accuracy {row['val_accuracy']:.3f}.")
-    recording = Recording("the layer-freezing widget", steps, state.results_html(),
+    recording = Recording(widget_title("task_fine_tuning"), steps, state.results_html(),
                           state.curve_png(), live=demo, notebook=notebook)
     demo.reset()
     return recording
@@ -217,7 +226,7 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
     figure.tight_layout()
     state.set_threshold(start)
     table = pd.DataFrame(rows).to_html(index=False, border=0, classes="course-results")
-    return Recording("the confidence-threshold widget", steps, table, png_bytes(figure), live=widget,
+    return Recording(widget_title("self_training_and_source_free"), steps, table, png_bytes(figure), live=widget,
                      notebook=notebook)
 
 
@@ -230,7 +239,7 @@ def record_adaptation(widget, lab, notebook=None):
     """
     steps = [f"Run {r['run']}: {r['method']} at weight {r['weight']:g}: source validation "
              f"{r['source_validation']:.3f}, PAD {r['pad']:.2f}." for r in lab.rows]
-    return Recording("the adaptation lab", steps or ["No runs were made."], lab.html(), live=widget,
+    return Recording(widget_title("domain_adaptation"), steps or ["No runs were made."], lab.html(), live=widget,
                      notebook=notebook)
 
 
@@ -254,5 +263,5 @@ def record_budget(widget, settings=(("LoRA", 1, ("block1_conv", "block2_conv")),
     state.set(*start)
     steps += [f"Run {r['run']}: trained {r['setting']}: validation accuracy {r['val_accuracy']:.3f}."
               for r in state.runs]
-    return Recording("the budget widget", steps, state.table_html(),
+    return Recording(widget_title("parameter_efficient"), steps, state.table_html(),
                      png_bytes(state.figure()) if state.runs else None, live=widget, notebook=notebook)
