@@ -27,8 +27,9 @@ from course_lib.core.cnn import FEATURE_LAYER
 
 #: Probabilities are clipped to at least this before taking logarithms.
 EPSILON = 1e-6
-#: Refinements of SHOT's cluster centroids after the prediction-weighted start.
-CLUSTER_ITERATIONS = 2
+#: Refinements of SHOT's cluster centroids after the prediction-weighted start: one, as in the
+#: reference code (tim-learn/SHOT, ``obtain_label``: one round of hard labels -> centroids -> labels).
+CLUSTER_ITERATIONS = 1
 #: Defaults of ``information_maximisation``: passes over the target, batch size, Adam's rate.
 EPOCHS = 5
 BATCH_SIZE = 128

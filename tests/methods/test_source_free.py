@@ -114,6 +114,29 @@ def test_cluster_pseudo_labels_recover_separated_clusters():
         source_free.cluster_pseudo_labels(features[:5], noisy)
 
 
+def _shot_labels(features, probabilities, reclusterings):
+    """SHOT's pseudo-labels as the paper's reference code computes them (tim-learn/SHOT,
+    ``obtain_label``), written out in NumPy: a constant 1 appended, L2-normalised features,
+    prediction-weighted centroids, the nearest by cosine distance, then hard-label centroids."""
+    f = np.hstack([features, np.ones((len(features), 1))])
+    f = f / np.sqrt((f ** 2).sum(axis=1, keepdims=True))
+    weights = probabilities
+    for _ in range(reclusterings + 1):
+        centroids = weights.T @ f / (1e-8 + weights.sum(axis=0)[:, None])
+        cosine = f @ centroids.T / np.sqrt((centroids ** 2).sum(axis=1))[None, :]
+        labels = np.argmin(1 - cosine, axis=1)
+        weights = np.eye(probabilities.shape[1])[labels]
+    return labels
+
+
+def test_cluster_pseudo_labels_recluster_once_as_the_reference_code():
+    rng = np.random.default_rng(0)
+    features, probabilities = rng.normal(size=(12, 2)), rng.dirichlet(np.ones(3), size=12)
+    once = _shot_labels(features, probabilities, reclusterings=1)
+    assert (once != _shot_labels(features, probabilities, reclusterings=2)).any()  # the count matters here
+    np.testing.assert_array_equal(source_free.cluster_pseudo_labels(features, probabilities), once)
+
+
 def test_information_maximisation_trains_through_fit_with_its_own_step(monkeypatch):
     calls = []
     real_fit = training.fit
