@@ -74,7 +74,9 @@ def cluster_pseudo_labels(features, probabilities, iterations=CLUSTER_ITERATIONS
     """SHOT's clustering pseudo-labels: the nearest class centroid in feature space (cosine).
 
     The centroids start as the prediction-weighted means of the features, then are refined
-    ``iterations`` times as the means of the images assigned to them.
+    ``iterations`` times as the means of the images assigned to them. A class that no image
+    is assigned to (by the predictions' argmax, then by the clusters) has no centroid and
+    gets no image, as in the reference code (its class-count threshold, 0).
 
     Args:
         features: (n, d) feature vectors of the target images.
@@ -90,11 +92,12 @@ def cluster_pseudo_labels(features, probabilities, iterations=CLUSTER_ITERATIONS
     f /= np.linalg.norm(f, axis=1, keepdims=True)
     weights = np.asarray(probabilities, dtype="float64")
     n_classes = weights.shape[1]
-    labels = None
+    labels = np.argmax(weights, axis=1)
     for _ in range(iterations + 1):
-        centroids = weights.T @ f / (weights.sum(axis=0)[:, None] + EPSILON)
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + EPSILON
-        labels = np.argmax(f @ centroids.T, axis=1)
+        kept = np.flatnonzero(np.bincount(labels, minlength=n_classes) > 0)
+        centroids = weights[:, kept].T @ f / (weights[:, kept].sum(axis=0)[:, None] + EPSILON)
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        labels = kept[np.argmax(f @ centroids.T, axis=1)]
         weights = np.eye(n_classes)[labels]
     return labels.astype("int64")
 

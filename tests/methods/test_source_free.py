@@ -117,14 +117,16 @@ def test_cluster_pseudo_labels_recover_separated_clusters():
 def _shot_labels(features, probabilities, reclusterings):
     """SHOT's pseudo-labels as the paper's reference code computes them (tim-learn/SHOT,
     ``obtain_label``), written out in NumPy: a constant 1 appended, L2-normalised features,
-    prediction-weighted centroids, the nearest by cosine distance, then hard-label centroids."""
+    prediction-weighted centroids, the nearest by cosine distance, then hard-label centroids;
+    only classes with at least one image (by the predictions, then by the clusters) have one."""
     f = np.hstack([features, np.ones((len(features), 1))])
     f = f / np.sqrt((f ** 2).sum(axis=1, keepdims=True))
-    weights = probabilities
+    weights, labels = probabilities, probabilities.argmax(axis=1)
     for _ in range(reclusterings + 1):
-        centroids = weights.T @ f / (1e-8 + weights.sum(axis=0)[:, None])
+        kept = np.flatnonzero(np.bincount(labels, minlength=probabilities.shape[1]) > 0)
+        centroids = (weights.T @ f / (1e-8 + weights.sum(axis=0)[:, None]))[kept]
         cosine = f @ centroids.T / np.sqrt((centroids ** 2).sum(axis=1))[None, :]
-        labels = np.argmin(1 - cosine, axis=1)
+        labels = kept[np.argmin(1 - cosine, axis=1)]
         weights = np.eye(probabilities.shape[1])[labels]
     return labels
 
@@ -135,6 +137,16 @@ def test_cluster_pseudo_labels_recluster_once_as_the_reference_code():
     once = _shot_labels(features, probabilities, reclusterings=1)
     assert (once != _shot_labels(features, probabilities, reclusterings=2)).any()  # the count matters here
     np.testing.assert_array_equal(source_free.cluster_pseudo_labels(features, probabilities), once)
+
+
+def test_a_class_no_image_is_given_has_no_centroid():
+    """An image far from every centroid (negative cosine to all) went to a class with no
+    image, whose centroid was zero (similarity 0); the reference keeps only classes with images."""
+    features = np.array([[10.0, 0], [10, 1], [9, 0], [0, 10], [1, 10], [0, 9], [-10, -10]])
+    probabilities = np.array([[0.9, 0.1, 0]] * 3 + [[0.1, 0.9, 0]] * 3 + [[0.6, 0.4, 0]])
+    want = _shot_labels(features, probabilities, reclusterings=1)
+    assert set(want) == {0, 1}
+    np.testing.assert_array_equal(source_free.cluster_pseudo_labels(features, probabilities), want)
 
 
 def test_information_maximisation_trains_through_fit_with_its_own_step(monkeypatch):
