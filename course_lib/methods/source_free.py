@@ -206,7 +206,7 @@ class ClusterPseudoLabels(keras.callbacks.Callback):
 
 def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SIZE,
                              learning_rate=LEARNING_RATE, diversity_weight=1.0, cluster_weight=0.0,
-                             head="head", feature_layer=FEATURE_LAYER, seed=0,
+                             head="head", feature_layer=FEATURE_LAYER, seed=0, callbacks=(),
                              progress="information maximisation"):
     """Adapt a copy of ``model`` to the target by information maximisation (SHOT-style).
 
@@ -221,6 +221,8 @@ def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SI
         x_target: (n, 28, 28, channels) unlabelled target images.
         head: the classifier layer to freeze.
         feature_layer: the layer whose output is clustered (with ``cluster_weight > 0``).
+        callbacks: more Keras callbacks for ``fit``; their ``model`` is the
+            ``InformationMaximisation`` trainer, whose pseudo-labels are fresh at each epoch's start.
 
     Returns:
         ``(adapted_model, history)``: history is Keras's dict of per-epoch lists (``loss``,
@@ -238,6 +240,6 @@ def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SI
     data = {"image": x_target, "index": np.arange(len(x_target), dtype="int32")}
     history = fit(trainer, (data, None), epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                   seed=seed, progress=progress,
-                  callbacks=[ClusterPseudoLabels(x_target)] if trainer.cluster_weight > 0 else [])
+                  callbacks=[*([ClusterPseudoLabels(x_target)] if trainer.cluster_weight > 0 else []), *callbacks])
     reestimate(adapted, x_target)
     return adapted, history.history

@@ -182,6 +182,21 @@ def test_shot_cluster_labels_are_recomputed_and_logged():
     assert all(np.isfinite(v) and v > 0 for v in history["cluster_loss"])
 
 
+def test_callbacks_see_cluster_labels_made_before_each_epoch_from_the_current_model():
+    x = _images(64, seed=6)
+    seen = []
+
+    class Check(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            features, probabilities = self.model.features_and_predictions(x, training=False)
+            want = source_free.cluster_pseudo_labels(np.asarray(features), np.asarray(probabilities))
+            seen.append(np.array_equal(self.model.cluster_labels.numpy(), want))
+
+    source_free.information_maximisation(build_cnn(seed=3), x, epochs=2, batch_size=32, cluster_weight=0.1,
+                                         callbacks=[Check()], progress=None)
+    assert seen == [True, True]
+
+
 def test_the_step_refuses_data_without_the_image_index():
     trainer = source_free.InformationMaximisation(build_cnn(seed=0), 8)
     training.compile_for_training(trainer)
