@@ -27,8 +27,9 @@ from course_lib.core.cnn import FEATURE_LAYER
 
 #: Probabilities are clipped to at least this before taking logarithms.
 EPSILON = 1e-6
-#: Refinements of SHOT's cluster centroids after the prediction-weighted start.
-CLUSTER_ITERATIONS = 2
+#: Refinements of SHOT's cluster centroids after the prediction-weighted start: one, as in the
+#: reference code (tim-learn/SHOT, ``obtain_label``: one round of hard labels -> centroids -> labels).
+CLUSTER_ITERATIONS = 1
 #: Defaults of ``information_maximisation``: passes over the target, batch size, Adam's rate.
 EPOCHS = 5
 BATCH_SIZE = 128
@@ -73,7 +74,9 @@ def cluster_pseudo_labels(features, probabilities, iterations=CLUSTER_ITERATIONS
     """SHOT's clustering pseudo-labels: the nearest class centroid in feature space (cosine).
 
     The centroids start as the prediction-weighted means of the features, then are refined
-    ``iterations`` times as the means of the images assigned to them.
+    ``iterations`` times as the means of the images assigned to them. A class that no image
+    is assigned to (by the predictions' argmax, then by the clusters) has no centroid and
+    gets no image, as in the reference code (its class-count threshold, 0).
 
     Args:
         features: (n, d) feature vectors of the target images.
@@ -89,11 +92,12 @@ def cluster_pseudo_labels(features, probabilities, iterations=CLUSTER_ITERATIONS
     f /= np.linalg.norm(f, axis=1, keepdims=True)
     weights = np.asarray(probabilities, dtype="float64")
     n_classes = weights.shape[1]
-    labels = None
+    labels = np.argmax(weights, axis=1)
     for _ in range(iterations + 1):
-        centroids = weights.T @ f / (weights.sum(axis=0)[:, None] + EPSILON)
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + EPSILON
-        labels = np.argmax(f @ centroids.T, axis=1)
+        kept = np.flatnonzero(np.bincount(labels, minlength=n_classes) > 0)
+        centroids = weights[:, kept].T @ f / (weights[:, kept].sum(axis=0)[:, None] + EPSILON)
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        labels = kept[np.argmax(f @ centroids.T, axis=1)]
         weights = np.eye(n_classes)[labels]
     return labels.astype("int64")
 
@@ -202,7 +206,7 @@ class ClusterPseudoLabels(keras.callbacks.Callback):
 
 def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SIZE,
                              learning_rate=LEARNING_RATE, diversity_weight=1.0, cluster_weight=0.0,
-                             head="head", feature_layer=FEATURE_LAYER, seed=0,
+                             head="head", feature_layer=FEATURE_LAYER, seed=0, callbacks=(),
                              progress="information maximisation"):
     """Adapt a copy of ``model`` to the target by information maximisation (SHOT-style).
 
@@ -217,6 +221,8 @@ def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SI
         x_target: (n, 28, 28, channels) unlabelled target images.
         head: the classifier layer to freeze.
         feature_layer: the layer whose output is clustered (with ``cluster_weight > 0``).
+        callbacks: more Keras callbacks for ``fit``; their ``model`` is the
+            ``InformationMaximisation`` trainer, whose pseudo-labels are fresh at each epoch's start.
 
     Returns:
         ``(adapted_model, history)``: history is Keras's dict of per-epoch lists (``loss``,
@@ -234,6 +240,6 @@ def information_maximisation(model, x_target, epochs=EPOCHS, batch_size=BATCH_SI
     data = {"image": x_target, "index": np.arange(len(x_target), dtype="int32")}
     history = fit(trainer, (data, None), epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                   seed=seed, progress=progress,
-                  callbacks=[ClusterPseudoLabels(x_target)] if trainer.cluster_weight > 0 else [])
+                  callbacks=[*([ClusterPseudoLabels(x_target)] if trainer.cluster_weight > 0 else []), *callbacks])
     reestimate(adapted, x_target)
     return adapted, history.history

@@ -114,6 +114,41 @@ def test_cluster_pseudo_labels_recover_separated_clusters():
         source_free.cluster_pseudo_labels(features[:5], noisy)
 
 
+def _shot_labels(features, probabilities, reclusterings):
+    """SHOT's pseudo-labels as the paper's reference code computes them (tim-learn/SHOT,
+    ``obtain_label``), written out in NumPy: a constant 1 appended, L2-normalised features,
+    prediction-weighted centroids, the nearest by cosine distance, then hard-label centroids;
+    only classes with at least one image (by the predictions, then by the clusters) have one."""
+    f = np.hstack([features, np.ones((len(features), 1))])
+    f = f / np.sqrt((f ** 2).sum(axis=1, keepdims=True))
+    weights, labels = probabilities, probabilities.argmax(axis=1)
+    for _ in range(reclusterings + 1):
+        kept = np.flatnonzero(np.bincount(labels, minlength=probabilities.shape[1]) > 0)
+        centroids = (weights.T @ f / (1e-8 + weights.sum(axis=0)[:, None]))[kept]
+        cosine = f @ centroids.T / np.sqrt((centroids ** 2).sum(axis=1))[None, :]
+        labels = kept[np.argmin(1 - cosine, axis=1)]
+        weights = np.eye(probabilities.shape[1])[labels]
+    return labels
+
+
+def test_cluster_pseudo_labels_recluster_once_as_the_reference_code():
+    rng = np.random.default_rng(0)
+    features, probabilities = rng.normal(size=(12, 2)), rng.dirichlet(np.ones(3), size=12)
+    once = _shot_labels(features, probabilities, reclusterings=1)
+    assert (once != _shot_labels(features, probabilities, reclusterings=2)).any()  # the count matters here
+    np.testing.assert_array_equal(source_free.cluster_pseudo_labels(features, probabilities), once)
+
+
+def test_a_class_no_image_is_given_has_no_centroid():
+    """An image far from every centroid (negative cosine to all) went to a class with no
+    image, whose centroid was zero (similarity 0); the reference keeps only classes with images."""
+    features = np.array([[10.0, 0], [10, 1], [9, 0], [0, 10], [1, 10], [0, 9], [-10, -10]])
+    probabilities = np.array([[0.9, 0.1, 0]] * 3 + [[0.1, 0.9, 0]] * 3 + [[0.6, 0.4, 0]])
+    want = _shot_labels(features, probabilities, reclusterings=1)
+    assert set(want) == {0, 1}
+    np.testing.assert_array_equal(source_free.cluster_pseudo_labels(features, probabilities), want)
+
+
 def test_information_maximisation_trains_through_fit_with_its_own_step(monkeypatch):
     calls = []
     real_fit = training.fit
@@ -145,6 +180,21 @@ def test_shot_cluster_labels_are_recomputed_and_logged():
                                                       cluster_weight=0.3, progress=None)
     assert set(history) == {"loss", "entropy", "diversity", "cluster_loss"}
     assert all(np.isfinite(v) and v > 0 for v in history["cluster_loss"])
+
+
+def test_callbacks_see_cluster_labels_made_before_each_epoch_from_the_current_model():
+    x = _images(64, seed=6)
+    seen = []
+
+    class Check(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            features, probabilities = self.model.features_and_predictions(x, training=False)
+            want = source_free.cluster_pseudo_labels(np.asarray(features), np.asarray(probabilities))
+            seen.append(np.array_equal(self.model.cluster_labels.numpy(), want))
+
+    source_free.information_maximisation(build_cnn(seed=3), x, epochs=2, batch_size=32, cluster_weight=0.1,
+                                         callbacks=[Check()], progress=None)
+    assert seen == [True, True]
 
 
 def test_the_step_refuses_data_without_the_image_index():

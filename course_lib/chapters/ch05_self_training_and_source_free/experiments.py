@@ -12,6 +12,8 @@ no method sees them; the course uses them only to show how many pseudo-labels ar
   model) and class-balanced from the AdaBN model, the test accuracy after every round;
 - ``source_free``: AdaBN, information maximisation, and information maximisation with SHOT's
   cluster pseudo-labels;
+- ``shot_labels``: during information maximisation with SHOT's cluster pseudo-labels, how many
+  of the model's predictions and of the cluster labels are right, before each epoch;
 - ``threshold_choice``: self-training from AdaBN at several confidence thresholds; the
   threshold chosen by a label-free criterion against the one chosen with target labels.
 
@@ -22,15 +24,17 @@ for the notebook's plots (the registry runs them without it).
 import dataclasses
 import time
 
+import keras
 import numpy as np
 
 from course_lib.core import checks
 from course_lib.core.data import load_domain
-from course_lib.core.evaluation import accuracy, predict
+from course_lib.core.evaluation import accuracy, predict, predicted_labels
 from course_lib.core.pretrained import SOURCE, source_model
 from course_lib.experiments import Measured, Stopwatch, experiment
 from course_lib.methods import batchnorm
 from course_lib.methods.self_training import DEFAULT_THRESHOLD, self_train
+from course_lib.methods.source_free import EPOCHS as IM_EPOCHS
 from course_lib.methods.source_free import entropy, information_maximisation
 
 #: The source models this chapter loads (seed 0's; other seeds replace the seed).
@@ -45,8 +49,9 @@ NAIVE_THRESHOLD = DEFAULT_THRESHOLD
 ROUNDS = 3
 #: The thresholds ``threshold_choice`` tries.
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
-#: SHOT's weight of the cluster pseudo-label term (Liang et al. 2020 use 0.3).
-SHOT_CLUSTER_WEIGHT = 0.3
+#: SHOT's weight of the cluster pseudo-label term: the reference code's for digits (tim-learn/SHOT,
+#: readme and digit.sh: ``--cls_par 0.1``); the paper's 0.3 is its value for the object benchmarks.
+SHOT_CLUSTER_WEIGHT = 0.1
 #: A stream of the random generator apart from the seed's others, for the held-out split.
 HELD_OUT_STREAM = 4
 
@@ -225,10 +230,67 @@ def _(report):
     return min(report.gains("information maximisation", ["AdaBN"])) > 0.05
 
 
-@source_free.claim("SHOT's cluster pseudo-labels leave information maximisation more than 5 points worse "
-                   "on these small digits")
+@source_free.claim("SHOT's cluster pseudo-labels add less than 2 points to information maximisation on every "
+                   "seed, and cost it more than 3 points on the median seed")
 def _(report):
-    return min(report.gains("information maximisation", ["information maximisation + SHOT clusters"])) > 0.05
+    gains = report.gains("information maximisation + SHOT clusters", ["information maximisation"])
+    return max(gains) < 0.02 and np.median(gains) < -0.03
+
+
+class _RightLabels(keras.callbacks.Callback):
+    """Before each epoch of an ``InformationMaximisation`` fit (after SHOT's labels are
+    refreshed): the share of ``x`` whose predicted label and whose cluster label is ``y``.
+
+    ``shares``: one ``(predictions right, clusters right, seconds since made)`` per epoch.
+    """
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y, self.shares, self._start = x, y, [], time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        predictions = predicted_labels(self.model.classifier, self.x)
+        clusters = self.model.cluster_labels.numpy()
+        self.shares.append((float(np.mean(predictions == self.y)), float(np.mean(clusters == self.y)),
+                            time.perf_counter() - self._start))
+
+
+@experiment("label_accuracy", "share of the unlabelled mnist_m adapt images whose label is right "
+                              "(counted with their hidden labels), before each of the 5 epochs of "
+                              "information maximisation with SHOT's cluster pseudo-labels: the model's "
+                              "own predictions and SHOT's cluster labels made from them")
+def shot_labels(seed, keep=None):
+    """Do SHOT's clusters correct the predictions they start from? Counted with the hidden labels,
+    which the method never sees.
+
+    Returns:
+        ``{"predictions, epoch e", "clusters, epoch e": Measured(share right, seconds since the
+        start)}`` for e = 1 (the AdaBN model) to ``IM_EPOCHS``; ``keep`` gets ``"data"``.
+    """
+    model = source_model(channels=CHANNELS, seed=seed, progress=None)
+    data = target_data(seed)
+    right = _RightLabels(data.x_adapt, data.hidden_labels)
+    information_maximisation(model, data.x_adapt, cluster_weight=SHOT_CLUSTER_WEIGHT, seed=seed,
+                             callbacks=[right], progress="information maximisation + SHOT clusters")
+    measured = {}
+    for epoch, (predictions, clusters, seconds) in enumerate(right.shares, start=1):
+        measured[f"predictions, epoch {epoch}"] = Measured(predictions, seconds)
+        measured[f"clusters, epoch {epoch}"] = Measured(clusters, seconds)
+    _store(keep, "data", data)
+    return measured
+
+
+@shot_labels.claim("made from the AdaBN model, before the first epoch, SHOT's cluster labels are right "
+                   "more than 3 points less often than the model's own predictions")
+def _(report):
+    return max(report.gains("clusters, epoch 1", ["predictions, epoch 1"])) < -0.03
+
+
+@shot_labels.claim("in no epoch are SHOT's cluster labels right more than 1 point more often than the "
+                   "predictions they are made from: the clusters never correct the model")
+def _(report):
+    return max(max(report.gains(f"clusters, epoch {e}", [f"predictions, epoch {e}"]))
+               for e in range(1, IM_EPOCHS + 1)) < 0.01
 
 
 def prediction_balance(probabilities):
