@@ -16,7 +16,7 @@ def family_style(arm):
     return next((style for name, style in FAMILIES.items() if arm.startswith(name)), BASELINE)
 
 
-def accuracy_vs_share(report, shares, live=None):
+def accuracy_vs_share(report, shares, live=None, measured="mnist_m test accuracy"):
     """Every arm a point at (trainable share, median accuracy), its bar the range over seeds.
 
     Args:
@@ -25,6 +25,7 @@ def accuracy_vs_share(report, shares, live=None):
             the arms plotted, in this order.
         live: optional ``{arm: (share, accuracy)}`` of runs made in the notebook, drawn as
             hollow stars.
+        measured: what the y axis shows.
 
     Returns:
         the matplotlib ``Figure``; the x axis is logarithmic, in percent. Each family of methods
@@ -47,7 +48,7 @@ def accuracy_vs_share(report, shares, live=None):
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
     ax.set_xlabel("share of the source model's weights that train (log scale)")
-    ax.set_ylabel("mnist_m test accuracy")
+    ax.set_ylabel(measured)
     ax.set_title(f"What each method trains and what it reaches: median and range over seeds "
                  f"{', '.join(map(str, report.seeds))}")
     if live:
