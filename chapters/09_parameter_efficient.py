@@ -481,7 +481,10 @@ for word in ("thanks", "great", "love", "delayed", "worst", "cancelled"):
 # 4<!-- fact: methods.text_transfer:LORA_RANK --> goes either on $W_Q$ and $W_V$ of every block or on
 # the feed-forward $W_1$ and $W_2$; the new head trains in both. Against them: the same Transformer
 # trained from **scratch** (no pretraining), the **probe** (the pretrained encoder frozen, the head
-# alone) and **full** fine-tuning of the pretrained encoder. What each trains:
+# alone) and **full** fine-tuning of the pretrained encoder. One Keras detail: on `MultiHeadAttention`'s
+# projections, whose kernel is (d, heads, d / heads), `enable_lora(r)` makes $A$ of shape (d, heads, r) and
+# $B$ of shape (r, d / heads), so the update has rank $r$ within each head and up to heads times $r$
+# overall. What each trains:
 
 # %%
 text_budgets = chapter.text_budgets(encoder)

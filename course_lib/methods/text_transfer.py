@@ -23,7 +23,10 @@ Fine-tuning (``build``): the encoder, mean pooling over the real tokens, a new s
               ``LORA_TARGETS[where]`` of every block (Keras's ``enable_lora``, which leaves
               those layers' biases trainable), and the head
 
-Hu et al. (2021, section 7.1) compare which matrices to adapt: ``where="attention"`` puts
+Keras's LoRA on an ``EinsumDense`` projection (kernel (d, heads, d / heads)) adds A of shape
+(d, heads, r) and B of shape (r, d / heads): A B is a matmul over A's last axis, so the update
+has rank r within each head and up to heads * r as a d x d matrix, where LoRA of rank r on a
+Dense (d, d) kernel has rank r. Hu et al. (2021, section 7.1) compare which matrices to adapt: ``where="attention"`` puts
 LoRA on the query and value projections, as they recommend; ``where="feed_forward"`` on
 the two Dense layers of the feed-forward part.
 """

@@ -187,3 +187,32 @@ def test_nearest_words_reads_the_token_embedding(encoder):
     assert found[0] == "great" and len(found) == 3 and "thanks" not in found
     with pytest.raises(ValueError, match="vocabulary"):
         tt.nearest_words(encoder, "qwertyzzz")
+
+
+def test_the_query_projection_computes_with_w_plus_scaled_ab(encoder, tokens):
+    """EinsumDense's LoRA, against NumPy: A is (d, heads, r) and B (r, d / heads), so the update
+    A B has rank r within each head, up to heads * r as a d x d matrix."""
+    model = tt.build("lora", encoder, where="attention", rank=2)
+    query = model.get_layer("encoder").get_layer("block1").sublayer("query")
+    query.lora_kernel_b.assign(np.random.default_rng(0).normal(size=query.lora_kernel_b.shape).astype("float32"))
+    x = np.random.default_rng(1).normal(size=(3, 5, tt.DIM)).astype("float32")
+    merged = query._kernel.numpy() + query.lora_alpha / query.lora_rank * (
+        query.lora_kernel_a.numpy() @ query.lora_kernel_b.numpy())
+    want = np.einsum("btd,dhk->bthk", x, merged) + query.bias.numpy()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(query(x)), want, rtol=1e-4, atol=1e-4)
+    update = (merged - query._kernel.numpy()).reshape(tt.DIM, -1)  # d x (heads * d / heads)
+    assert np.linalg.matrix_rank(update) == tt.HEADS * 2
+
+
+def test_saved_lora_weights_load_merged_into_the_plain_classifier(encoder, tokens, tmp_path):
+    model = tt.build("lora", encoder, where="attention")
+    for block in tt.blocks(model):
+        for name in tt.LORA_TARGETS["attention"]:
+            layer = block.sublayer(name)
+            layer.lora_kernel_b.assign(np.full(layer.lora_kernel_b.shape, 0.1, "float32"))
+    path = tmp_path / "task.weights.h5"
+    model.save_weights(path)
+    plain = tt.classifier(tt.build_encoder(seed=5))
+    plain.load_weights(path)
+    np.testing.assert_allclose(predict(plain, tokens), predict(model, tokens), atol=1e-5)
+    assert not np.allclose(predict(model, tokens), predict(tt.build("probe", encoder), tokens), atol=1e-4)
