@@ -185,7 +185,9 @@ CHAPTERS = (
                     "LoRA and adapters, each with its share of the weights and its accuracy",
             teaches="the probe, full fine-tuning and LP-FT; BitFit (biases, then BatchNorm's scale and "
                     "offset); LoRA through Keras's `enable_lora` over ranks and layers; adapters; what "
-                    "`enable_lora` freezes and what saving merges; one backbone and a small file per task",
+                    "`enable_lora` freezes and what saving merges; one backbone and a small file per task; a "
+                    "small Transformer pretrained by masked-token prediction on tweets, with LoRA on the "
+                    "attention or the feed-forward layers",
             prerequisites=(Prerequisite("task_fine_tuning", "its task, full fine-tuning and learning "
                                         "rates chosen on validation, which every method here reuses"),),
             widgets=(Widget("the budget widget", picture=True, rows=2),)),

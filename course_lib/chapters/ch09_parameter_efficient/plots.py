@@ -1,7 +1,7 @@
 """Chapter 09's figure: target accuracy against the share of the weights each method trains."""
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter
 
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 
@@ -9,6 +9,9 @@ from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 #: with); the baselines (probe, full, LP-FT) are black squares.
 FAMILIES = {"LoRA": (PALETTE[0], "o"), "BitFit": (PALETTE[3], "^"), "adapters": (PALETTE[4], "D")}
 BASELINE = (PALETTE[7], "s")
+#: Arms whose shares lie within this factor of each other are neighbours: the second is drawn a
+#: little to the right (the same share, e.g. scratch and full) and labelled below its point.
+NEIGHBOURS = 1.3
 
 
 def family_style(arm):
@@ -16,7 +19,7 @@ def family_style(arm):
     return next((style for name, style in FAMILIES.items() if arm.startswith(name)), BASELINE)
 
 
-def accuracy_vs_share(report, shares, live=None):
+def accuracy_vs_share(report, shares, live=None, measured="mnist_m test accuracy"):
     """Every arm a point at (trainable share, median accuracy), its bar the range over seeds.
 
     Args:
@@ -25,29 +28,35 @@ def accuracy_vs_share(report, shares, live=None):
             the arms plotted, in this order.
         live: optional ``{arm: (share, accuracy)}`` of runs made in the notebook, drawn as
             hollow stars.
+        measured: what the y axis shows.
 
     Returns:
         the matplotlib ``Figure``; the x axis is logarithmic, in percent. Each family of methods
-        has its colour and marker (``FAMILIES``), so the figure reads without colour too.
+        has its colour and marker (``FAMILIES``), so the figure reads without colour too. Arms
+        of (nearly) the same share are kept apart (``NEIGHBOURS``).
     """
     if not shares:
         raise ValueError("shares is empty; pass {arm: share} for the arms to plot")
     fig, ax = plt.subplots(figsize=(9, 5.5))
+    drawn = []
     for arm, share in shares.items():
         values = report.values(arm)
         median = report.median(arm)
         colour, marker = family_style(arm)
-        ax.errorbar([share], [median], yerr=[[median - min(values)], [max(values) - median]],
+        neighbour = any(1 / NEIGHBOURS < share / other < NEIGHBOURS for other in drawn)
+        x = share * (1.08 if any(abs(share / other - 1) < 1e-6 for other in drawn) else 1)
+        drawn.append(share)
+        ax.errorbar([x], [median], yerr=[[median - min(values)], [max(values) - median]],
                     fmt=marker, color=colour, capsize=4, markersize=8)
-        ax.annotate(arm, (share, median), textcoords="offset points", xytext=(7, 4),
+        ax.annotate(arm, (x, median), textcoords="offset points", xytext=(7, -14 if neighbour else 4),
                     fontsize=FONT_SIZE - 2, color=colour)
     for arm, (share, value) in (live or {}).items():
         ax.plot([share], [value], "*", markerfacecolor="none", markeredgecolor="black", markersize=16,
                 label=f"{arm}: this notebook's run")
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda share, _: f"{100 * share:g}%"))
     ax.set_xlabel("share of the source model's weights that train (log scale)")
-    ax.set_ylabel("mnist_m test accuracy")
+    ax.set_ylabel(measured)
     ax.set_title(f"What each method trains and what it reaches: median and range over seeds "
                  f"{', '.join(map(str, report.seeds))}")
     if live:
