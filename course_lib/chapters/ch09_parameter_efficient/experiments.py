@@ -1,7 +1,7 @@
 """Chapter 09's experiments: what to train of the source model, and what each choice costs.
 
-The task is chapter 02's: the MNIST source model on ``mnist_m`` with 20 labels per digit (10
-of them validate). Every arm is a method of ``methods.parameter_efficient``; its learning rate
+The task is chapter 02's (``load_task`` and ``LABELS_PER_CLASS`` are its): the MNIST source
+model on ``mnist_m`` with a few labels per digit, half of them to validate. Every arm is a method of ``methods.parameter_efficient``; its learning rate
 is chosen on the validation split (each run keeps its best validation point), and its number
 is its accuracy on the ``mnist_m`` test split, measured once. The results file holds only
 accuracies: what each arm trains and stores does not depend on the seed, and ``budgets``
@@ -13,24 +13,19 @@ from positive tweets with ``TEXT_LABELS_PER_CLASS`` labels per class (half of th
 validate), against the same encoder from scratch, and with LoRA in two places.
 """
 
-import dataclasses
-
 import statistics
 
-from course_lib.core import checks
-from course_lib.core.data import few_shot, load_domain, validation_split
+from course_lib.chapters.ch02_task_fine_tuning.task import LABELS_PER_CLASS, load_task  # noqa: F401 (the notebook's)
+from course_lib.core import checks, text_data
+from course_lib.core.data import few_shot, validation_split
 from course_lib.core.evaluation import accuracy
 from course_lib.core.pretrained import SOURCE, source_model
 from course_lib.experiments import Measured, Stopwatch, experiment
-from course_lib.core import text_data
 from course_lib.methods import parameter_efficient as pe
 from course_lib.methods import text_transfer as tt
 
 #: The source models the chapter loads (``python -m course_lib.tools.warm`` trains them).
 RECIPES = (SOURCE,)
-#: Labelled target images per digit; half of them validate.
-LABELS_PER_CLASS = 20
-SOURCE_DOMAIN, TARGET_DOMAIN = "mnist", "mnist_m"
 #: The layers the LoRA arms adapt: the two convolutions, or the two Dense layers.
 CONVS, DENSES = ("block1_conv", "block2_conv"), ("features", "head")
 #: The LoRA ranks compared on the convolutions.
@@ -47,21 +42,6 @@ ARMS = {
     "LoRA r4 dense": ("lora", {"rank": 4, "layers": DENSES}),
     "adapters": ("adapters", {}),
 }
-
-
-def load_task(labels_per_class=LABELS_PER_CLASS, seed=0):
-    """The labelled target images of ``seed``, split, and the target's test split.
-
-    Returns:
-        ``{"train", "validation", "test"}``, each ``(x, y)``: grey images (n, 28, 28, 1) in
-        [0, 1] and their digits; ``labels_per_class // 2`` per digit validate.
-    """
-    labels_per_class = checks.whole_number(labels_per_class, "labels_per_class", minimum=2)
-    x, y = load_domain(TARGET_DOMAIN, "train", seed=seed, channels=1)
-    train, validation = validation_split(*few_shot(x, y, labels_per_class, seed=seed),
-                                         labels_per_class // 2, seed=seed)
-    return {"train": train, "validation": validation,
-            "test": load_domain(TARGET_DOMAIN, "test", seed=seed, channels=1)}
 
 
 def arm_model(arm, source, seed=0):
