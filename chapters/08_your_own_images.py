@@ -65,7 +65,7 @@ course_lib.check_env("08_your_own_images")
 # ```
 #
 # The class names are the sub-folder names. To use your own photos, set `MY_FOLDER` to such a folder
-# (at least two classes, at least 10<!-- fact: own_images.folder:MIN_IMAGES_PER_CLASS --> images each). Otherwise the course makes a **sample folder** offline:
+# (at least two classes, at least 10<!-- fact: methods.own_images.folder:MIN_IMAGES_PER_CLASS --> images each). Otherwise the course makes a **sample folder** offline:
 # each class is one colour photo that ships with scikit-image or scikit-learn, and its images are random
 # square crops of that photo. Telling crops of the cat photo from crops of the coffee photo is a small
 # but real image-classification task. (The course writes its folders in its cache folder, and never
@@ -91,7 +91,7 @@ print("image folder:", image_folder)
 # skipped *before* decoding (a PNG of a few kilobytes can unpack to hundreds of megabytes).
 
 # %%
-from course_lib.own_images.folder import check_folder
+from course_lib.methods.own_images.folder import check_folder
 
 report = check_folder(image_folder)
 class_names = report.class_names
@@ -105,7 +105,7 @@ print(report.text())
 # number of images of every class, so each class counts equally in their accuracy. The rest trains.
 
 # %%
-from course_lib.own_images import pipeline, show
+from course_lib.methods.own_images import pipeline, show
 
 splits = pipeline.split_files(report, validation_share=0.2, test_share=0.2, seed=0)
 for name, split in splits.items():
@@ -219,7 +219,7 @@ exercises.check_pipeline(my_pipeline);
 # "ImageNet weights". Offline, the message says what is missing and how to get it.
 
 # %%
-from course_lib.own_images.weights import imagenet_weights
+from course_lib.methods.own_images.weights import imagenet_weights
 
 status = imagenet_weights(chapter.SETTINGS.backbone)
 print(status.message)
@@ -258,8 +258,8 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 import keras
 
 from course_lib.core.layers import parameter_counts
-from course_lib.own_images import backbone as bb
-from course_lib.own_images import recipe
+from course_lib.methods.own_images import backbone as bb
+from course_lib.methods.own_images import recipe
 
 n_classes = len(class_names)
 augment = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1),
@@ -309,8 +309,8 @@ gc.collect()  # now (Keras models hold reference cycles)
 # %%
 import dataclasses
 
-from course_lib.own_images.outputs import unique_output
-from course_lib.own_images.train import train_folder
+from course_lib.methods.own_images.outputs import unique_output
+from course_lib.methods.own_images.train import train_folder
 
 # ImageNet weights if section 5 found or fetched them (no second download), else random init
 settings = dataclasses.replace(chapter.SETTINGS, pretrained=True, download=False)
@@ -373,7 +373,7 @@ show.confusion(run.final.confusion, class_names, f"test set ({run.weights.label}
 # a shortcut the model took (a colour, a background) instead of the thing you meant.
 
 # %%
-from course_lib.own_images.recipe import confident_mistakes
+from course_lib.methods.own_images.recipe import confident_mistakes
 
 wrong = confident_mistakes(run.final.probabilities, run.final.labels, k=6)
 print(f"{int((run.final.predicted != run.final.labels).sum())} mistakes among {len(run.final.labels)} test images")
@@ -407,8 +407,8 @@ exercises.check_top_losses(my_top_losses);
 # photos, so they are easier than truly new photos. For your own photos, pass a list of their paths.
 
 # %%
-from course_lib.own_images.recipe import predict_files
-from course_lib.own_images.samples import make_new_images
+from course_lib.methods.own_images.recipe import predict_files
+from course_lib.methods.own_images.samples import make_new_images
 
 table = predict_files(run.model, make_new_images(per_class=2), class_names)
 table["weights"] = run.weights.label
@@ -424,7 +424,7 @@ table
 import keras
 import numpy as np
 
-from course_lib.own_images.recipe import predict_dataset
+from course_lib.methods.own_images.recipe import predict_dataset
 
 print(f"{run.output}:", ", ".join(sorted(p.name for p in run.output.iterdir())))
 loaded = keras.models.load_model(run.output / "model.keras")
@@ -443,9 +443,9 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 # stops it with a message before anything is written:
 #
 # ```shell
-# python -m course_lib.own_images check ~/Pictures/my_classes        # what would be used, what skipped
-# python -m course_lib.own_images train ~/Pictures/my_classes --output my_model
-# python -m course_lib.own_images bench ~/Pictures/my_classes        # is the pipeline fast enough?
+# python -m course_lib.methods.own_images check ~/Pictures/my_classes        # what would be used, what skipped
+# python -m course_lib.methods.own_images train ~/Pictures/my_classes --output my_model
+# python -m course_lib.methods.own_images bench ~/Pictures/my_classes        # is the pipeline fast enough?
 # ```
 #
 # - **One GPU**: nothing to change. TensorFlow uses it, and the command turns on **mixed precision**
@@ -459,7 +459,7 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 #
 # ```shell
 # TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}' \
-#     python -m course_lib.own_images train photos --strategy multiworker      # on host1; index 1 on host2
+#     python -m course_lib.methods.own_images train photos --strategy multiworker      # on host1; index 1 on host2
 # ```
 #
 # **Batch size and learning rate.** `--batch-size` is per replica, so the **global batch** is
@@ -472,13 +472,13 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 # all three on a small folder, and check the multi-worker line).
 
 # %%
-from course_lib.own_images.cli import main
+from course_lib.methods.own_images.cli import main
 
 assert main(["check", str(image_folder)]) == 0
 
 # %%
-from course_lib.own_images.cli import command_help
-from course_lib.own_images.distribution import REFERENCE_BATCH, scaled
+from course_lib.methods.own_images.cli import command_help
+from course_lib.methods.own_images.distribution import REFERENCE_BATCH, scaled
 
 for replicas in (1, 2, 8):
     batch, rate = scaled(32, chapter.SETTINGS.head_learning_rate, replicas)
@@ -494,7 +494,7 @@ print(command_help("train"))
 
 # %%
 from course_lib.core.training import fit
-from course_lib.own_images.distribution import make_strategy
+from course_lib.methods.own_images.distribution import make_strategy
 
 
 def build_model():

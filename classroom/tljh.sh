@@ -22,7 +22,7 @@ sudo grep -qs "course_lib.tools.kernel_policy" "$config" || sudo tee -a "$config
 # them and may add entries, none may change or delete another's (files read-only, folders sticky).
 sudo mkdir -p "$share"
 sudo env COURSE_CACHE_DIR="$share/cache" KERAS_HOME="$share/keras" "$user_env/bin/python" -m course_lib.tools.warm
-sudo env KERAS_HOME="$share/keras" "$user_env/bin/python" -m course_lib.own_images fetch-weights --timeout 60 || true
+sudo env KERAS_HOME="$share/keras" "$user_env/bin/python" -m course_lib.methods.own_images fetch-weights --timeout 60 || true
 sudo chmod -R a+rX "$share"
 sudo find "$share" -type d -exec chmod a+w,+t {} +
 sudo tee /opt/tljh/config/jupyterhub_config.d/transfer-course.py > /dev/null <<PY

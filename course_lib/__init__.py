@@ -8,9 +8,9 @@ Start every notebook with::
 
 The package has three layers (``ARCHITECTURE.md`` draws them): ``core`` (what every
 chapter shares: data, the CNN, training, the cache, the environment), ``methods`` (the
-techniques, one module each) and ``chapters`` (each chapter's experiments, exercise
-checks and widgets), plus ``own_images`` (your own photos) and ``tools`` (benchmark,
-cache warming). Importing ``course_lib`` itself is light: TensorFlow loads when first used.
+techniques, one module each, your own photos' recipe among them) and ``chapters`` (each
+chapter's experiments, exercise checks and widgets), plus ``tools`` (benchmark, cache
+warming). Importing ``course_lib`` itself is light: TensorFlow loads when first used.
 """
 
 import os

@@ -25,7 +25,7 @@ SHELL = "shell"
 ALLOWED = {}
 FENCE = re.compile(r"^```(.*)$")
 #: The command lines the chapters show, and what the test runs in their place.
-MODULE = "course_lib.own_images"
+MODULE = "course_lib.methods.own_images"
 #: Fast settings for a train command: small images, one epoch per stage, no download.
 FAST_TRAIN = ["--offline", "--image-size", "32", "--head-epochs", "1", "--fine-epochs", "1", "--no-augment"]
 
@@ -103,7 +103,7 @@ def test_shell_commands_run(tmp_path, capsys):
     folder in the command replaced by it; a train command made fast). A command started on
     several machines (``TF_CONFIG``) is parsed and its cluster read here; the two-worker run
     itself is tests/methods/test_own_images_cli.py's."""
-    from course_lib.own_images import cli
+    from course_lib.methods.own_images import cli
     from methods.own_images_fixtures import make_squares
 
     folder = make_squares(tmp_path / "photos")

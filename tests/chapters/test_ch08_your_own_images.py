@@ -10,8 +10,8 @@ course_lib.setup(0)
 
 from course_lib.chapters.ch08_your_own_images import exercises  # noqa: E402
 from course_lib.chapters.ch08_your_own_images.experiments import RECIPES, SETTINGS  # noqa: E402
-from course_lib.own_images.pipeline import dataset  # noqa: E402
-from course_lib.own_images.recipe import confident_mistakes  # noqa: E402
+from course_lib.methods.own_images.pipeline import dataset  # noqa: E402
+from course_lib.methods.own_images.recipe import confident_mistakes  # noqa: E402
 
 AUTO = tf.data.AUTOTUNE
 

@@ -1,4 +1,4 @@
-"""``python -m course_lib.own_images``: bad input stops cleanly; the folder command trains and
+"""``python -m course_lib.methods.own_images``: bad input stops cleanly; the folder command trains and
 exports with the default strategy, MirroredStrategy over two logical CPU devices and a
 two-worker MultiWorkerMirroredStrategy (two local processes on 127.0.0.1).
 
@@ -23,9 +23,9 @@ import course_lib
 
 course_lib.setup(0)
 
-from course_lib.own_images import pipeline, samples  # noqa: E402
-from course_lib.own_images.cli import BAD_INPUT, main  # noqa: E402
-from course_lib.own_images.folder import check_folder  # noqa: E402
+from course_lib.methods.own_images import pipeline, samples  # noqa: E402
+from course_lib.methods.own_images.cli import BAD_INPUT, main  # noqa: E402
+from course_lib.methods.own_images.folder import check_folder  # noqa: E402
 from methods.own_images_fixtures import make_squares  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def _accuracy_of_the_exported_model(run_folder, folder):
     """Test accuracy of ``model.keras`` measured afresh on the same split."""
     import keras
 
-    from course_lib.own_images.recipe import predict_dataset
+    from course_lib.methods.own_images.recipe import predict_dataset
 
     model = keras.models.load_model(run_folder / "model.keras")
     test = pipeline.split_files(check_folder(folder), seed=0)["test"]
@@ -181,7 +181,7 @@ def one_and_two_devices(sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("devices")
     script = textwrap.dedent(f"""
         import sys
-        from course_lib.own_images.cli import main
+        from course_lib.methods.own_images.cli import main
         common = {COMMON!r} + ["--cpu-devices", "2"]
         assert main(["train", {str(sample)!r}, "--output", "one", "--batch-size", "16", *common]) == 0
         assert main(["train", {str(sample)!r}, "--output", "two", "--batch-size", "8",
@@ -212,7 +212,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(one_and_two_devices, s
 def test_two_workers_train_and_the_chief_exports(sample, one_and_two_devices, tmp_path):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    argv = ["-m", "course_lib.own_images", "train", str(sample), "--output", "workers", "--batch-size", "8",
+    argv = ["-m", "course_lib.methods.own_images", "train", str(sample), "--output", "workers", "--batch-size", "8",
             "--strategy", "multiworker", *COMMON]
     logs = _run_together([(argv, {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker",
                                                                                         "index": i}})})

@@ -13,8 +13,8 @@ course_lib.setup(0)
 
 import tensorflow as tf  # noqa: E402
 
-from course_lib.own_images import distribution  # noqa: E402
-from course_lib.own_images.cli import main  # noqa: E402
+from course_lib.methods.own_images import distribution  # noqa: E402
+from course_lib.methods.own_images.cli import main  # noqa: E402
 
 
 def test_the_learning_rate_grows_with_the_global_batch():
@@ -81,9 +81,9 @@ def test_the_bench_command_measures_every_pass(tmp_path, capsys):
 
 
 def test_each_command_has_its_help():
-    from course_lib.own_images.cli import command_help
+    from course_lib.methods.own_images.cli import command_help
 
     text = command_help("train")
-    assert text.startswith("usage: python -m course_lib.own_images train") and "--strategy" in text
+    assert text.startswith("usage: python -m course_lib.methods.own_images train") and "--strategy" in text
     with pytest.raises(ValueError, match="unknown command 'fit'"):
         command_help("fit")

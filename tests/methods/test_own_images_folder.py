@@ -15,8 +15,8 @@ import course_lib
 
 course_lib.setup(0)
 
-from course_lib.own_images import folder, pipeline, samples  # noqa: E402
-from course_lib.own_images.folder import FolderError, check_folder, unreadable_reason  # noqa: E402
+from course_lib.methods.own_images import folder, pipeline, samples  # noqa: E402
+from course_lib.methods.own_images.folder import FolderError, check_folder, unreadable_reason  # noqa: E402
 from methods.own_images_fixtures import make_squares, save_bomb, save_mpo  # noqa: E402
 
 

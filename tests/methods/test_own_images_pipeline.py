@@ -13,8 +13,8 @@ import course_lib
 
 course_lib.setup(0)
 
-from course_lib.own_images import pipeline  # noqa: E402
-from course_lib.own_images.folder import check_folder  # noqa: E402
+from course_lib.methods.own_images import pipeline  # noqa: E402
+from course_lib.methods.own_images.folder import check_folder  # noqa: E402
 from methods.own_images_fixtures import make_squares  # noqa: E402
 
 
@@ -120,7 +120,7 @@ def test_a_large_jpeg_is_decoded_small_and_looks_the_same(tmp_path):
     1600 x 1200) and gives the image a full decode and an antialiased resize give."""
     import tensorflow as tf
 
-    from course_lib.own_images.folder import decode_file
+    from course_lib.methods.own_images.folder import decode_file
 
     yy, xx = np.mgrid[:1200, :1600]
     smooth = np.stack([xx / 1600 * 255, yy / 1200 * 255, (xx + yy) % 400 / 400 * 255], axis=-1)

@@ -14,10 +14,10 @@ course_lib.setup(0)
 import keras  # noqa: E402
 
 from course_lib.core.layers import batchnorm_layers  # noqa: E402
-from course_lib.own_images import backbone as bb  # noqa: E402
-from course_lib.own_images import distribution, pipeline, recipe  # noqa: E402
-from course_lib.own_images.folder import check_folder  # noqa: E402
-from course_lib.own_images.train import calibration_images  # noqa: E402
+from course_lib.methods.own_images import backbone as bb  # noqa: E402
+from course_lib.methods.own_images import distribution, pipeline, recipe  # noqa: E402
+from course_lib.methods.own_images.folder import check_folder  # noqa: E402
+from course_lib.methods.own_images.train import calibration_images  # noqa: E402
 from methods.own_images_fixtures import make_squares  # noqa: E402
 
 SIZE = 32

@@ -21,10 +21,10 @@ course_lib.setup(0)
 
 import keras  # noqa: E402
 
-from course_lib.own_images import backbone as bb  # noqa: E402
-from course_lib.own_images import download as dl  # noqa: E402
-from course_lib.own_images import recipe, weights  # noqa: E402
-from course_lib.own_images.cli import main  # noqa: E402
+from course_lib.methods.own_images import backbone as bb  # noqa: E402
+from course_lib.methods.own_images import download as dl  # noqa: E402
+from course_lib.methods.own_images import recipe, weights  # noqa: E402
+from course_lib.methods.own_images.cli import main  # noqa: E402
 
 
 @pytest.fixture()

@@ -9,8 +9,8 @@ computation, and refuses a function that hands the work to the course's own impl
 import numpy as np
 
 from course_lib.core.exercises import attempt, error_text, hint, shown_code, verdict
-from course_lib.own_images.pipeline import dataset
-from course_lib.own_images.recipe import confident_mistakes
+from course_lib.methods.own_images.pipeline import dataset
+from course_lib.methods.own_images.recipe import confident_mistakes
 
 HINTS = {
     1: "ask which steps must run again every epoch and which only once. Decoding is slow and gives "

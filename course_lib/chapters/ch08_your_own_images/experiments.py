@@ -8,8 +8,8 @@ machine, online or not: this measures the recipe, not transfer from ImageNet (th
 import dataclasses
 
 from course_lib.experiments import Measured, Stopwatch, experiment
-from course_lib.own_images.samples import make_new_images, make_sample_folder
-from course_lib.own_images.train import Settings, train_folder
+from course_lib.methods.own_images.samples import make_new_images, make_sample_folder
+from course_lib.methods.own_images.train import Settings, train_folder
 
 #: The chapter's source models: none (its backbone comes from keras.applications).
 RECIPES = ()

@@ -15,17 +15,17 @@ Offline, the run goes on with a randomly initialised backbone: that is *not* tra
 learning, and everything it shows is labelled so. Fetch the weights ahead of time (Binder's
 ``postBuild`` does)::
 
-    python -m course_lib.own_images fetch-weights
+    python -m course_lib.methods.own_images fetch-weights
 """
 
 import dataclasses
 import os
 from pathlib import Path
 
-from course_lib.own_images import download as dl
-from course_lib.own_images.backbone import BACKBONES, DEFAULT_BACKBONE, check_name
+from course_lib.methods.own_images import download as dl
+from course_lib.methods.own_images.backbone import BACKBONES, DEFAULT_BACKBONE, check_name
 
-FETCH_COMMAND = "python -m course_lib.own_images fetch-weights"
+FETCH_COMMAND = "python -m course_lib.methods.own_images fetch-weights"
 NOT_TRANSFER = "random init, not transfer"
 TRANSFER = "ImageNet weights"
 #: ``WeightsStatus.how`` values.

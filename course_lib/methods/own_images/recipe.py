@@ -30,8 +30,8 @@ import numpy as np
 
 from course_lib.core import checks
 from course_lib.core import layers as surgery
-from course_lib.own_images import backbone as bb
-from course_lib.own_images import weights
+from course_lib.methods.own_images import backbone as bb
+from course_lib.methods.own_images import weights
 
 HEAD_LEARNING_RATE = 1e-3
 FINE_LEARNING_RATE = 1e-4
@@ -78,7 +78,7 @@ def build_transfer_model(n_classes, backbone=bb.DEFAULT_BACKBONE, image_size=96,
     from keras import layers
 
     from course_lib.core.environment import seed_everything
-    from course_lib.own_images.pipeline import check_image_size
+    from course_lib.methods.own_images.pipeline import check_image_size
 
     n_classes = checks.whole_number(n_classes, "n_classes", minimum=2)
     image_size = check_image_size(image_size)
@@ -245,8 +245,8 @@ def predict_files(model, paths, class_names):
     import pandas as pd
 
     from course_lib.core.evaluation import predict
-    from course_lib.own_images.folder import TENSORFLOW_FORMATS, unreadable_reason
-    from course_lib.own_images.pipeline import load_images
+    from course_lib.methods.own_images.folder import TENSORFLOW_FORMATS, unreadable_reason
+    from course_lib.methods.own_images.pipeline import load_images
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:

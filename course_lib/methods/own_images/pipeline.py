@@ -30,7 +30,7 @@ import numpy as np
 
 from course_lib.core import checks
 from course_lib.core.data import validation_split
-from course_lib.own_images.folder import decode_file
+from course_lib.methods.own_images.folder import decode_file
 
 #: The smallest side the ``keras.applications`` MobileNets accept, in pixels.
 MIN_IMAGE_SIZE = 32

@@ -1,5 +1,5 @@
 """Train on a folder of images: check, split, read, build, two stages, test. What the command
-``python -m course_lib.own_images train FOLDER`` runs, and what chapter 08 calls.
+``python -m course_lib.methods.own_images train FOLDER`` runs, and what chapter 08 calls.
 
 ``train_folder(folder, output, settings, strategy)``:
 
@@ -20,9 +20,9 @@ import tempfile
 import numpy as np
 
 from course_lib.core import checks
-from course_lib.own_images import backbone as bb
-from course_lib.own_images import pipeline
-from course_lib.own_images.recipe import CALIBRATION_IMAGES, DROPOUT, FINE_LEARNING_RATE, HEAD_LEARNING_RATE
+from course_lib.methods.own_images import backbone as bb
+from course_lib.methods.own_images import pipeline
+from course_lib.methods.own_images.recipe import CALIBRATION_IMAGES, DROPOUT, FINE_LEARNING_RATE, HEAD_LEARNING_RATE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +127,7 @@ def evaluate(model, data, split, n_classes):
     from sklearn.metrics import confusion_matrix
 
     from course_lib.core.evaluation import per_class_accuracy
-    from course_lib.own_images.recipe import predict_dataset
+    from course_lib.methods.own_images.recipe import predict_dataset
 
     probabilities, labels = predict_dataset(model, data)
     predicted = probabilities.argmax(axis=1)
@@ -188,9 +188,9 @@ def prepare(folder, output=None, settings=None):
         ValueError: a setting out of range, an ``output`` that exists and is not empty, or a
             folder that cannot be trained on (``folder.FolderError``, with what was skipped).
     """
-    from course_lib.own_images.folder import check_folder
-    from course_lib.own_images.outputs import check_output
-    from course_lib.own_images.weights import imagenet_weights, random_init
+    from course_lib.methods.own_images.folder import check_folder
+    from course_lib.methods.own_images.outputs import check_output
+    from course_lib.methods.own_images.weights import imagenet_weights, random_init
 
     settings = (settings or Settings()).checked()
     output = check_output(output)
@@ -203,8 +203,8 @@ def prepare(folder, output=None, settings=None):
 
 def train_plan(plan, strategy=None, progress=True):
     """Train, test and write what ``prepare`` planned (see ``train_folder``); returns a ``Run``."""
-    from course_lib.own_images import distribution, outputs
-    from course_lib.own_images import recipe as rc
+    from course_lib.methods.own_images import distribution, outputs
+    from course_lib.methods.own_images import recipe as rc
 
     settings, splits, weights = plan.settings, plan.splits, plan.weights
     n_replicas = distribution.replicas(strategy)

@@ -19,7 +19,7 @@ module            what it does
 ``train``         ``train_folder``: the whole recipe on a folder (the command)
 ``outputs``       a run's folder: model, report, figures, written atomically
 ``show``          the chapter's plots
-``cli``           ``python -m course_lib.own_images`` (train, check, bench,
+``cli``           ``python -m course_lib.methods.own_images`` (train, check, bench,
                   fetch-weights)
 ================  ============================================================
 """

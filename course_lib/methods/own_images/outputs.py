@@ -21,7 +21,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from course_lib.own_images.publish import missing_or_empty, publish_folder
+from course_lib.methods.own_images.publish import missing_or_empty, publish_folder
 
 MODEL_FILE = "model.keras"
 #: Confident mistakes listed and shown.
@@ -140,9 +140,9 @@ def write_run(run, output):
     Returns:
         ``output`` (a ``Path``).
     """
-    from course_lib.own_images import show
-    from course_lib.own_images.pipeline import load_images
-    from course_lib.own_images.recipe import confident_mistakes
+    from course_lib.methods.own_images import show
+    from course_lib.methods.own_images.pipeline import load_images
+    from course_lib.methods.own_images.recipe import confident_mistakes
 
     def write(folder):
         run.model.save(folder / MODEL_FILE)

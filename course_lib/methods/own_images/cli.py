@@ -1,11 +1,11 @@
-"""``python -m course_lib.own_images``: chapter 08's recipe on your own folder, from the shell.
+"""``python -m course_lib.methods.own_images``: chapter 08's recipe on your own folder, from the shell.
 
 ::
 
-    python -m course_lib.own_images check FOLDER            what training would use and skip
-    python -m course_lib.own_images train FOLDER [options]   two stages; writes model, report, figures
-    python -m course_lib.own_images bench FOLDER             the input pipeline's images per second
-    python -m course_lib.own_images fetch-weights            ImageNet weights into Keras's cache
+    python -m course_lib.methods.own_images check FOLDER            what training would use and skip
+    python -m course_lib.methods.own_images train FOLDER [options]   two stages; writes model, report, figures
+    python -m course_lib.methods.own_images bench FOLDER             the input pipeline's images per second
+    python -m course_lib.methods.own_images fetch-weights            ImageNet weights into Keras's cache
 
 One GPU needs nothing more (``train`` uses it, with mixed precision). Several GPUs of one
 machine: ``--strategy mirrored``. Several machines: start the same command on each with
@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from course_lib.core import checks
-from course_lib.own_images.backbone import BACKBONES, DEFAULT_BACKBONE
-from course_lib.own_images.train import Settings
+from course_lib.methods.own_images.backbone import BACKBONES, DEFAULT_BACKBONE
+from course_lib.methods.own_images.train import Settings
 
 #: Exit codes: bad input (nothing written), and a weights fetch that failed.
 BAD_INPUT, FETCH_FAILED = 2, 1
@@ -34,7 +34,7 @@ DEFAULT_FETCH_TIMEOUT = 30.0
 def parser():
     """The command line's ``argparse`` parser."""
     defaults = Settings()
-    top = argparse.ArgumentParser(prog="python -m course_lib.own_images",
+    top = argparse.ArgumentParser(prog="python -m course_lib.methods.own_images",
                                   description="Transfer learning on a folder of your own images "
                                               "(chapter 08 of Transfer Learning, Hands-On).")
     commands = top.add_subparsers(dest="command", required=True)
@@ -111,7 +111,7 @@ def _start_tensorflow(args):
     """Devices, threads, seeds and the strategy, in the order TensorFlow needs them."""
     import course_lib
     from course_lib.core.resources import available_cpus
-    from course_lib.own_images import distribution
+    from course_lib.methods.own_images import distribution
 
     if args.cpu_devices is not None:
         distribution.configure_cpu_devices(args.cpu_devices)
@@ -133,8 +133,8 @@ def _bad_input(error):
 
 
 def train(args):
-    from course_lib.own_images.outputs import check_output
-    from course_lib.own_images.train import prepare, train_plan
+    from course_lib.methods.own_images.outputs import check_output
+    from course_lib.methods.own_images.train import prepare, train_plan
 
     start = time.perf_counter()
     try:
@@ -156,7 +156,7 @@ def train(args):
 
 
 def check(args):
-    from course_lib.own_images.folder import check_folder
+    from course_lib.methods.own_images.folder import check_folder
 
     try:
         print(check_folder(args.folder).text())
@@ -168,9 +168,9 @@ def check(args):
 def bench(args):
     import course_lib
     from course_lib.core.resources import available_cpus
-    from course_lib.own_images import pipeline
-    from course_lib.own_images.folder import check_folder
-    from course_lib.own_images.train import scratch_folder
+    from course_lib.methods.own_images import pipeline
+    from course_lib.methods.own_images.folder import check_folder
+    from course_lib.methods.own_images.train import scratch_folder
 
     try:
         _counts(args, "passes", "batch-size")
@@ -192,7 +192,7 @@ def bench(args):
 
 
 def fetch_weights(args):
-    from course_lib.own_images.weights import fetch
+    from course_lib.methods.own_images.weights import fetch
 
     return 0 if fetch(args.backbone, args.timeout) else FETCH_FAILED
 

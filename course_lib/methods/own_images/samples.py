@@ -18,7 +18,7 @@ import numpy as np
 
 from course_lib.core import checks
 from course_lib.core.cache import entry_path, key
-from course_lib.own_images.publish import missing_or_empty, publish_folder
+from course_lib.methods.own_images.publish import missing_or_empty, publish_folder
 
 #: The sample folder's classes: class name -> the photo its crops are cut from.
 SAMPLE_CLASSES = {"cat": "chelsea", "coffee": "coffee", "flower": "flower", "rocket": "rocket"}
