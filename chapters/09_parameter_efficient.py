@@ -537,9 +537,10 @@ assert all(text_report.claims().values())
 #   one CPU allows in minutes, which is why BERT-style pretraining is done once and shared.
 # - **LoRA stayed within a few points of full fine-tuning** on every seed (the claim says how many) while
 #   training a small share of the weights, whichever matrices it adapted: here the query and value and
-#   the feed-forward layers came out the same, within the spread over seeds. Hu et al. compare matrices inside the attention of models a million times this
-#   size; on a model this small and a task this lexical, the place matters less than on the images of
-#   section 5, whose gap lay in the early features.
+#   the feed-forward layers came out the same, within the spread over seeds. Hu et al. compare matrices
+#   inside the attention of models thousands to millions of times this size (RoBERTa to GPT-3); on a model
+#   this small and a task this lexical, the place matters less than on the images of section 5, whose gap
+#   lay in the early features.
 # - With a few dozen labelled tweets per class to learn from, the spread over seeds (look at each arm's range) is
 #   as large as the differences between arms: one seed alone would have told any of these stories.
 
