@@ -239,10 +239,11 @@ class Report:
         return {text: bool(check(self)) for text, check in get(self.experiment).claims.items()}
 
     def claims_text(self):
-        """The claims as lines a learner reads: ``holds on every seed (0, 1, 2, 3, 4): <claim>``,
-        or ``does NOT hold on every seed (...)`` for one that fails."""
+        """The claims as lines a learner reads: ``holds on seeds 0, 1, 2, 3, 4: <claim>``, or
+        ``does NOT hold on seeds ...`` for one that fails. Each claim says itself whether it is
+        about every seed or about the median over them."""
         seeds = ", ".join(map(str, self.seeds))
-        return "\n".join(f"{'holds' if holds else 'does NOT hold'} on every seed ({seeds}): {text}"
+        return "\n".join(f"{'holds' if holds else 'does NOT hold'} on seeds {seeds}: {text}"
                          for text, holds in self.claims().items())
 
 

@@ -60,11 +60,11 @@ def test_run_collects_one_value_per_seed_in_seed_order_and_checks_claims():
     assert report.median("method") == pytest.approx(0.61)
     assert report.gains("method", ["source_only"]) == pytest.approx([0.1, 0.1, 0.1])
     assert report.claims() == {"the method beats source-only by 5 points on every seed": True}
-    assert report.claims_text() == ("holds on every seed (2, 0, 1): "
+    assert report.claims_text() == ("holds on seeds 2, 0, 1: "
                                     "the method beats source-only by 5 points on every seed")
     worse = experiments.Report("toy_for_tests", "accuracy", [0], {"method": [0.5], "source_only": [0.5]},
                                {"method": [1.0], "source_only": [1.0]})
-    assert worse.claims_text().startswith("does NOT hold on every seed (0): ")
+    assert worse.claims_text().startswith("does NOT hold on seeds 0: ")
     assert "0.610" in report.format() and report.table().loc["method", "seed 2"] == 0.62
     assert {"date", "course", "tensorflow", "keras", "threads"} <= set(report.made)
 
