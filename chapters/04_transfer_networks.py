@@ -380,6 +380,28 @@ plots.seeds(embedding_report);
 embedding_report.claims()
 
 # %% [markdown]
+# ### Where do the pair losses help? A search
+#
+# Against "both domains' labels, no alignment" (the same network, pairs, steps and batch, with
+# $\alpha = 0$) the pair losses win on some seeds and lose on others. Motiian et al. show their gain
+# with far fewer target labels, one to seven per class. So the `ccsa_search` experiment trains with
+# fewer labelled MNIST-M images per digit (the validation split keeps its
+# 5<!-- fact: .experiments:VALIDATION_PER_CLASS --> per digit), and at each count it trains three arms:
+# no alignment; CCSA with the paper's $\alpha$ and $m$; and CCSA with $\alpha$ and $m$ chosen on the
+# validation split among a few settings (the paper's first, so that it wins ties). One margin sits
+# near $\sqrt{2}$, the distance of two unrelated unit vectors, so that the separation loss acts on
+# every different-class pair closer than chance. Each pair loss is a mean over its own pairs, so
+# same-class and different-class pairs weigh the same whatever their numbers (the paper's code
+# samples three different-class pairs per same-class pair instead). The table gives CCSA's gain over
+# no alignment in points of test accuracy on seeds 0-4, and the seeds it won:
+
+# %%
+print(f"labels per digit: {chapter.SEARCH_LABELS}; (alpha, margin) tried: {chapter.SEARCH_GRID}, "
+      f"the paper's: {chapter.SEARCH_GRID[0]}")
+search_report = results.load("ccsa_search")
+display(chapter.search_gains(search_report))
+
+# %% [markdown]
 # Now one seed live, for two of the arms, to look inside their embeddings: how far apart are
 # same-class and different-class pairs, across the two domains? the MNIST test digits against as many
 # MNIST-M test digits:
@@ -404,9 +426,16 @@ plots.pair_distances(distances, margin=shared_embedding.MARGIN);
 # - The target labels alone train a weak network; adding the source labels through a shared
 #   embedding helps a lot, because most of what a digit classifier must learn is the same in both
 #   domains.
-# - Compare the CCSA arm with "both domains' labels, no alignment" seed by seed in the table:
-#   most of the gain comes from training on both domains at all; whether the pair losses add
-#   anything on top varies from seed to seed, so the chapter claims nothing about it.
+# - Compare the CCSA arm with "both domains' labels, no alignment" seed by seed in the first table:
+#   most of the gain comes from training on both domains at all.
+# - In the search the pair losses' median gain is positive in every regime, and at most a few
+#   points; in most regimes some seed loses, once by more than ten points (the min column).
+# - Some regimes may win on all five seeds (the "seeds won" column). Out of eight regimes tried, a
+#   streak of five wins can be luck: a finding picked from a search needs fresh seeds, the way a choice
+#   needs the test split (`python -m course_lib.experiments ccsa_search --seeds 5 6 7` runs them). The
+#   course registers no regime where the pair losses beat the same network without them on every seed.
+# - The arm chosen on validation trains several settings and keeps the best, where "no alignment"
+#   trains once: part of its edge may be those extra tries.
 # - In the shared embedding, same-class pairs from the two domains sit closer than different-class
 #   pairs: the two domains have been **mapped into one space**.
 # - On the unit sphere in many dimensions, unrelated points sit about $\sqrt{2} \approx 1.41$ apart,
@@ -587,8 +616,9 @@ assert live[chapter.ARM_PHOTO_TAUGHT].value - few_labels > 0.05
 # - **Channel copying** reuses every source weight; only the first kernel changes, summed over the
 #   source's input channels and shared among the target's, so equal channels give the same outputs.
 # - **A shared embedding** (CCSA) trains one network on both domains' labels; it beats the target
-#   labels alone on every seed, and most of that comes from using the source labels at all: the
-#   pair losses' own effect changes sign from seed to seed.
+#   labels alone on every seed, and most of that comes from using the source labels at all. Searched
+#   over label counts and settings, the pair losses gained a few points at the median and lost on some
+#   seed in most regimes; the course registers no regime where they win on every seed.
 # - **Fusion** joins a frozen source branch and a trainable target branch; freezing keeps the
 #   source's knowledge.
 # - **Multimodal transfer** crosses modalities through paired samples: a model of one view labels

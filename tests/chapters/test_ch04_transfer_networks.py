@@ -9,6 +9,7 @@ from course_lib.chapters.ch04_transfer_networks import experiments as chapter
 from course_lib.core.cnn import build_cnn
 from course_lib.core.evaluation import accuracy
 from course_lib.methods.channel_copying import adapt_kernel
+from course_lib.methods import shared_embedding as se
 from course_lib.methods.shared_embedding import alignment_losses
 
 
@@ -53,6 +54,35 @@ def test_the_target_split_holds_out_a_validation_part_of_the_few_labels():
     assert len(x_val) == 10 * chapter.VALIDATION_PER_CLASS and len(x_test) == 1000
     flat = lambda a: {row.tobytes() for row in a}  # noqa: E731
     assert not flat(x) & flat(x_val)
+
+
+def test_the_target_split_can_train_on_fewer_labels_with_the_same_validation_size():
+    (x, y), (x_val, y_val), _ = chapter.target_split(0, train_per_class=1)
+    assert len(x) == 10 and np.all(np.bincount(y) == 1)
+    assert np.all(np.bincount(y_val) == chapter.VALIDATION_PER_CLASS)
+    with pytest.raises(ValueError, match="train_per_class"):
+        chapter.target_split(0, train_per_class=0)
+
+
+def test_the_search_names_its_arms_and_tries_the_papers_values_first():
+    assert chapter.search_arm(3, chapter.SEARCH_PAPER) == "3 per digit: CCSA, the paper's alpha and margin"
+    with pytest.raises(ValueError, match="unknown kind"):
+        chapter.search_arm(3, "CCSA")
+    assert chapter.SEARCH_GRID[0] == (se.ALPHA, se.MARGIN)  # the paper's values win ties
+    assert "ccsa_search" in registry.registry()
+
+
+def test_search_gains_counts_points_and_the_seeds_ccsa_won():
+    arms = {chapter.SEARCH_BASELINE: [0.50, 0.60, 0.70], chapter.SEARCH_PAPER: [0.52, 0.59, 0.75],
+            chapter.SEARCH_CHOSEN: [0.50, 0.61, 0.71]}
+    report = registry.Report("ccsa_search", "target_accuracy", [0, 1, 2],
+                             {chapter.search_arm(3, k): v for k, v in arms.items()},
+                             {chapter.search_arm(3, k): [1.0] * 3 for k in arms})
+    table = chapter.search_gains(report)
+    paper, chosen = table.loc[(3, chapter.SEARCH_PAPER)], table.loc[(3, chapter.SEARCH_CHOSEN)]
+    assert paper["median gain (points)"] == 2.0 and paper["min"] == -1.0 and paper["max"] == 5.0
+    assert paper["seeds won"] == "2 of 3: 0, 2"
+    assert chosen["seeds won"] == "2 of 3: 1, 2"  # a tie is not a win
 
 
 def test_paired_views_are_two_views_of_the_same_digits():

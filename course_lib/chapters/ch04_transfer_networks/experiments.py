@@ -44,6 +44,17 @@ ARM_BOTH_LABELS = "both domains' labels, no alignment"
 ARM_CCSA = "shared embedding (CCSA)"
 EMBEDDING_ARMS = (ARM_TARGET_ONLY, ARM_BOTH_LABELS, ARM_CCSA)
 
+#: Where CCSA's pair losses might help: labelled target images per digit to train on (the
+#: validation split keeps ``VALIDATION_PER_CLASS`` per digit); the paper has 1 to 7.
+SEARCH_LABELS = (1, 3, 5, LABELS_PER_CLASS - VALIDATION_PER_CLASS)
+#: The (alpha, margin) pairs tried at each: the paper's (0.25, 1) first, so that it wins ties;
+#: 1.4 is about the distance of two random unit vectors in the embedding, so that margin
+#: pushes apart every different-class pair that is closer than chance.
+SEARCH_GRID = ((se.ALPHA, se.MARGIN), (0.1, se.MARGIN), (0.5, se.MARGIN), (se.ALPHA, 1.4))
+SEARCH_BASELINE, SEARCH_PAPER, SEARCH_CHOSEN = (
+    "no alignment", "CCSA, the paper's alpha and margin", "CCSA, alpha and margin chosen on validation")
+SEARCH_KINDS = (SEARCH_BASELINE, SEARCH_PAPER, SEARCH_CHOSEN)
+
 #: Fusion: epochs on the few labels, batch size.
 FUSION_EPOCHS = 30
 FUSION_BATCH = 16
@@ -107,10 +118,15 @@ def select_and_test(model, data, validation, test, seed=0, progress=None, **sche
     return Selected(curve, keep_best.best_epoch + 1, accuracy(model, *test), model)
 
 
-def target_split(seed, channels=3):
-    """The target setting of ``seed``: ``(train, validation, test)``, each ``(x, y)`` of ``mnist_m``."""
+def target_split(seed, channels=3, train_per_class=LABELS_PER_CLASS - VALIDATION_PER_CLASS):
+    """The target setting of ``seed``: ``(train, validation, test)``, each ``(x, y)`` of ``mnist_m``.
+
+    ``train_per_class`` labelled images per digit train; the validation split always has
+    ``VALIDATION_PER_CLASS`` per digit.
+    """
+    train_per_class = checks.whole_number(train_per_class, "train_per_class")
     few = few_shot(*load_domain("mnist_m", "train", seed=seed, channels=channels),
-                   LABELS_PER_CLASS, seed=seed)
+                   train_per_class + VALIDATION_PER_CLASS, seed=seed)
     train, validation = validation_split(*few, VALIDATION_PER_CLASS, seed=seed)
     return train, validation, load_domain("mnist_m", "test", seed=seed, channels=channels)
 
@@ -215,6 +231,75 @@ def shared_embedding(seed, arms=EMBEDDING_ARMS, keep=None, progress=False):
                         "labels alone by more than 10 points")
 def _(report):
     return min(report.gains(ARM_CCSA, [ARM_TARGET_ONLY])) > 0.10
+
+
+def search_arm(labels, kind):
+    """The name of one arm of ``ccsa_search``: ``labels`` per digit, ``kind`` from ``SEARCH_KINDS``."""
+    return f"{labels} per digit: {checks.choice(kind, 'kind', SEARCH_KINDS)}"
+
+
+@experiment("target_accuracy", "the shared embedding with CCSA's pair losses vs the same network on "
+                               "both domains' labels without them, for 1 to 10 labelled mnist_m "
+                               "images per digit; alpha and margin the paper's or chosen on "
+                               "validation")
+def ccsa_search(seed, labels=SEARCH_LABELS, progress=False):
+    """For each count in ``labels``, three arms (``search_arm``), each tested on ``mnist_m``.
+
+    "no alignment" is CCSA with ``alpha = 0``: the same network, pairs, steps and batch.
+    "chosen on validation" trains every ``SEARCH_GRID`` setting and is the one with the
+    best validation accuracy (its seconds are the whole grid's).
+
+    Returns:
+        ``{search_arm(labels, kind): Measured(test accuracy, seconds)}``.
+    """
+    x_source, y_source = load_domain("mnist", "train", seed=seed, channels=3)
+    measured = {}
+    for count in labels:
+        train, validation, test = target_split(seed, train_per_class=count)
+        pairs = se.labelled_pairs(x_source, y_source, *train, seed=seed)
+
+        def train_ccsa(alpha, margin):
+            with Stopwatch() as t:
+                classifier = se.build_embedding_classifier(channels=3, seed=seed)
+                selected = select_and_test(
+                    se.CCSA(classifier, alpha=alpha, margin=margin), pairs, validation, test, seed,
+                    f"{count} per digit, alpha {alpha}, margin {margin}" if progress else None,
+                    steps=EMBEDDING_STEPS, batch_size=EMBEDDING_BATCH)
+            return selected, t.seconds
+
+        baseline, seconds = train_ccsa(0.0, se.MARGIN)
+        measured[search_arm(count, SEARCH_BASELINE)] = Measured(baseline.test, seconds)
+        grid = [train_ccsa(alpha, margin) for alpha, margin in SEARCH_GRID]
+        paper, seconds = grid[0]
+        measured[search_arm(count, SEARCH_PAPER)] = Measured(paper.test, seconds)
+        chosen = max(range(len(grid)), key=lambda i: grid[i][0].curve.max())  # first of ties
+        measured[search_arm(count, SEARCH_CHOSEN)] = Measured(
+            grid[chosen][0].test, sum(seconds for _, seconds in grid))
+    return measured
+
+
+def search_gains(report):
+    """The search in one table: what CCSA gains over "no alignment" at each label count.
+
+    Args:
+        report: the ``ccsa_search`` results (``course_lib.results.load("ccsa_search")``).
+
+    Returns:
+        a ``pandas.DataFrame``, one row per (labels per digit, CCSA arm): the median gain in
+        points of accuracy, the smallest and largest, and the seeds on which CCSA scored higher.
+    """
+    import pandas as pd
+
+    rows = []
+    for count in sorted({int(arm.split(" ")[0]) for arm in report.results}):
+        for kind in (SEARCH_PAPER, SEARCH_CHOSEN):
+            gains = 100 * np.array(report.gains(search_arm(count, kind),
+                                                [search_arm(count, SEARCH_BASELINE)]))
+            won = [seed for seed, gain in zip(report.seeds, gains) if gain > 0]
+            rows.append({"labels per digit": count, "arm": kind, "median gain (points)": np.median(gains),
+                         "min": gains.min(), "max": gains.max(),
+                         "seeds won": f"{len(won)} of {len(gains)}: {', '.join(map(str, won)) or '-'}"})
+    return pd.DataFrame(rows).set_index(["labels per digit", "arm"]).round(1)
 
 
 def _views(x, names):
