@@ -411,10 +411,8 @@ for method in chapter.METHODS:
 # the adversary is the one the label-free score preferred (section 3): no target label chose them.
 
 # %%
-import pandas as pd
-
 choosing = results.load("choosing_lambda")
-grid = [f"lambda {lam:g}: {what}" for lam in chapter.LAMBDA_GRID for what in ("source validation", "PAD", "target test")]
+grid = [chapter.weight_arm("dann", lam, what) for lam in chapter.LAMBDA_GRID for what in chapter.WEIGHT_MEASURES]
 display(choosing.table().loc[grid + [c for choice in chapter.CHOICES for c in (choice, f"{choice}: lambda")]])
 print(choosing.claims_text())
 assert all(choosing.claims().values())
@@ -425,10 +423,7 @@ flattery = choosing.gains(chapter.CHOSEN_ON_TEST, [chapter.CHOSEN_LABEL_FREE])
 print("choosing on the test set would have reported, per seed, "
       + ", ".join(f"{100 * g:+.1f}" for g in flattery) + " points more than the honest, label-free choice")
 weights = results.load("choosing_weights")
-medians = {(method, weight): [weights.median(f"{method} {weight:g}: {what}")
-                              for what in ("source validation", "PAD", "target test")]
-           for method in ("coral", "mmd") for weight in chapter.WEIGHT_GRIDS[method]}
-display(pd.DataFrame(medians, index=["source validation", "PAD", "target test"]).T.round(3))
+display(chapter.weight_medians(weights, ("coral", "mmd")).round(3))
 print(weights.claims_text())
 assert all(weights.claims().values())
 for method in chapter.METHODS:

@@ -437,3 +437,14 @@ def test_peer_comparison_table_puts_the_course_arm_beside():
     text = peer_adapt.table(rows)
     assert "adapt_dann          1     0.800     0.700     20.0    315   dann           0.790     18.0    310" in text
     assert "adapt_dann       median accuracy 0.775, the course's dann 0.790, over 2 seeds" in text
+
+
+def test_weight_medians_reads_each_weights_arms():
+    results_by_arm = {chapter.weight_arm("mmd", w, what): [v, v + 0.2]
+                      for w, v in zip(chapter.WEIGHT_GRIDS["mmd"], (0.1, 0.2, 0.3, 0.4))
+                      for what in chapter.WEIGHT_MEASURES}
+    report = Report("choosing_weights", "target_accuracy", [0, 1], results_by_arm,
+                    {arm: [0.0, 0.0] for arm in results_by_arm})
+    table = chapter.weight_medians(report, ("mmd",))
+    assert list(table.columns) == list(chapter.WEIGHT_MEASURES) and len(table) == len(chapter.WEIGHT_GRIDS["mmd"])
+    assert table.loc[("mmd", chapter.WEIGHT_GRIDS["mmd"][1]), "PAD"] == pytest.approx(0.3)

@@ -291,7 +291,7 @@ def search_gains(report):
     import pandas as pd
 
     rows = []
-    for count in sorted({int(arm.split(" ")[0]) for arm in report.results}):
+    for count in [c for c in SEARCH_LABELS if search_arm(c, SEARCH_BASELINE) in report.results]:
         for kind in (SEARCH_PAPER, SEARCH_CHOSEN):
             gains = 100 * np.array(report.gains(search_arm(count, kind),
                                                 [search_arm(count, SEARCH_BASELINE)]))

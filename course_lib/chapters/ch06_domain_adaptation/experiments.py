@@ -297,8 +297,10 @@ def _(report):
     return all(all(a < b for a, b in zip(report.values(f"{m}: PAD"), before)) for m in ("dann", "mmd"))
 
 
-def _weight_arm(method, weight, what):
-    """``"lambda 0.3: PAD"`` for DANN, ``"coral 300: PAD"`` for the others."""
+def weight_arm(method, weight, what):
+    """The arm of ``choosing_lambda`` or ``choosing_weights`` holding ``what`` (``"source
+    validation"``, ``"PAD"`` or ``"target test"``) at one weight: ``"lambda 0.3: PAD"`` for DANN,
+    ``"coral 300: PAD"`` for the others."""
     return f"{'lambda' if method == 'dann' else method} {weight:g}: {what}"
 
 
@@ -338,14 +340,31 @@ def _weight_grid(method, task, source, seed, progress):
         label = f"{method} weight {weight:g}" if progress else None
         run, seconds = run_arm(method, source, task, seed, weight=weight, progress=label)
         scores[weight] = run.scores
-        measured[_weight_arm(method, weight, "source validation")] = Measured(run.scores.source_validation, 0.0)
-        measured[_weight_arm(method, weight, "PAD")] = Measured(run.scores.pad, 0.0)
-        measured[_weight_arm(method, weight, "target test")] = Measured(run.scores.target_test, seconds)
+        measured[weight_arm(method, weight, "source validation")] = Measured(run.scores.source_validation, 0.0)
+        measured[weight_arm(method, weight, "PAD")] = Measured(run.scores.pad, 0.0)
+        measured[weight_arm(method, weight, "target test")] = Measured(run.scores.target_test, seconds)
     for choice, weight in choose(scores).items():
         name = choice if method == "dann" else f"{method} {choice}"
         measured[name] = Measured(scores[weight].target_test, 0.0)
         measured[f"{name}: {'lambda' if method == 'dann' else 'weight'}"] = Measured(weight, 0.0)
     return measured, scores
+
+
+#: What ``choosing_lambda`` and ``choosing_weights`` measure at each weight.
+WEIGHT_MEASURES = ("source validation", "PAD", "target test")
+
+
+def weight_medians(report, methods):
+    """The medians over seeds at each weight of ``WEIGHT_GRIDS``, one row per (method, weight).
+
+    Returns:
+        a ``pandas.DataFrame`` with the columns ``WEIGHT_MEASURES``.
+    """
+    import pandas as pd
+
+    rows = {(method, weight): [report.median(weight_arm(method, weight, what)) for what in WEIGHT_MEASURES]
+            for method in methods for weight in WEIGHT_GRIDS[method]}
+    return pd.DataFrame(rows, index=list(WEIGHT_MEASURES)).T
 
 
 def default_weight(report, method):
@@ -354,8 +373,8 @@ def default_weight(report, method):
     course chose ``WEIGHTS``, without a target label."""
     def median_score(weight):
         return float(np.median([label_free_score(v, pad) for v, pad in zip(
-            report.values(_weight_arm(method, weight, "source validation")),
-            report.values(_weight_arm(method, weight, "PAD")))]))
+            report.values(weight_arm(method, weight, "source validation")),
+            report.values(weight_arm(method, weight, "PAD")))]))
 
     return min(WEIGHT_GRIDS[method], key=lambda w: (median_score(w), w))
 
@@ -457,5 +476,5 @@ def _(report):
                         "its smallest weight")
 def _(report):
     low, high = WEIGHT_GRIDS["coral"][0], WEIGHT_GRIDS["coral"][-1]
-    return (float(np.median(report.values(_weight_arm("coral", high, "PAD"))))
-            > float(np.median(report.values(_weight_arm("coral", low, "PAD")))))
+    return (float(np.median(report.values(weight_arm("coral", high, "PAD"))))
+            > float(np.median(report.values(weight_arm("coral", low, "PAD")))))
