@@ -42,7 +42,8 @@ def use(language):
     if language not in LANGUAGES:
         raise ValueError(f"language={language!r} is not an edition of the course; "
                          f"use one of {', '.join(map(repr, LANGUAGES))}")
-    _catalogue(catalogue_path(language))  # a damaged catalogue fails here, not in a widget
+    if language != DEFAULT:
+        _catalogue(catalogue_path(language))  # a damaged catalogue fails here, not in a widget
     _current = language
 
 

@@ -14,6 +14,11 @@ this writes what is made from them:
   is rewritten with the value of ``LABELS_PER_CLASS`` in the chapter package's ``task`` module
   (``core.cnn:NAME`` names a module of ``course_lib``); the comment does not show.
 
+Each edition of ``syllabus.EDITIONS`` gets its own: the README's map links every edition's
+notebook, the site's map lists each edition's chapters and guide pages (regions ``chapters-zh``,
+``guide-zh``), and a translated teachers' page, guide index and notebook get their generated parts
+in their language, through the message catalogue (``course_lib.core.language``).
+
 In text files a generated part sits between two marker comments, ``sync: NAME (...)`` and
 ``sync: end NAME``; in notebooks it is a cell with a ``sync:...`` tag. Everything outside is
 written by hand and left as it is. Notebooks are written with jupytext, the ``.py`` and the
@@ -22,6 +27,7 @@ whose generated parts are stale and exits 1.
 """
 
 import argparse
+import contextlib
 import copy
 import functools
 import re
@@ -30,7 +36,9 @@ import textwrap
 from pathlib import Path
 
 from course_lib import publishing
-from course_lib.syllabus import CHAPTERS, chapter
+from course_lib.core import language
+from course_lib.core.language import _
+from course_lib.syllabus import CHAPTERS, EDITIONS, chapter
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE_MAP, NEXT = "sync:course-map", "sync:next"
@@ -45,6 +53,22 @@ def github_url(path):
     return f"https://github.com/{publishing.REPOSITORY}/blob/{publishing.BRANCH}/{path}"
 
 
+@contextlib.contextmanager
+def speaking(code):
+    """Within the block, ``_()`` translates into ``code`` (a key of ``syllabus.EDITIONS``)."""
+    before = language.current()
+    language.use(code)
+    try:
+        yield
+    finally:
+        language.use(before)
+
+
+def label(c):
+    """``02 · task fine-tuning``, in the current language."""
+    return f"{c.number:02d} · {_(c.title)}"
+
+
 def _listed(items):
     """``a``, ``a and b``, ``a, b and c``."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
@@ -53,8 +77,17 @@ def _listed(items):
 # What is generated -----------------------------------------------------------------------------
 
 def readme_chapter_map():
-    rows = [f"| [{c.number:02d} {c.title}]({c.notebook}) | {c.teaches} |" for c in CHAPTERS]
-    return "\n".join(["| notebook | teaches |", "|---|---|", *rows])
+    """The chapters with what each teaches, and a link to each translation (the chapter's title in it)."""
+    others = [code for code in EDITIONS if code != "en"]
+    rows = []
+    for c in CHAPTERS:
+        translated = []
+        for code in others:
+            with speaking(code):
+                translated.append(f"[{c.number:02d} {_(c.title)}]({c.notebook_in(code)})")
+        rows.append(" | ".join([f"| [{c.number:02d} {c.title}]({c.notebook})", *translated, f"{c.teaches} |"]))
+    names = [language.LANGUAGES[code] for code in others]
+    return "\n".join([" | ".join(["| notebook", *names, "teaches |"]), "|---" * (2 + len(others)) + "|", *rows])
 
 
 def readme_experiments():
@@ -73,58 +106,72 @@ def readme_experiments():
     return textwrap.fill(text, width=100, break_long_words=False, break_on_hyphens=False)
 
 
-def toc_chapters():
-    return "\n".join(f"- file: chapters/{c.name}" for c in CHAPTERS)
+def toc_chapters(code="en"):
+    return "\n".join(f"- file: {c.notebook_in(code).removesuffix('.ipynb')}" for c in CHAPTERS)
 
 
-def toc_guide():
-    return "\n".join(f"- file: site/guide/{c.name}" for c in CHAPTERS)
+def toc_guide(code="en"):
+    return "\n".join(f"- file: {c.guide_in(code).removesuffix('.md')}" for c in CHAPTERS)
 
 
-def teachers_table():
+def teachers_table(code="en"):
+    """The teachers' page's table (``site/teachers.md``, or its translation one folder down)."""
+    up = "../" * (1 + EDITIONS[code].count("/"))
     rows = []
     for c in CHAPTERS:
         builds_on = ", ".join(f"{chapter(p.chapter).number:02d}" for p in c.prerequisites) or "-"
-        rows.append(f"| [{c.label}](../{c.notebook}) | {builds_on} | {{binder}}`{c.name}` · {{colab}}`{c.name}` "
-                    f"| {{slides}}`{c.name}` | [guide](guide/{c.name}.md) |")
-    return "\n".join(["| chapter | builds on | run it | slides | guide |", "|---|---|---|---|---|", *rows])
+        name = f"{EDITIONS[code]}{c.name}"
+        rows.append(f"| [{label(c)}]({up}{c.notebook_in(code)}) | {builds_on} | {{binder}}`{name}` · "
+                    f"{{colab}}`{name}` | {{slides}}`{name}` | [{_('guide')}](guide/{c.name}.md) |")
+    header = [_("chapter"), _("builds on"), _("run it"), _("slides"), _("guide")]
+    return "\n".join(["| " + " | ".join(header) + " |", "|---|---|---|---|---|", *rows])
 
 
 def guide_table():
-    rows = [f"| [{c.label}]({c.name}.md) | {c.teaches} | {', '.join(w.title for w in c.widgets)} |" for c in CHAPTERS]
-    return "\n".join(["| chapter | teaches | widgets |", "|---|---|---|", *rows])
+    rows = [f"| [{label(c)}]({c.name}.md) | {_(c.teaches)} | {', '.join(_(w.title) for w in c.widgets)} |"
+            for c in CHAPTERS]
+    header = [_("chapter"), _("teaches"), _("widgets")]
+    return "\n".join(["| " + " | ".join(header) + " |", "|---|---|---|", *rows])
 
 
-def course_map(holder):
-    """The course map, as the chapter ``holder`` shows it (every other chapter linked)."""
-    names = {c: f"{c.number:02d} {c.title}" for c in CHAPTERS}
-    rows = [f"| {names[c] if c == holder else f'[{names[c]}]({c.name}.ipynb)'} | {c.summary} |" for c in CHAPTERS]
+def glossary_link(code):
+    """The glossary (one, in both languages) as a chapter of the edition of ``code`` links it."""
+    return (f"[GLOSSARY.md]({'../' * EDITIONS[code].count('/')}GLOSSARY.md) "
+            f"([{_('on GitHub')}]({github_url('chapters/GLOSSARY.md')})).")
+
+
+def course_map(holder, code="en"):
+    """The course map, as the chapter ``holder`` shows it (every other chapter linked), in ``code``."""
+    names = {c: f"{c.number:02d} {_(c.title)}" for c in CHAPTERS}
+    rows = [f"| {names[c] if c == holder else f'[{names[c]}]({c.name}.ipynb)'} | {_(c.summary)} |" for c in CHAPTERS]
     budget = max(c.budget_seconds for c in CHAPTERS)
     return "\n".join([
-        "## The course map", "", "| chapter | in one line |", "|---|---|", *rows, "",
-        f"Each chapter is built to run within {budget} s on one CPU once the course's cache is warm. "
-        "Words in two languages:",
-        f"[GLOSSARY.md](GLOSSARY.md) ([on GitHub]({github_url('chapters/GLOSSARY.md')}))."])
+        f"## {_('The course map')}", "", f"| {_('chapter')} | {_('in one line')} |", "|---|---|", *rows, "",
+        _("Each chapter is built to run within {budget} s on one CPU once the course's cache is warm. "
+          "Words in two languages:").format(budget=budget),
+        glossary_link(code)])
 
 
-def closing_cell(ending):
-    """The last cell of the chapter ``ending``: where its solutions are, and the chapter after it."""
+def closing_cell(ending, code="en"):
+    """The last cell of the chapter ``ending``, in ``code``: where its solutions are, and the chapter after it."""
     after = [c for c in CHAPTERS if c.number == ending.number + 1]
-    solutions = [
-        f"The solutions are apart, so that Run All never shows them: `{ending.solutions}`",
-        f"([on GitHub]({github_url(ending.solutions)}),",
-        f"[on Colab]({publishing.colab_url(ending.solutions)})).", ""]
+    solutions = ending.solutions_in(code)
+    lines = [
+        _("The solutions are apart, so that Run All never shows them: `{path}`").format(path=solutions),
+        f"([{_('on GitHub')}]({github_url(solutions)}),",
+        f"[{_('on Colab')}]({publishing.colab_url(solutions)})).", ""]
     if after:
         following = after[0]
-        onward = [f"**Next:** [{following.label}]({following.name}.ipynb)",
-                  f"([on Colab]({publishing.colab_url(following.notebook)})):", f"{following.summary}."]
+        lines += [f"**{_('Next:')}** [{label(following)}]({following.name}.ipynb)",
+                  f"([{_('on Colab')}]({publishing.colab_url(following.notebook_in(code))})):",
+                  f"{_(following.summary)}."]
     else:
         first = CHAPTERS[0]
-        onward = ["**Next:** this was the last chapter. Back to the",
-                  f"[course map in chapter {first.number:02d}]({first.name}.ipynb)",
-                  f"([on Colab]({publishing.colab_url(first.notebook)}))."]
-    glossary = f"Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub]({github_url('chapters/GLOSSARY.md')}))."
-    return "\n".join([*solutions, *onward, glossary])
+        lines += [f"**{_('Next:')}** {_('this was the last chapter. Back to the')}",
+                  f"[{_('course map in chapter {number:02d}').format(number=first.number)}]({first.name}.ipynb)",
+                  f"([{_('on Colab')}]({publishing.colab_url(first.notebook_in(code))}))."]
+    lines.append(f"{_('Words in two languages:')} {glossary_link(code)}")
+    return "\n".join(lines)
 
 
 #: A number in a chapter's prose that the code defines: the value, then the comment naming it.
@@ -198,20 +245,24 @@ def _cells(nb, skip_generated=False):
             if not (skip_generated and any(t.startswith("sync:") for t in c.metadata.get("tags", [])))]
 
 
-def notebook_texts(declared, root):
-    """``{path: text}`` of the chapter's ``.py`` and ``.ipynb`` with its generated cells written."""
+def notebook_texts(declared, root, code="en"):
+    """``{path: text}`` of the chapter's ``.py`` and ``.ipynb`` in the edition of ``code``, with its
+    generated cells written in that language."""
     import jupytext
     from jupytext.combine import combine_inputs_with_outputs
 
-    script, notebook = root / "chapters" / f"{declared.name}.py", root / declared.notebook
+    notebook = root / declared.notebook_in(code)
+    script = notebook.with_suffix(".py")
     nb = jupytext.read(script)
     paired = jupytext.read(notebook)
     if _cells(nb, skip_generated=True) != _cells(paired, skip_generated=True):
-        raise SyncError(f"{declared.notebook} and its .py differ: run `jupytext --sync chapters/{declared.name}.py` first")
+        raise SyncError(f"{notebook.relative_to(root)} and its .py differ: run `jupytext --sync "
+                        f"{script.relative_to(root)}` first")
     nb = with_facts(nb, declared)
-    if declared == CHAPTERS[0]:
-        nb = with_cell(nb, COURSE_MAP, course_map(declared), script.relative_to(root))
-    nb = with_cell(nb, NEXT, closing_cell(declared), script.relative_to(root), append=True)
+    with speaking(code):
+        if declared == CHAPTERS[0]:
+            nb = with_cell(nb, COURSE_MAP, course_map(declared, code), script.relative_to(root))
+        nb = with_cell(nb, NEXT, closing_cell(declared, code), script.relative_to(root), append=True)
     executable = combine_inputs_with_outputs(nb, paired, fmt={"extension": ".ipynb"})
     for cell in executable.cells:  # generated cells get ids of their own, the same on every run
         tags = [t for t in cell.metadata.get("tags", []) if t.startswith("sync:")]
@@ -222,24 +273,36 @@ def notebook_texts(declared, root):
 
 
 def wanted(root=ROOT):
-    """``{path: text}`` of every file that holds a generated part, as it should be."""
+    """``{path: text}`` of every file that holds a generated part, as it should be. A translation
+    not written yet is left out (``course_lib.tools.editions`` lists what is missing)."""
     root = Path(root)
     texts = {}
 
     def region(relative, *parts):
         path = root / relative
+        if not path.exists() and relative.startswith(tuple(f"site/{folder}" for folder in EDITIONS.values() if folder)):
+            return
         text = texts.get(path, path.read_text())
         for name, body in parts:
             text = with_region(text, name, body, relative)
         texts[path] = text
 
     region("README.md", ("chapter-map", readme_chapter_map()), ("experiments", readme_experiments()))
-    region("site/_toc.yml", ("chapters", toc_chapters()), ("guide", toc_guide()))
-    region("site/teachers.md", ("chapter-links", teachers_table()))
-    region("site/guide/index.md", ("chapter-pages", guide_table()))
-    for declared in CHAPTERS:
-        texts.update(notebook_texts(declared, root))
+    region("site/_toc.yml", *[(f"chapters{suffix(code)}", toc_chapters(code)) for code in EDITIONS],
+           *[(f"guide{suffix(code)}", toc_guide(code)) for code in EDITIONS])
+    for code, folder in EDITIONS.items():
+        with speaking(code):
+            region(f"site/{folder}teachers.md", ("chapter-links", teachers_table(code)))
+            region(f"site/{folder}guide/index.md", ("chapter-pages", guide_table()))
+        for declared in CHAPTERS:
+            if (root / declared.notebook_in(code)).with_suffix(".py").exists():
+                texts.update(notebook_texts(declared, root, code))
     return texts
+
+
+def suffix(code):
+    """How a region's name in ``site/_toc.yml`` says its edition: ``chapters``, ``chapters-zh``."""
+    return "" if code == "en" else f"-{code}"
 
 
 def stale(root=ROOT):
