@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent / "_ext")]
 
 from course_lib import publishing  # noqa: E402
+from course_lib.syllabus import EDITIONS  # noqa: E402
 from layout import EXECUTION_CACHE, EXECUTION_STAMPS, RESULTS_DIRS, SITE  # noqa: E402
 
 project = "Transfer Learning, Hands-On"
@@ -32,7 +33,9 @@ extensions = [
 # What is a page: the site map lists them; everything else in the repository is left alone.
 external_toc_path = str(SITE / "_toc.yml")
 include_patterns = ["README.md", "chapters/*.ipynb", "chapters/GLOSSARY.md", "site/*.md",
-                    "site/guide/*.md"]
+                    "site/guide/*.md", *[pattern for folder in EDITIONS.values() if folder
+                                         for pattern in (f"chapters/{folder}*.ipynb", f"site/{folder}*.md",
+                                                         f"site/{folder}guide/*.md")]]
 exclude_patterns = [".git", ".venv", "site/_build", "**/.ipynb_checkpoints", "tests", "course_lib",
                     "binder"]
 

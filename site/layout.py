@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from course_lib.syllabus import CHAPTERS as DECLARED
+from course_lib.syllabus import CHAPTERS as DECLARED, EDITIONS
 
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
@@ -14,7 +14,14 @@ EXECUTION_CACHE = BUILD / "jupyter_cache"
 # Sphinx reads the page again when the outputs changed although the notebook did not.
 EXECUTION_STAMPS = BUILD / "executed"
 DOCTREES = BUILD / "doctrees"
-CHAPTERS = [ROOT / chapter.notebook for chapter in DECLARED]  # the chapters' notebooks, in order
+# The chapters' notebooks, in order, English first, then each translation.
+CHAPTERS = [ROOT / chapter.notebook_in(language) for language in EDITIONS for chapter in DECLARED]
+
+
+def chapter_key(path):
+    """A chapter notebook's path below ``chapters/``, without ``.ipynb``: ``zh/02_task_fine_tuning``.
+    Its execution stamp, its deck and the walk's execution of it are named by it."""
+    return Path(path).resolve().relative_to(ROOT / "chapters").with_suffix("").as_posix()
 # Results files the instructor's guide quotes: the experiment registry's committed ones first,
 # else the ones site/build.py generates for this build.
 RESULTS_DIRS = [ROOT / "course_lib" / "results", BUILD / "results"]

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from course_lib import publishing
-from layout import BUILD, CHAPTERS, EXECUTION_STAMPS, ROOT
+from layout import BUILD, CHAPTERS, EXECUTION_STAMPS, ROOT, chapter_key
 from layout import EXECUTION_CACHE as CACHE
 
 CELL_TIMEOUT = 600  # seconds for one cell, on a slow 2-core machine
@@ -129,12 +129,14 @@ def cache_executed(path, notebook, seconds):
     open_cache().cache_notebook_bundle(
         CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
         check_validity=False, overwrite=True)
-    EXECUTION_STAMPS.mkdir(parents=True, exist_ok=True)
-    (EXECUTION_STAMPS / f"{path.stem}.txt").write_text(f"{seconds:.1f} s at {time.ctime()}\n")
+    stamp = EXECUTION_STAMPS / f"{chapter_key(path)}.txt"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(f"{seconds:.1f} s at {time.ctime()}\n")
 
 
 def import_executed(folder, paths=CHAPTERS):
-    """Put the executions of the learner's walk (``folder/NN_name.ipynb``, recorded) in the cache.
+    """Put the executions of the learner's walk (``folder/NN_name.ipynb``, a translation's under its
+    edition's folder: ``folder/zh/NN_name.ipynb``; recorded) in the cache.
 
     Returns:
         ``{repository path: seconds}`` of the chapters imported.
@@ -145,9 +147,9 @@ def import_executed(folder, paths=CHAPTERS):
     """
     seconds = {}
     for path in paths:
-        found = Path(folder) / path.name
+        found = Path(folder) / f"{chapter_key(path)}.ipynb"
         if not found.exists():
-            raise LookupError(f"{found} is missing: the walk did not execute {path.name}")
+            raise LookupError(f"{found} is missing: the walk did not execute {repository_path(path)}")
         notebook = nbformat.read(found, as_version=4)
         code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code"]  # noqa: E731
         if code(notebook) != code(nbformat.read(path, as_version=4)):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 
+from layout import chapter_key
+
 SITE = Path(__file__).resolve().parent
 TEMPLATES = SITE / "slides_templates"
 HEADING = re.compile(r"^(#{1,3})\s")
@@ -119,20 +121,22 @@ def copy_assets(out):
             shutil.copy2(source, out / "mathjax" / part)
 
 
-def exporter():
-    """nbconvert's ``SlidesExporter`` with the course's template (``site/slides_templates``)."""
+def exporter(up=""):
+    """nbconvert's ``SlidesExporter`` with the course's template (``site/slides_templates``), for a
+    deck ``up`` (``""`` or ``"../"``) below the folder of reveal.js and MathJax."""
     from nbconvert import SlidesExporter
 
     return SlidesExporter(
         template_name="course_reveal", extra_template_basedirs=[str(TEMPLATES)],
-        reveal_url_prefix="reveal.js", reveal_theme="white", reveal_transition="none",
-        reveal_number="c/t", mathjax_url="mathjax/tex-chtml.js",
+        reveal_url_prefix=f"{up}reveal.js", reveal_theme="white", reveal_transition="none",
+        reveal_number="c/t", mathjax_url=f"{up}mathjax/tex-chtml.js",
         exclude_input_prompt=True, exclude_output_prompt=True)
 
 
 def deck_name(notebook_path):
-    """``chapters/00_welcome.ipynb`` -> ``00_welcome.slides.html``."""
-    return Path(notebook_path).stem + ".slides.html"
+    """``chapters/00_welcome.ipynb`` -> ``00_welcome.slides.html``; a translation's deck sits in its
+    edition's folder: ``chapters/zh/00_welcome.ipynb`` -> ``zh/00_welcome.slides.html``."""
+    return chapter_key(notebook_path) + ".slides.html"
 
 
 def title(nb):
@@ -146,7 +150,10 @@ def title(nb):
 def write_deck(nb, notebook_path, out):
     """The deck of ``notebook_path`` from its executed notebook ``nb``, into ``out``; its path."""
     nb, _ = HeadingSlides().preprocess(nb, {})
-    body, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": title(nb)}})
-    path = out / deck_name(notebook_path)
+    name = deck_name(notebook_path)
+    up = "../" * name.count("/")
+    body, _ = exporter(up).from_notebook_node(nb, resources={"metadata": {"name": title(nb)}})
+    path = out / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
     return path

@@ -12,6 +12,8 @@ Then, on the same CPU, the chapters that show a live number beside a committed o
 (``results.beside``) run once more with oneDNN off (``OTHER_NUMERICS``), a numerics setting
 other than the one the results files were made with, so that a comparison tighter than
 numerics allow fails on the team's own machine first (their outputs go to ``OTHER_EXECUTED``).
+Last, each translation of the course is walked the same way (``walk --language``), its
+chapters kept under ``EXECUTED/<edition folder>`` for the output checks and the site.
 
 The walk starts as soon as the tests are collected, when any test asks for it (marker
 ``executed``), and runs beside the other tests: its server on the first CPU, the test process
@@ -39,6 +41,11 @@ OTHER_EXECUTED = BENCH / OTHER_NUMERICS
 MARKER = "executed"
 
 
+def walk_record_path(language):
+    """Where the walk of the edition of ``language`` writes its record."""
+    return RECORD if language == "en" else BENCH / f"walk-{language}.json"
+
+
 def beside_chapters():
     """The chapters that show a live number beside a committed one (``results.beside``)."""
     return [path for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
@@ -53,12 +60,14 @@ class BackgroundWalk:
 
     def start(self):
         from course_lib.experiments import NUMERICS
+        from course_lib.syllabus import EDITIONS
 
         for folder in (EXECUTED, OTHER_EXECUTED):
             folder.mkdir(parents=True, exist_ok=True)
-            for old in folder.glob("*.ipynb"):
+            for old in folder.rglob("*.ipynb"):
                 old.unlink()
-        RECORD.unlink(missing_ok=True)
+        for language in EDITIONS:
+            walk_record_path(language).unlink(missing_ok=True)
         other = " ".join(f"{k}={v}" for k, v in NUMERICS[OTHER_NUMERICS].items())
         python = shlex.quote(sys.executable)
         # Every documented way in fills the cache first (make.py course, Binder's postBuild).
@@ -67,7 +76,12 @@ class BackgroundWalk:
                   f"--screenshots {SCREENSHOTS}; walked=$?; "
                   f"env {other} {python} -m jupyter nbconvert --to notebook --execute "
                   f"--ExecutePreprocessor.timeout=600 --output-dir {OTHER_EXECUTED} "
-                  + " ".join(shlex.quote(str(p)) for p in beside_chapters()) + "; exit $walked")
+                  + " ".join(shlex.quote(str(p)) for p in beside_chapters()) + "; "
+                  + "".join(f"{python} -m course_lib.tools.walk --language {language} "
+                            f"--executed {EXECUTED / folder} --json {walk_record_path(language)} "
+                            f"--screenshots {SCREENSHOTS / folder}; "
+                            for language, folder in EDITIONS.items() if folder)
+                  + "exit $walked")
         self.log = open(WALK_LOG, "w")
         self.process = subprocess.Popen(["bash", "-c", script], cwd=ROOT, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

@@ -161,11 +161,12 @@ def keep_executed(page, server, path, folder, run_all_seconds):
 
 
 def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshots=None, log=print,
-         executed=None, numerics="default"):
+         executed=None, numerics="default", language="en"):
     """Walk through ``notebooks`` (default: every chapter) in one JupyterLab; return the record.
 
     Args:
-        notebooks: notebook paths; default every chapter's, in order (``course_lib.syllabus``).
+        notebooks: notebook paths below ``chapters/``; default every chapter's, in order
+            (``course_lib.syllabus``), in the edition of ``language``.
         cpus: 1 (pinned to one CPU, as Binder gives) or None (this process's CPUs).
         policy: with Binder's kernel policy (restart idle kernels when a new one starts).
         json_path: where the record is written (None: nowhere).
@@ -173,8 +174,10 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
         log: called with one line of progress per chapter.
         executed: a folder to keep each chapter in as it ran, widgets recorded (None: keep none).
         numerics: a setting of ``course_lib.experiments.NUMERICS`` for the kernels.
+        language: the edition walked when ``notebooks`` is not given (``syllabus.EDITIONS``).
     """
-    notebooks = [Path(n) for n in (notebooks or [ROOT / c.notebook for c in syllabus.CHAPTERS])]
+    notebooks = [Path(n).resolve() for n in (notebooks or [ROOT / c.notebook_in(language)
+                                                           for c in syllabus.CHAPTERS])]
     record = {
         "when": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpus_used": cpus or len(psutil.Process().cpu_affinity() or []) or psutil.cpu_count(),
@@ -195,7 +198,7 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
             browser.chromium_page() as page:
         record["server_start"] = MemorySampler(server).sample()
         for notebook in notebooks:
-            path = f"chapters/{notebook.name}"
+            path = notebook.relative_to(ROOT).as_posix()
             restarts_before = _restarts(server)
             with MemorySampler(server) as sampler:
                 start = time.perf_counter()
@@ -216,7 +219,7 @@ def walk(notebooks=None, cpus=1, policy=True, json_path=DEFAULT_JSON, screenshot
             log(format_row(row))
         if len(notebooks) > 1:
             record["back_to_first"] = go_back(
-                page, server, f"chapters/{notebooks[0].name}",
+                page, server, notebooks[0].relative_to(ROOT).as_posix(),
                 screenshot=Path(screenshots) / "walk-back-to-first.png" if screenshots else None)
     record["load_average"].append(round(os.getloadavg()[0], 1))
     rows = record["chapters"]
@@ -317,6 +320,8 @@ def main(argv=None):
                         help="keep each chapter as it ran, widgets recorded, in DIR (the site reads it)")
     parser.add_argument("--numerics", choices=list(NUMERICS), default="default",
                         help="the kernels' numerics setting (default: TensorFlow's own)")
+    parser.add_argument("--language", choices=list(syllabus.EDITIONS), default="en",
+                        help="the edition walked when no notebook is named (default: English)")
     args = parser.parse_args(argv)
     if args.table:
         record = json.loads(args.table.read_text())
@@ -327,7 +332,7 @@ def main(argv=None):
     print(HEADER, flush=True)
     record = walk(args.notebooks, cpus=1 if args.cpus == "1" else None, policy=not args.no_policy,
                   json_path=args.json, screenshots=args.screenshots, log=lambda line: print(line, flush=True),
-                  executed=args.executed, numerics=args.numerics)
+                  executed=args.executed, numerics=args.numerics, language=args.language)
     print("\n" + table(record).split("\n\n", 1)[1])
     print(f"back to the first chapter: {record.get('back_to_first')}")
     print(f"written to {args.json}")

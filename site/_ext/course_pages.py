@@ -8,7 +8,11 @@
 - Images from other hosts (the README's badges) are shown as their text, so that a page
   never waits for the network: the site works offline.
 - The ``{slides}``, ``{binder}`` and ``{colab}`` roles link a chapter's deck, or open it on
-  Binder or Colab: ``{binder}`02_task_fine_tuning``` or ``{binder}`Binder <02_task_fine_tuning>```.
+  Binder or Colab: ``{binder}`02_task_fine_tuning``` or ``{binder}`Binder <02_task_fine_tuning>```
+  (a translation's: ``{binder}`zh/02_task_fine_tuning```).
+- At the top of every page, the language switch: the same page in each other edition of
+  ``course_lib.syllabus.EDITIONS`` (a page with no translation, such as the bilingual glossary,
+  links the other edition's first chapter).
 """
 
 import html
@@ -21,6 +25,8 @@ from sphinx.util.nodes import split_explicit_title
 from sphinx.util.osutil import relative_uri
 
 from course_lib import publishing
+from course_lib.core.language import LANGUAGES
+from course_lib.syllabus import CHAPTERS, EDITIONS
 
 logger = logging.getLogger(__name__)
 REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -48,7 +54,7 @@ def launch_bar(app, docname):
         ("course-launch-colab", publishing.colab_url(notebook), "Open in Colab", ""),
         ("course-download", download, "Download the notebook (.ipynb)",
          f' download="{html.escape(Path(notebook).name)}"'),
-        ("course-slides", deck_uri(app, docname, Path(notebook).stem), "Slides", ""),
+        ("course-slides", deck_uri(app, docname, docname.removeprefix("chapters/")), "Slides", ""),
     ]
     items = "".join(f'<a class="{cls}" href="{html.escape(url)}"{extra}>{text}</a>'
                     for cls, url, text, extra in links)
@@ -61,7 +67,7 @@ def add_launch_bar(app, doctree):
     if Path(app.env.doc2path(docname)).suffix != ".ipynb":
         return
     # Read the page again whenever site/build.py executed the chapter again.
-    stamp = Path(app.config.course_execution_stamps) / f"{Path(docname).name}.txt"
+    stamp = Path(app.config.course_execution_stamps) / f"{docname.removeprefix('chapters/')}.txt"
     if stamp.exists():
         app.env.note_dependency(str(stamp))
     section = next(iter(doctree.findall(nodes.section)), None)
@@ -69,6 +75,48 @@ def add_launch_bar(app, doctree):
         logger.warning("a chapter without a title: no launch bar", location=docname)
         return
     section.insert(1, launch_bar(app, docname))
+
+
+def edition(docname):
+    """``(language, docname in English)``: ``chapters/zh/02_x`` -> ``("zh", "chapters/02_x")``."""
+    for language, folder in EDITIONS.items():
+        for top in ("chapters/", "site/"):
+            if folder and docname.startswith(top + folder):
+                return language, top + docname[len(top + folder):]
+    return "en", docname
+
+
+def counterpart(docname, language, found):
+    """The docname of page ``docname`` in the edition of ``language``; the edition's first chapter
+    when the page has no translation (``found``: the docnames that exist)."""
+    _, english = edition(docname)
+    for top in ("chapters/", "site/"):
+        if english.startswith(top):
+            translated = top + EDITIONS[language] + english[len(top):]
+            if translated in found:
+                return translated
+    return CHAPTERS[0].notebook_in(language).removesuffix(".ipynb")
+
+
+def add_language_switch(app, doctree):
+    """The names of the editions above the page, each but the page's own linking its counterpart."""
+    docname = app.env.docname
+    here, _ = edition(docname)
+    page = app.builder.get_target_uri(docname)
+    items = []
+    for language, name in LANGUAGES.items():
+        if language == here:
+            items.append(f'<span class="course-language-current" lang="{language}">{html.escape(name)}</span>')
+        else:
+            target = app.builder.get_target_uri(counterpart(docname, language, app.env.found_docs))
+            items.append(f'<a class="course-language-other" href="{html.escape(relative_uri(page, target))}" '
+                         f'hreflang="{language}" lang="{language}">{html.escape(name)}</a>')
+    switch = nodes.raw("", f'<div class="course-language-switch">{" · ".join(items)}</div>', format="html")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None or not isinstance(section[0], nodes.title):
+        logger.warning("a page without a title: no language switch", location=docname)
+        return
+    section.insert(1, switch)
 
 
 def collapse_solutions(app, doctree):
@@ -116,6 +164,7 @@ def setup(app):
     app.add_config_value("course_slides_dir", "slides", "html")
     app.add_config_value("course_execution_stamps", "", "env")
     app.connect("doctree-read", add_launch_bar)
+    app.connect("doctree-read", add_language_switch)
     app.connect("doctree-read", collapse_solutions)
     app.connect("doctree-read", remote_images_as_text)
     for kind in ("slides", "binder", "colab"):
