@@ -67,8 +67,8 @@ course_lib.check_env("04_transfer_networks")
 # 所以本章采用中文的含义。模态在最后另有专门的一节：源文的**多模态迁移**。
 #
 # 贯穿本章的例子沿用第 00 章：源域是灰度的 MNIST，目标域是彩色的 MNIST-M 风格的域。目标域的设定是
-# **每个数字只有少量带标签的图像**；其中一部分留作**验证集**，用来决定每个模型训练多久；测试集为每个
-# 最终数字只读取一次。
+# **每个数字只有少量带标签的图像**；其中一部分留作**验证集**，用来决定每个模型训练多久；测试集只读取一次，
+# 给出每个最终数字。
 
 # %%
 from course_lib.chapters.ch04_transfer_networks import experiments as chapter
