@@ -23,9 +23,9 @@
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/06_domain_adaptation.ipynb)
 #
 # **前置知识：** 第 01 章，把网络当作特征提取器加一个分类头
-# （[01_feature_extraction.ipynb](01_feature_extraction.ipynb)，[Colab 上](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/01_feature_extraction.ipynb)）；
+# （[01_feature_extraction.ipynb](01_feature_extraction.ipynb)，[在 Colab 中打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/01_feature_extraction.ipynb)）；
 # 第 05 章的 **AdaBN**，即在目标域上重新估计 BatchNorm 统计量，本章的每个模型在测试前都会用到它
-# （[05_self_training_and_source_free.ipynb](05_self_training_and_source_free.ipynb)，[Colab 上](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)）。
+# （[05_self_training_and_source_free.ipynb](05_self_training_and_source_free.ipynb)，[在 Colab 中打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)）。
 #
 # **整章的设定：** 有标签的源域图像（`mnist`）和**无标签**的目标域图像（`mnist_m`）。
 # 没有可以用来训练的目标域标签，也没有可以用来选择设置的目标域标签。
