@@ -194,8 +194,8 @@ chapter_plots.strategy_diagram(ft.STRATEGIES, counts);
 # what the source weights are worth.
 #
 # **§3.2.1** (the whole model) writes $y_t' = \text{train target classifier}(X_t; W_t^+, b_t^+)$ and then
-# explains the parameters as $(W_t^+, \beta_t^+)$: a $\beta$ that the formula never uses, for what the
-# formula calls $b$; and "train" returns predictions, so training and predicting are one step with no
+# calls $(W_t^+, \beta_t^+)$ the classifier's weights and $b_t^+$ its bias: a $\beta$ that the formula never
+# uses; and "train" returns predictions, so training and predicting are one step with no
 # loss and no starting point. Written out, fine-tuning the whole model is
 #
 # $$\theta^{(0)} = \theta_{\text{source}}, \qquad

@@ -256,8 +256,9 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 # - Each of its target blocks is `Conv2D(activation="relu")` -> `BatchNormalization` -> `ReLU`: a
 #   ReLU before *and* after the normalisation. The standard block is Conv (no activation) ->
 #   BatchNorm -> ReLU (Ioffe & Szegedy 2015), as the course's CNN is built.
-# - Its text says the target model is then trained and tested on target data, but its code never
-#   loads target data, trains the target model or measures it: it ends with `summary()`. A transfer
+# - Its text says the target classifier is then trained on the *source* data and tested on the target
+#   data, and its code never loads target data, trains the target model or measures it: it ends with
+#   `summary()`. A transfer
 #   is only shown to help when the transferred model is trained on the target's labels and compared
 #   with a baseline on the target's test split, as the experiment above does.
 

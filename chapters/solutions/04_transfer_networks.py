@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # Solutions · 04 · Transfer networks
+# # Solutions · 04 transfer networks
 #
 # The exercises of [chapter 04](../04_transfer_networks.ipynb), solved. Try them first: each
 # check tests your function on inputs it makes itself, so there is nothing to copy from here

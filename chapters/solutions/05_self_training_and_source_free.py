@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # Solutions · 04 Learning from the unlabelled target
+# # Solutions · 05 self-training and source-free adaptation
 #
 # The solutions of chapter 05's exercises ([the chapter](../05_self_training_and_source_free.ipynb)). Each
 # check makes its own inputs, so nothing of the chapter needs to run first. Try the exercises before reading on.

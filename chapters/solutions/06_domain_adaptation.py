@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # Solutions · 05 domain adaptation
+# # Solutions · 06 domain adaptation
 #
 # Try the exercises in [the chapter](../06_domain_adaptation.ipynb) first. Each solution below is checked by
 # the same check the chapter uses.

@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # Solutions: 07 · When transfer helps, and when it hurts
+# # Solutions · 07 when transfer helps and when it hurts
 #
 # The exercises' solutions, each run against its check. The checks make their own inputs, so this
 # notebook needs no data and trains nothing. Try the exercises in

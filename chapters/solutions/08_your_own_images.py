@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 08 · Your own images: solutions
+# # Solutions · 08 your own images
 #
 # The solutions of [chapter 08](../08_your_own_images.ipynb)'s exercises, each run through its check.
 # Try the exercises first; each check also offers a hint (`exercises.show_hint(n)`).

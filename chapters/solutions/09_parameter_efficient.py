@@ -17,7 +17,7 @@
 # %%
 
 # %% [markdown]
-# # Solutions · 08 parameter-efficient fine-tuning
+# # Solutions · 09 parameter-efficient fine-tuning
 #
 # The exercises of [09 · parameter-efficient fine-tuning](../09_parameter_efficient.ipynb), solved and
 # checked. Try them there first; each check builds its own fresh inputs, so this notebook needs nothing

@@ -298,7 +298,7 @@ print(f"rebuilt from the source model and the task file: largest prediction diff
 # %% [markdown]
 # 对于一个有十亿个权重、一百个任务的模型，这就是存一份副本与存一百份副本的区别。（要快速部署单个任务，则应改为合并：如事实 5 所示，`save_weights` 写入合并后的核，不带 LoRA 的普通架构就能加载它们，因此这个更新在预测时没有任何额外代价。）
 #
-# 本章的网络都是卷积网络。LoRA 的论文适配的是 Transformer 的注意力投影（查询和值）；一个在随软件包分发的文本上预训练的小型 Transformer 是本章的下一步，目前还没有加入。
+# 本章的网络都是卷积网络。LoRA 的论文适配的是 Transformer 的注意力投影（查询和值）；第 8 节正是这样做的：一个在随软件包分发的推文上预训练的小型 Transformer。
 
 # %% [markdown]
 # ## 7 · 预算控件
