@@ -566,7 +566,7 @@ exercises.check_transplant(my_transplant);
 #   2021；Li & Liang 2021）只学习少数几个输入向量。每一种都是第 02 章「冻结什么、训练什么」这一选择在大规模上的体现。
 #
 # 决定它是否有帮助的，是与本章相同的问题：有多少目标域标签，目标域的文本或音频离预训练数据有多远，以及训练哪些层。
-# 第 [09 章 · 参数高效微调](09_parameter_efficient.ipynb)
+# [第 09 章 · 参数高效微调](09_parameter_efficient.ipynb)
 # （[在 Colab 上打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/09_parameter_efficient.ipynb)）
 # 在本课程的源模型和目标域上运行 BitFit、适配器和 LoRA（通过 Keras 自己的 `layer.enable_lora`），
 # 在五个种子上测量每种方法训练的权重占多大比例、在准确率上付出多少代价，并展示 `enable_lora` 冻结了什么、保存时合并了什么。
