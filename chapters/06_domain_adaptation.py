@@ -139,7 +139,10 @@ for arm, m in measured.items():
 # forward it is the identity, backward it multiplies the gradient by $-\lambda$. $G_d$ minimises $L_d$ as usual;
 # the gradient of $L_d$ that reaches $G_f$ arrives reversed, so $G_f$ climbs $L_d$. $\lambda$ rises from $0$ to
 # $\lambda_{\max}$ as training progresses, $\lambda_p = \lambda_{\max}\,(2 / (1 + e^{-10 p}) - 1)$, $p$ the
-# share of training done, so the untrained $G_d$'s first guesses do not shake the extractor.
+# share of training done, so the untrained $G_d$'s first guesses do not shake the extractor. Here $L_d$ is the
+# binary cross-entropy averaged over the source and target batches together; Ganin et al. (2016) sum the
+# source batch's mean and the target batch's, twice as much, so in their notation the same training has half
+# this chapter's $\lambda_{\max}$.
 
 # %%
 from course_lib.chapters.ch06_domain_adaptation import plots

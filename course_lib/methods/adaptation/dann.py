@@ -5,6 +5,10 @@ classifier G_d behind a gradient reversal layer R. The loss is
 
     L = L_y(G_y(G_f(x_s)), y_s) + L_d(G_d(R_lambda(G_f(x))), d)
 
+L_d is the binary cross-entropy averaged over the source and target batches together. Ganin et
+al.'s objective (JMLR, 2016) sums the source batch's mean and the target batch's, twice this, so
+a ``lambda_max`` here is twice the paper's: 3 here is 1.5 there.
+
 G_d learns to tell source (d = 0) from target (d = 1); the reversal layer flips the
 gradient that reaches G_f, so the extractor learns features that classify the source
 well and that G_d cannot tell apart. lambda rises from 0 to ``lambda_max`` over the
