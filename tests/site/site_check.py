@@ -30,7 +30,7 @@ def pages():
 
 
 def decks():
-    return sorted(p.relative_to(SITE).as_posix() for p in SLIDES.glob("*.slides.html"))
+    return sorted(p.relative_to(SITE).as_posix() for p in SLIDES.rglob("*.slides.html"))
 
 
 def expected_pages():
@@ -49,8 +49,11 @@ def expected_pages():
 
 
 def expected_decks():
-    """One deck per chapter notebook."""
-    return sorted(f"slides/{p.stem}.slides.html" for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    """One deck per chapter notebook, a translation's in its edition's folder (``slides/zh/...``)."""
+    from course_lib.syllabus import CHAPTERS, EDITIONS
+
+    return sorted(f"slides/{c.notebook_in(language).removeprefix('chapters/').removesuffix('.ipynb')}.slides.html"
+                  for language in EDITIONS for c in CHAPTERS)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -159,6 +159,23 @@ def test_page_loads_cleanly(browser, base_url, path):
     assert widgets == 0 and loading == 0, f"{path}: a live widget box on a static page"
 
 
+@pytest.mark.parametrize("english, chinese", [
+    ("chapters/02_task_fine_tuning.html", "chapters/zh/02_task_fine_tuning.html"),
+    ("site/guide/06_domain_adaptation.html", "site/zh/guide/06_domain_adaptation.html"),
+    ("site/teachers.html", "site/zh/teachers.html")])
+def test_the_language_switch_opens_the_same_page_in_the_other_edition(browser, base_url, english, chinese):
+    for here, there, name in ((english, chinese, "中文"), (chinese, english, "English")):
+        visit = Visit(browser, base_url, here)
+        try:
+            visit.page.locator(".course-language-switch a", has_text=name).first.click()
+            visit.page.wait_for_url(re.compile(re.escape(there) + "$"), timeout=TIMEOUT)
+            current = visit.page.locator(".course-language-switch .course-language-current").first.inner_text()
+            assert current == name, f"{there}: its switch marks {current!r} as the page's own language"
+        finally:
+            visit.close()
+        assert not visit.problems, f"{here}:\n" + "\n".join(visit.problems)
+
+
 def test_root_opens_the_home_page(browser, base_url):
     visit = Visit(browser, base_url, "index.html", settle=False)
     try:
