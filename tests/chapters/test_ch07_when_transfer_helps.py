@@ -43,19 +43,11 @@ def test_every_experiment_in_the_notebook_has_a_results_file_over_five_seeds():
         assert all(report.claims().values()), (name, report.claims())
 
 
-def test_start_builds_each_way(untrained_sources):
+def test_train_start_starts_only_the_chapters_ways(untrained_sources):
+    """The ways to start are ``methods.fine_tuning.build``'s (tested there); the chapter trains four."""
     source = chapter.trained(chapter.SOURCE)
-    full, head = chapter.start("full", source), chapter.start("head", source)
-    assert all(layer.trainable for layer in full.layers)
-    assert [layer.name for layer in head.layers if layer.trainable and layer.weights] == ["head"]
-    assert np.array_equal(head.get_layer("head").get_weights()[0], source.get_layer("head").get_weights()[0])
-    new = chapter.start("new_head", source, n_classes=5)
-    assert new.output_shape[-1] == 5 and [l.name for l in new.layers if l.trainable and l.weights] == ["head"]
-    assert chapter.start("scratch", n_classes=3).output_shape[-1] == 3
-    with pytest.raises(ValueError, match="allowed: scratch"):
-        chapter.start("everything", source)
-    with pytest.raises(ValueError, match="pass source="):
-        chapter.start("full")
+    with pytest.raises(ValueError, match="allowed: 'scratch'"):
+        chapter.train_start("top", source, (np.zeros((2, 28, 28, 1)), np.zeros(2, int)))
 
 
 def test_a_new_head_trained_on_features_leaves_the_source_alone(untrained_sources):

@@ -27,14 +27,15 @@ import dataclasses
 
 import numpy as np
 
+from course_lib.core import checks
 from course_lib.core.cnn import FEATURE_LAYER, build_cnn
 from course_lib.core.data import N_CLASSES, class_subset, few_shot, load_domain, validation_split
 from course_lib.core.evaluation import accuracy, layer_output, per_class_accuracy, predict, predicted_labels
-from course_lib.core.layers import copy_model, split, train_only, with_new_head
+from course_lib.core.layers import split, with_new_head
 from course_lib.core.pretrained import SOURCE, Recipe, trained
 from course_lib.core.training import STEPS_PER_EPOCH, fit
 from course_lib.experiments import Measured, Stopwatch, experiment
-from course_lib.methods import target_data, transferability
+from course_lib.methods import fine_tuning, target_data, transferability
 
 #: Gradient steps of every training run (but the overfitting study's), and images per step.
 STEPS = 150
@@ -97,30 +98,10 @@ def _label(progress, name):
 
 # ----------------------------------------------------------------------------- ways to start
 
-def start(strategy, source=None, n_classes=N_CLASSES, seed=0, channels=1):
-    """A network ready to train on the target, started one of four ways.
-
-    ``scratch``: the course CNN from random weights. ``full``: a copy of ``source``, every
-    layer trainable (its head too when it has ``n_classes`` outputs, else a new head).
-    ``head``: the same copy with everything but the head frozen. ``new_head``: a new random
-    head on ``source``'s frozen features (see ``train_new_head`` for the fast way to train it).
-    """
-    if strategy == "scratch":
-        return build_cnn(channels=channels, n_classes=n_classes, seed=seed, name="scratch")
-    if strategy not in LEARNING_RATES:
-        raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(LEARNING_RATES)}")
-    if source is None:
-        raise ValueError(f"strategy {strategy!r} starts from a source model: pass source=")
-    same_head = strategy != "new_head" and source.output_shape[-1] == n_classes
-    model = copy_model(source, seed=seed) if same_head else with_new_head(source, n_classes, seed=seed)
-    train_only(model, ("head",) if strategy in ("head", "new_head") else None)
-    return model
-
-
 def train_new_head(source, train, n_classes=N_CLASSES, seed=0, steps=STEPS, loss=None, progress=None):
     """A new head on ``source``'s frozen features, trained on their features computed once.
 
-    The same as training ``start("new_head", source)`` on the images (a frozen extractor, in
+    The same as training ``fine_tuning.build("new_head", source)`` on the images (a frozen extractor, in
     inference mode, gives the same features at every step), in a fraction of the time.
 
     Returns:
@@ -137,10 +118,13 @@ def train_new_head(source, train, n_classes=N_CLASSES, seed=0, steps=STEPS, loss
 
 
 def train_start(strategy, source, train, n_classes=N_CLASSES, seed=0, steps=STEPS, progress=None):
-    """``start`` a network one way and train it ``steps`` steps on ``train``; returns it."""
+    """Start a network one of the ways of ``LEARNING_RATES`` (``methods.fine_tuning.build``: from
+    scratch, the source fine-tuned whole or head only, or a new head on its frozen features) and
+    train it ``steps`` steps on ``train``; returns it."""
+    checks.choice(strategy, "strategy", tuple(LEARNING_RATES))
     if strategy == "new_head":
         return train_new_head(source, train, n_classes, seed=seed, steps=steps, progress=progress)
-    model = start(strategy, source, n_classes, seed=seed)
+    model = fine_tuning.build(strategy, source, n_classes, seed=seed)
     fit(model, train, steps=steps, batch_size=BATCH, learning_rate=LEARNING_RATES[strategy],
         seed=seed, progress=progress)
     return model
@@ -388,7 +372,7 @@ def train_overfitting_arm(arm, train, val, seed=0, steps=OVERFITTING_STEPS, prog
     """
     if arm not in OVERFITTING_ARMS:
         raise ValueError(f"unknown arm {arm!r}; allowed: {', '.join(OVERFITTING_ARMS)}")
-    model = start("scratch", seed=seed)
+    model = fine_tuning.build("scratch", seed=seed)
     augmented = arm.startswith("augmented")
     trainee = target_data.with_augmentation(model, target_data.augmenter(seed=seed)) if augmented else model
     stopper = target_data.early_stopping() if arm.endswith("early_stopping") else None
@@ -573,7 +557,6 @@ def layer_transferability(seed, frozen_ks=KS[1:], fine_tuned_ks=KS[1:], bnb_ks=K
         seconds)}``.
     """
     train, test = task_b(seed)
-    task_a_network = trained(for_seed(TASK_A_SOURCE, seed))
     runs = [("scratch", "A", 0, False)]
     runs += [(transfer_arm("frozen", k), "A", k, False) for k in frozen_ks]
     runs += [(transfer_arm("fine-tuned", k), "A", k, True) for k in fine_tuned_ks]
