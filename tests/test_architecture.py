@@ -1,6 +1,6 @@
-"""ARCHITECTURE.md's rules, checked on the source: no import cycle in course_lib (module-level or
-inside functions), Keras's fit called from core/training.py only, a GradientTape only in a
-train_step."""
+"""ARCHITECTURE.md's rules, checked on the source: every import goes down the layers and none makes a
+cycle in course_lib (module-level or inside functions), Keras's fit called from core/training.py
+only, a GradientTape only in a train_step."""
 
 import ast
 from pathlib import Path
@@ -68,6 +68,29 @@ def test_course_lib_has_no_import_cycle():
         if name not in state:
             visit(name, [name])
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+#: The layers, lowest first (ARCHITECTURE.md): a module imports from its own layer or lower ones only.
+#: ``core`` is what every chapter shares; the declarations, the experiment registry, its results
+#: and publishing read only ``core``; ``methods`` use those; ``chapters`` compose methods; ``tools``
+#: (and the package's own lazy entry points) sit above everything.
+LAYERS = (("course_lib.core",), ("course_lib.syllabus", "course_lib.experiments", "course_lib.results",
+                                 "course_lib.publishing"),
+          ("course_lib.methods",), ("course_lib.chapters",), ("course_lib.tools", "course_lib"))
+
+
+def _layer(name):
+    for height, tops in enumerate(LAYERS):
+        if any(name == top or name.startswith(top + ".") for top in tops):
+            return height
+    raise AssertionError(f"{name} is in no layer of LAYERS: add its package there")
+
+
+def test_every_module_imports_downwards_only():
+    modules = _modules()
+    upwards = [f"{name} -> {other}" for name, path in sorted(modules.items())
+               for other in sorted(_imports(name, path, modules)) if _layer(other) > _layer(name)]
+    assert not upwards, "imports from a higher layer: " + "; ".join(upwards)
 
 
 def _calls(path, attribute):
