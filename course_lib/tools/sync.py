@@ -120,9 +120,9 @@ def teachers_table(code="en"):
     rows = []
     for c in CHAPTERS:
         builds_on = ", ".join(f"{chapter(p.chapter).number:02d}" for p in c.prerequisites) or "-"
-        name = f"{EDITIONS[code]}{c.name}"
+        name, guide = f"{EDITIONS[code]}{c.name}", _("guide")
         rows.append(f"| [{label(c)}]({up}{c.notebook_in(code)}) | {builds_on} | {{binder}}`{name}` · "
-                    f"{{colab}}`{name}` | {{slides}}`{name}` | [{_('guide')}](guide/{c.name}.md) |")
+                    f"{{colab}}`{name}` | {{slides}}`{name}` | [{guide}](guide/{c.name}.md) |")
     header = [_("chapter"), _("builds on"), _("run it"), _("slides"), _("guide")]
     return "\n".join(["| " + " | ".join(header) + " |", "|---|---|---|---|---|", *rows])
 
@@ -136,8 +136,9 @@ def guide_table():
 
 def glossary_link(code):
     """The glossary (one, in both languages) as a chapter of the edition of ``code`` links it."""
+    on_github = _("on GitHub")
     return (f"[GLOSSARY.md]({'../' * EDITIONS[code].count('/')}GLOSSARY.md) "
-            f"([{_('on GitHub')}]({github_url('chapters/GLOSSARY.md')})).")
+            f"([{on_github}]({github_url('chapters/GLOSSARY.md')})).")
 
 
 def course_map(holder, code="en"):
@@ -146,7 +147,7 @@ def course_map(holder, code="en"):
     rows = [f"| {names[c] if c == holder else f'[{names[c]}]({c.name}.ipynb)'} | {_(c.summary)} |" for c in CHAPTERS]
     budget = max(c.budget_seconds for c in CHAPTERS)
     return "\n".join([
-        f"## {_('The course map')}", "", f"| {_('chapter')} | {_('in one line')} |", "|---|---|", *rows, "",
+        "## " + _("The course map"), "", "| " + _("chapter") + " | " + _("in one line") + " |", "|---|---|", *rows, "",
         _("Each chapter is built to run within {budget} s on one CPU once the course's cache is warm. "
           "Words in two languages:").format(budget=budget),
         glossary_link(code)])
@@ -156,21 +157,23 @@ def closing_cell(ending, code="en"):
     """The last cell of the chapter ``ending``, in ``code``: where its solutions are, and the chapter after it."""
     after = [c for c in CHAPTERS if c.number == ending.number + 1]
     solutions = ending.solutions_in(code)
+    on_github, on_colab, next_ = _("on GitHub"), _("on Colab"), _("Next:")
     lines = [
         _("The solutions are apart, so that Run All never shows them: `{path}`").format(path=solutions),
-        f"([{_('on GitHub')}]({github_url(solutions)}),",
-        f"[{_('on Colab')}]({publishing.colab_url(solutions)})).", ""]
+        f"([{on_github}]({github_url(solutions)}),",
+        f"[{on_colab}]({publishing.colab_url(solutions)})).", ""]
     if after:
         following = after[0]
-        lines += [f"**{_('Next:')}** [{label(following)}]({following.name}.ipynb)",
-                  f"([{_('on Colab')}]({publishing.colab_url(following.notebook_in(code))})):",
+        lines += [f"**{next_}** [{label(following)}]({following.name}.ipynb)",
+                  f"([{on_colab}]({publishing.colab_url(following.notebook_in(code))})):",
                   f"{_(following.summary)}."]
     else:
         first = CHAPTERS[0]
-        lines += [f"**{_('Next:')}** {_('this was the last chapter. Back to the')}",
-                  f"[{_('course map in chapter {number:02d}').format(number=first.number)}]({first.name}.ipynb)",
-                  f"([{_('on Colab')}]({publishing.colab_url(first.notebook_in(code))}))."]
-    lines.append(f"{_('Words in two languages:')} {glossary_link(code)}")
+        back = _("course map in chapter {number:02d}").format(number=first.number)
+        lines += [f"**{next_}** " + _("this was the last chapter. Back to the"),
+                  f"[{back}]({first.name}.ipynb)",
+                  f"([{on_colab}]({publishing.colab_url(first.notebook_in(code))}))."]
+    lines.append(_("Words in two languages:") + " " + glossary_link(code))
     return "\n".join(lines)
 
 
