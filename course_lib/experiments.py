@@ -52,7 +52,11 @@ import time
 from pathlib import Path
 
 from course_lib.core import checks
+from course_lib.core.language import N_, _
 
+#: A claim's line in ``Report.claims_text``, whether it holds or not (messages of the catalogue).
+CLAIM_HOLDS = N_("holds on seeds {seeds}: {claim}")
+CLAIM_FAILS = N_("does NOT hold on seeds {seeds}: {claim}")
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The numerics settings ``--numerics`` compares, as environment variables for a fresh process:
 #: TensorFlow's defaults (oneDNN on, with every instruction set the processor has); oneDNN off
@@ -243,7 +247,7 @@ class Report:
         ``does NOT hold on seeds ...`` for one that fails. Each claim says itself whether it is
         about every seed or about the median over them."""
         seeds = ", ".join(map(str, self.seeds))
-        return "\n".join(f"{'holds' if holds else 'does NOT hold'} on seeds {seeds}: {text}"
+        return "\n".join(_(CLAIM_HOLDS if holds else CLAIM_FAILS).format(seeds=seeds, claim=_(text))
                          for text, holds in self.claims().items())
 
 

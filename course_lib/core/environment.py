@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.core import checks, resources
+from course_lib.core.language import _, use as use_language
 from course_lib.core.plots import use_course_style
 
 #: Binder's memory limit for a whole session (server and kernels), in GB.
@@ -54,19 +55,22 @@ def seed_everything(seed=DEFAULT_SEED):
     return seed
 
 
-def setup(seed=DEFAULT_SEED, threads=THREADS):
-    """Seed everything, make TensorFlow deterministic and quiet, size its thread pools.
+def setup(seed=DEFAULT_SEED, threads=THREADS, language="en"):
+    """Seed everything, make TensorFlow deterministic and quiet, size its thread pools, choose the language.
 
     Args:
         seed: seeds Python's ``random``, NumPy and TensorFlow/Keras.
         threads: TensorFlow intra-op threads (default ``THREADS``, 1: see the module
             docstring). Thread pools can only be sized before TensorFlow first runs an
             op, so a later call keeps the first setting.
+        language: the language of what the library shows (labels, checks, claims, plots):
+            a key of ``core.language.LANGUAGES``, "en" or "zh" (the Chinese edition's notebooks).
 
     Returns:
         the seed.
     """
     global _threads_set
+    use_language(language)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     import tensorflow as tf
@@ -80,9 +84,9 @@ def setup(seed=DEFAULT_SEED, threads=THREADS):
             pass
         _threads_set = True
     if tf.config.list_physical_devices("GPU"):
-        print("A GPU is present: TensorFlow's op determinism stays off (some GPU ops have no "
-              "deterministic version), so numbers can differ slightly from run to run and from "
-              "the CPU numbers the notebooks quote.")
+        print(_("A GPU is present: TensorFlow's op determinism stays off (some GPU ops have no "
+                "deterministic version), so numbers can differ slightly from run to run and from "
+                "the CPU numbers the notebooks quote."))
     else:
         tf.config.experimental.enable_op_determinism()
     tf.get_logger().setLevel(logging.ERROR)
@@ -131,11 +135,12 @@ def environment_facts():
         ("scikit-learn", sklearn.__version__),
         ("matplotlib", matplotlib.__version__),
         ("ipywidgets", ipywidgets.__version__),
-        ("CPUs", f"{resources.available_cpus()} usable; TensorFlow runs on {THREADS} thread"),
-        ("memory", f"{vm.total / 1e9:.1f} GB total, {vm.available / 1e9:.1f} GB free"
-                   + (f", container limit {limit:.1f} GB" if limit < vm.total / 1e9 else "")),
-        ("GPU", ", ".join(g.name for g in gpus) if gpus else "none (CPU only: fine for this course)"),
-        ("Binder", "yes" if on_binder() else "no"),
+        ("CPUs", _("{cpus} usable; TensorFlow runs on {threads} thread").format(
+            cpus=resources.available_cpus(), threads=THREADS)),
+        ("memory", _("{total:.1f} GB total, {free:.1f} GB free").format(total=vm.total / 1e9, free=vm.available / 1e9)
+                   + (_(", container limit {limit:.1f} GB").format(limit=limit) if limit < vm.total / 1e9 else "")),
+        ("GPU", ", ".join(g.name for g in gpus) if gpus else _("none (CPU only: fine for this course)")),
+        ("Binder", _("yes") if on_binder() else _("no")),
     ]
     facts += [(f"data: {name}", status) for name, status in offline_status().items()]
     facts.append(("cache folder", str(cache_dir())))
@@ -151,21 +156,22 @@ def environment_warnings(facts=None):
     found = []
     usable = min(psutil.virtual_memory().available / 1e9, resources.memory_limit_mb() / 1000)
     if usable < BINDER_MEMORY_GB * 1.25:
-        found.append(
-            f"only {usable:.1f} GB of memory is usable here, near Binder's "
-            f"{BINDER_MEMORY_GB:.0f} GB limit; a chapter needs up to {CHAPTER_MEMORY_GB} GB.")
+        found.append(_(
+            "only {usable:.1f} GB of memory is usable here, near Binder's {binder:.0f} GB limit; "
+            "a chapter needs up to {chapter} GB.").format(usable=usable, binder=BINDER_MEMORY_GB,
+                                                          chapter=CHAPTER_MEMORY_GB))
     others = resources.other_kernels(exclude_pid=os.getpid())
     held = sum(kernel.rss_mb for kernel in others)
     if held >= OTHER_KERNELS_MB:
-        found.append(
-            f"{len(others)} other notebook kernel(s) hold {held:,.0f} MB of memory. If this chapter "
+        found.append(_(
+            "{kernels} other notebook kernel(s) hold {held:,.0f} MB of memory. If this chapter "
             "runs out of memory, shut them down (Kernel > Shut Down All Kernels, then run this "
-            "notebook again).")
+            "notebook again).").format(kernels=len(others), held=held))
     missing = [key for key, value in facts.items()
                if key.startswith("data: ") and value.startswith("missing")]
     if missing:
-        found.append("offline data missing (" + ", ".join(missing)
-                     + "): reinstall the course as the README says.")
+        found.append(_("offline data missing ({domains}): reinstall the course as the README says.").format(
+            domains=", ".join(missing)))
     return found
 
 
@@ -180,8 +186,9 @@ def run_time(chapter):
     found = bench.get("chapters", {}).get(chapter)
     if not found:
         return None
-    return (f"{chapter}: about {found['seconds_1cpu']:.0f} s on one CPU with a warm cache, "
-            f"peak memory {found['peak_mb'] / 1000:.1f} GB (course benchmark, {bench['made']['date']})")
+    return _("{chapter}: about {seconds:.0f} s on one CPU with a warm cache, peak memory {peak:.1f} GB "
+             "(course benchmark, {date})").format(chapter=chapter, seconds=found["seconds_1cpu"],
+                                                   peak=found["peak_mb"] / 1000, date=bench["made"]["date"])
 
 
 def check_env(chapter=None):
@@ -195,6 +202,7 @@ def check_env(chapter=None):
     for item, value in facts:
         print(f"{item:<{width}}  {value}")
     for warning in environment_warnings(facts):
-        print("\nWarning: " + warning)
+        print("\n" + _("Warning: {warning}").format(warning=warning))
     if chapter is not None:
-        print("\n" + (run_time(chapter) or f"{chapter}: not measured by the course benchmark yet"))
+        print("\n" + (run_time(chapter) or _("{chapter}: not measured by the course benchmark yet").format(
+            chapter=chapter)))

@@ -23,19 +23,21 @@ import textwrap
 import types
 from pathlib import Path
 
+from course_lib.core.language import _
+
 #: Longest error text a hint quotes (Keras's own messages run to thousands of characters).
 ERROR_CHARACTERS = 200
 
 
 def verdict(ok, praise, hint):
-    """Print ``Correct: praise`` or ``Not yet: hint``; return ``ok``."""
-    print(("Correct: " + praise) if ok else ("Not yet: " + hint))
+    """Print ``Correct: praise`` or ``Not yet: hint`` (in the current language); return ``ok``."""
+    print(_("Correct: {praise}").format(praise=praise) if ok else _("Not yet: {hint}").format(hint=hint))
     return bool(ok)
 
 
 def hint(text):
     """Print a hint for an exercise (for learners who want one before trying)."""
-    print("Hint: " + text)
+    print(_("Hint: {hint}").format(hint=text))
 
 
 def error_text(error):
@@ -87,7 +89,7 @@ def attempt(function, *args, forbidden=(), shown=(), instead=""):
         shortcut, raised, returned None, or called one of the ``forbidden`` course functions.
     """
     if function is None or not callable(function):
-        return None, "define the function first (it is None)."
+        return None, _("define the function first (it is None).")
     problem = shortcut(function, forbidden, shown, instead)
     if problem:
         return None, problem
@@ -95,17 +97,19 @@ def attempt(function, *args, forbidden=(), shown=(), instead=""):
         try:
             value = function(*args)
         except Exception as error:  # the learner's code: report, never raise
-            return None, f"your function raised {error_text(error)}"
+            return None, _("your function raised {error}").format(error=error_text(error))
     if called:
-        return None, _refusal(f"calls the course's own {', '.join(sorted(called))}", instead)
+        return None, _refusal(_("calls the course's own {names}").format(names=", ".join(sorted(called))), instead)
     if value is None:
-        return None, "your function returned None; return the value."
+        return None, _("your function returned None; return the value.")
     return value, None
 
 
 def _refusal(what, instead):
-    return f"your function {what}; the exercise is to write that part yourself" + (
-        f": {instead}" if instead else ".")
+    if instead:
+        return _("your function {what}; the exercise is to write that part yourself: {instead}").format(
+            what=what, instead=instead)
+    return _("your function {what}; the exercise is to write that part yourself.").format(what=what)
 
 
 def shortcut(function, forbidden=(), shown=(), instead=""):
@@ -120,11 +124,14 @@ def shortcut(function, forbidden=(), shown=(), instead=""):
     """
     used = sorted({_name(thing) for thing in _referred(function) if _is_forbidden(thing, forbidden)})
     if used:
-        return _refusal(f"uses the course's own {', '.join(used)}", instead)
+        return _refusal(_("uses the course's own {names}").format(names=", ".join(used)), instead)
     copied = _copied(function, shown)
+    if copied and instead:
+        return _("your function copies the code the notebook shows at `{code}`; this exercise asks "
+                 "for what that code does not do: {instead}").format(code=copied, instead=instead)
     if copied:
-        return (f"your function copies the code the notebook shows at `{copied}`; this exercise asks "
-                "for what that code does not do" + (f": {instead}" if instead else "."))
+        return _("your function copies the code the notebook shows at `{code}`; this exercise asks "
+                 "for what that code does not do.").format(code=copied)
     return None
 
 

@@ -30,6 +30,9 @@ DEFAULT = "en"
 #: The gettext domain, and the folder of its catalogues: ``LOCALE/<language>/LC_MESSAGES/course_lib.po``.
 DOMAIN = "course_lib"
 LOCALE = Path(__file__).resolve().parents[1] / "locale"
+#: The font a language's plots need, as (package, file name): found with ``importlib.resources``
+#: and loaded only for that language. Noto Sans SC Regular (SIL OFL 1.1) comes from PyPI.
+FONTS = {"zh": ("pylopdf_fonts_zh_cn", "NotoSansSC-Regular.otf")}
 #: The calls whose first argument is a message: ``_``, ``N_`` and a claim's sentence (``.claim("...")``).
 KEYWORDS = {"_": None, "N_": None, "claim": None}
 
@@ -44,6 +47,7 @@ def use(language):
                          f"use one of {', '.join(map(repr, LANGUAGES))}")
     if language != DEFAULT:
         _catalogue(catalogue_path(language))  # a damaged catalogue fails here, not in a widget
+    _use_font(language)
     _current = language
 
 
@@ -97,6 +101,35 @@ def fields(message):
     """The named ``{fields}`` of a message, as a sorted list (a translation must keep exactly these)."""
     return sorted(name for _text, name, _spec, _conversion in string.Formatter().parse(message)
                   if name is not None)
+
+
+def _use_font(language):
+    """Put ``language``'s font first in matplotlib's ``font.sans-serif`` (the old list after it),
+    and take out the fonts of the other languages; matplotlib draws a glyph its first font lacks
+    with the next one (Latin letters and the minus sign in DejaVu Sans)."""
+    if language not in FONTS and not _font_families:
+        return  # English before any other language: matplotlib untouched
+    import matplotlib as mpl
+
+    others = [family for family in mpl.rcParams["font.sans-serif"] if family not in _font_families.values()]
+    mpl.rcParams["font.sans-serif"] = ([_font_family(language)] if language in FONTS else []) + others
+
+
+_font_families = {}  # language -> the family name of its font, once registered with matplotlib
+
+
+def _font_family(language):
+    """Register ``language``'s font with matplotlib (once); return its family name."""
+    if language not in _font_families:
+        from importlib import resources
+
+        from matplotlib import font_manager
+
+        package, name = FONTS[language]
+        path = str(resources.files(package) / name)  # an installed file: matplotlib reads it again to draw
+        font_manager.fontManager.addfont(path)
+        _font_families[language] = font_manager.FontProperties(fname=path).get_name()
+    return _font_families[language]
 
 
 @functools.cache

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
+from course_lib.core.language import N_, _
+
 FONT_SIZE = 12
 #: Okabe & Ito (2008): blue, orange, sky blue, vermillion, bluish green, reddish purple,
 #: yellow, black.
@@ -17,11 +19,12 @@ PALETTE = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F
 
 
 #: What each of the course CNN's blocks is (``cnn.BLOCKS``), for its diagrams.
-BLOCK_LABELS = {"block1": "block1: conv 3x3, BN, ReLU, pool", "block2": "block2: conv 3x3, BN, ReLU, pool",
-                "features": "features: dense, BN, ReLU", "head": "head: dense, softmax"}
+BLOCK_LABELS = {"block1": N_("block1: conv 3x3, BN, ReLU, pool"), "block2": N_("block2: conv 3x3, BN, ReLU, pool"),
+                "features": N_("features: dense, BN, ReLU"), "head": N_("head: dense, softmax")}
 #: How a diagram shows each state of a block: its colour, and the word written in it (the words
-#: carry the meaning, not only the colours).
-BLOCK_STATES = {"trains": PALETTE[1], "frozen": PALETTE[2], "new, trains": PALETTE[4], "cut off": "#eeeeee"}
+#: carry the meaning, not only the colours; shown in the current language).
+BLOCK_STATES = {N_("trains"): PALETTE[1], N_("frozen"): PALETTE[2], N_("new, trains"): PALETTE[4],
+                N_("cut off"): "#eeeeee"}
 
 
 def use_course_style():
@@ -78,17 +81,17 @@ def learning_curves(histories, metric="accuracy", ax=None):
         the matplotlib ``Axes``.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        ax = plt.subplots(figsize=(7, 4))[1]
     for i, (label, history) in enumerate(histories.items()):
         logs = getattr(history, "history", history)
         if metric not in logs:
             raise ValueError(f"run {label!r} has no {metric!r}; it has {sorted(logs)}")
         color = f"C{i}"
         epochs = np.arange(1, len(logs[metric]) + 1)
-        ax.plot(epochs, logs[metric], "-o", color=color, label=f"{label} (train)")
+        ax.plot(epochs, logs[metric], "-o", color=color, label=_("{run} (train)").format(run=label))
         if f"val_{metric}" in logs:
-            ax.plot(epochs, logs[f"val_{metric}"], "--s", color=color, label=f"{label} (validation)")
-    ax.set_xlabel("epoch")
+            ax.plot(epochs, logs[f"val_{metric}"], "--s", color=color, label=_("{run} (validation)").format(run=label))
+    ax.set_xlabel(_("epoch"))
     ax.set_ylabel(metric)
     ax.legend(fontsize=FONT_SIZE - 2)
     style_axes(ax)
@@ -108,7 +111,7 @@ def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
     if not values:
         raise ValueError("values is empty; pass {label: number, ...}")
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        ax = plt.subplots(figsize=(6, 3.5))[1]
     labels = list(values)
     heights = [float(values[k]) for k in labels]
     bars = ax.bar(labels, heights, color=[f"C{i}" for i in range(len(labels))])
@@ -116,7 +119,7 @@ def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
         ax.text(bar.get_x() + bar.get_width() / 2, h, f"{h:.2f}", ha="center", va="bottom",
                 fontsize=FONT_SIZE)
     if chance is not None:
-        ax.axhline(chance, color="grey", linestyle="--", label="chance")
+        ax.axhline(chance, color="grey", linestyle="--", label=_("chance"))
         ax.legend(fontsize=FONT_SIZE - 2)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, max(1.0, max(heights) * 1.1))
@@ -150,11 +153,11 @@ def block_diagram(columns, notes=None):
             ax.add_patch(FancyBboxPatch((0.05, bottom), 0.9, 0.75 * step, boxstyle="round,pad=0.01",
                                         linewidth=1.5, edgecolor="black", facecolor=BLOCK_STATES[state],
                                         linestyle="--" if state == "cut off" else "-"))
-            ax.text(0.5, bottom + 0.52 * step, label, ha="center", va="center", fontsize=FONT_SIZE - 3)
-            ax.text(0.5, bottom + 0.2 * step, state, ha="center", va="center", fontsize=FONT_SIZE - 1,
+            ax.text(0.5, bottom + 0.52 * step, _(label), ha="center", va="center", fontsize=FONT_SIZE - 3)
+            ax.text(0.5, bottom + 0.2 * step, _(state), ha="center", va="center", fontsize=FONT_SIZE - 1,
                     fontweight="bold")
         ax.annotate("", xy=(0.5, 0.115), xytext=(0.5, 0.03), arrowprops={"arrowstyle": "->", "linewidth": 1.5})
-        ax.text(0.5, 0.0, "image", ha="center", va="bottom", fontsize=FONT_SIZE - 2)
+        ax.text(0.5, 0.0, _("image"), ha="center", va="bottom", fontsize=FONT_SIZE - 2)
         ax.set_title(title + (f"\n{notes[title]}" if notes and title in notes else ""), fontsize=FONT_SIZE)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 0.95)

@@ -10,6 +10,8 @@ import time
 
 import keras
 
+from course_lib.core.language import _
+
 
 def in_notebook():
     """True inside a Jupyter kernel (where a display can be updated in place)."""
@@ -66,10 +68,11 @@ class ProgressLine(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
         self._epochs = self.params.get("epochs", "?")
-        self._emit(f"{self.label}: starting ({self._epochs} epochs)")
+        self._emit(_("{label}: starting ({epochs} epochs)").format(label=self.label, epochs=self._epochs))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
-        parts = [f"{self.label}: epoch {epoch + 1}/{self._epochs}", format_logs(logs or {}, self.keys),
+        parts = [_("{label}: epoch {epoch}/{epochs}").format(label=self.label, epoch=epoch + 1, epochs=self._epochs),
+                 format_logs(logs or {}, self.keys),
                  f"{seconds:.1f} s"]
         self._emit(" · ".join(p for p in parts if p))

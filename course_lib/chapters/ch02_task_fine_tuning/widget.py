@@ -53,6 +53,7 @@ import numpy as np
 from course_lib import publishing
 from course_lib.core import checks
 from course_lib.core.cnn import BLOCKS
+from course_lib.core.language import N_, _
 from course_lib.core.layers import copy_model, parameter_counts
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 from course_lib.core.training import fit
@@ -66,6 +67,10 @@ DEFAULT_RATE = 1e-3
 ERROR_COLOUR = PALETTE[3]
 RESULT_COLUMNS = ("run", "frozen", "trainable_params", "learning_rate", "val_accuracy",
                   "best_val_accuracy", "seconds")
+#: The results table's heading of each column (shown in the current language).
+RESULT_HEADINGS = {"run": N_("run"), "frozen": N_("frozen"), "trainable_params": N_("trainable params"),
+                   "learning_rate": N_("learning rate"), "val_accuracy": N_("validation accuracy"),
+                   "best_val_accuracy": N_("best validation accuracy"), "seconds": N_("seconds")}
 
 
 class LayerFreezingState:
@@ -138,7 +143,8 @@ class LayerFreezingState:
     def count_text(self):
         """The count as the widget shows it (HTML)."""
         trainable, frozen = self.counts()
-        return f"trainable <b>{trainable:,}</b> · frozen <b>{frozen:,}</b> parameters"
+        return _("trainable <b>{trainable:,}</b> · frozen <b>{frozen:,}</b> parameters").format(
+            trainable=trainable, frozen=frozen)
 
     def frozen_units(self):
         """Names of the frozen blocks (or layers), in model order."""
@@ -202,9 +208,8 @@ class LayerFreezingState:
     def results_html(self):
         """The results table as ``<table class="course-results">`` HTML."""
         if not self.results:
-            return "<p class='course-results-empty'>No runs yet: press <b>Train</b>.</p>"
-        table = self.results_table().rename(columns=lambda c: c.replace("val_", "validation ")
-                                            .replace("_", " "))
+            return "<p class='course-results-empty'>" + _("No runs yet: press <b>Train</b>.") + "</p>"
+        table = self.results_table().rename(columns=lambda c: _(RESULT_HEADINGS[c]))
         return table.to_html(index=False, classes="course-results", border=0,
                              float_format=lambda v: f"{v:g}")
 
@@ -218,17 +223,18 @@ class LayerFreezingState:
             last = i == len(self.histories) - 1
             ax.plot(np.arange(1, len(curve) + 1), curve, "-o", color=PALETTE[i % len(PALETTE)],
                     linewidth=3 if last else 1.2, alpha=1.0 if last else 0.5,
-                    label=f"run {row['run']}: frozen {row['frozen']}, rate {row['learning_rate']:g}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("validation accuracy")
-        ax.set_title(f"mnist_m validation accuracy ({len(self.validation[1])} images)")
+                    label=_("run {run}: frozen {frozen}, rate {rate:g}").format(
+                        run=row["run"], frozen=row["frozen"], rate=row["learning_rate"]))
+        ax.set_xlabel(_("epoch"))
+        ax.set_ylabel(_("validation accuracy"))
+        ax.set_title(_("mnist_m validation accuracy ({n} images)").format(n=len(self.validation[1])))
         ax.set_ylim(0, 1)
         ax.set_xlim(0.8, self.epochs + 0.2)
         ax.set_xticks(range(1, self.epochs + 1))
         if self.histories:
             ax.legend(fontsize=FONT_SIZE - 3, loc="lower right")
         else:
-            ax.text(0.5, 0.5, "press Train to see a validation curve", ha="center",
+            ax.text(0.5, 0.5, _("press Train to see a validation curve"), ha="center",
                     transform=ax.transAxes, fontsize=FONT_SIZE)
         style_axes(ax)
         fig.tight_layout()
@@ -260,7 +266,7 @@ class LayerFreezingDemo:
         self.state = state
         self.toggles = {}
         for unit in state.units:
-            toggle = w.ToggleButton(value=False, tooltip=f"freeze or unfreeze {unit}",
+            toggle = w.ToggleButton(value=False, tooltip=_("freeze or unfreeze {unit}").format(unit=unit),
                                     layout=w.Layout(width="auto"))
             toggle.add_class("course-layer-toggle")
             toggle.add_class(f"course-layer-toggle-{unit}")
@@ -269,28 +275,28 @@ class LayerFreezingDemo:
         self.count = w.HTML()
         self.count.add_class("course-param-count")
         self.rate = w.Dropdown(options=[(f"{r:g}", r) for r in LEARNING_RATES],
-                               value=state.learning_rate, description="learning rate",
+                               value=state.learning_rate, description=_("learning rate"),
                                style={"description_width": "initial"})
         self.rate.add_class("course-lr-choice")
         self.rate.observe(lambda change: self._guarded(state.set_learning_rate, change["new"]),
                           names="value")
-        self.train_button = w.Button(description="Train", button_style="primary", icon="play")
+        self.train_button = w.Button(description=_("Train"), button_style="primary", icon="play")
         self.train_button.add_class("course-train-button")
         self.train_button.on_click(lambda _: self.train())
-        self.reset_button = w.Button(description="Reset", icon="undo")
+        self.reset_button = w.Button(description=_("Reset"), icon="undo")
         self.reset_button.add_class("course-reset-button")
         self.reset_button.on_click(lambda _: self.reset())
-        self.progress = w.IntProgress(value=0, min=0, max=state.epochs, description="epochs")
+        self.progress = w.IntProgress(value=0, min=0, max=state.epochs, description=_("epochs"))
         self.progress.add_class("course-train-progress")
-        self.status = w.HTML("ready")
+        self.status = w.HTML(_("ready"))
         self.status.add_class("course-train-status")
         self.curve = w.Image(format="png", layout=w.Layout(width="520px"))
         self.curve.add_class("course-learning-curve")
         self.table = w.HTML()
         self.table.add_class("course-results-table")
         self.box = w.VBox([
-            w.HTML("<b>Press a block to freeze it</b> (locked = frozen), then Train. "
-                   "Curves and table: accuracy on the <b>validation</b> split."),
+            w.HTML(_("<b>Press a block to freeze it</b> (locked = frozen), then Train. "
+                     "Curves and table: accuracy on the <b>validation</b> split.")),
             w.HBox(list(self.toggles.values()), layout=w.Layout(flex_flow="row wrap")),
             self.count,
             w.HBox([self.rate, self.train_button, self.reset_button]),
@@ -321,7 +327,7 @@ class LayerFreezingDemo:
     def _draw_toggle(self, unit):
         toggle = self.toggles[unit]
         frozen = self.state.frozen[unit]
-        toggle.description = f"{unit}: {'frozen' if frozen else 'trains'}"
+        toggle.description = f"{unit}: {_('frozen') if frozen else _('trains')}"
         toggle.icon = "lock" if frozen else "unlock"
         toggle.button_style = "" if frozen else "success"
 
@@ -337,8 +343,8 @@ class LayerFreezingDemo:
 
     def _on_epoch(self, done, epochs, logs):
         self.progress.value = done
-        self.status.value = (f"epoch {done}/{epochs} · validation accuracy "
-                             f"{logs.get('val_accuracy', float('nan')):.3f}")
+        self.status.value = _("epoch {done}/{epochs} · validation accuracy {accuracy:.3f}").format(
+            done=done, epochs=epochs, accuracy=logs.get("val_accuracy", float("nan")))
 
     def train(self):
         """What the Train button does: one run, then redraw the curve and the table.
@@ -350,13 +356,13 @@ class LayerFreezingDemo:
         """
         self.train_button.disabled = True
         self.progress.value = 0
-        self.status.value = "training..."
+        self.status.value = _("training...")
         try:
             row, error = self._guarded(self.state.train, self._on_epoch)
             if error is None:
                 self._guarded(self._redraw_curve)
-                self.status.value = (f"run {row['run']}: validation accuracy "
-                                     f"<b>{row['val_accuracy']:.3f}</b> in {row['seconds']:.1f} s")
+                self.status.value = _("run {run}: validation accuracy <b>{accuracy:.3f}</b> in {seconds:.1f} s").format(
+                    run=row["run"], accuracy=row["val_accuracy"], seconds=row["seconds"])
         finally:
             self.train_button.disabled = False
         if error is None:
@@ -371,10 +377,10 @@ class LayerFreezingDemo:
 
     def reset(self):
         """What the Reset button does."""
-        _, error = self._guarded(self.state.reset)
+        error = self._guarded(self.state.reset)[1]
         self.progress.value = 0
         if error is None:
-            self.status.value = "ready"
+            self.status.value = _("ready")
         self._guarded(self.refresh)
 
     def _ipython_display_(self):
