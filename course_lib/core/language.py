@@ -21,6 +21,7 @@ none for every edition).
 """
 
 import functools
+import logging
 import string
 from pathlib import Path
 
@@ -128,8 +129,23 @@ def _font_family(language):
         package, name = FONTS[language]
         path = str(resources.files(package) / name)  # an installed file: matplotlib reads it again to draw
         font_manager.fontManager.addfont(path)
-        _font_families[language] = font_manager.FontProperties(fname=path).get_name()
+        family = font_manager.FontProperties(fname=path).get_name()
+        logging.getLogger("matplotlib.font_manager").addFilter(_RegularOnly(family))
+        _font_families[language] = family
     return _font_families[language]
+
+
+class _RegularOnly(logging.Filter):
+    """The font has one weight: drop matplotlib's log line that a bold title is drawn in it
+    (``findfont: Failed to find font weight bold for <family>, now using 400``), only that one."""
+
+    def __init__(self, family):
+        super().__init__()
+        self.family = family
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("Failed to find font weight" in message and self.family in message)
 
 
 @functools.cache
