@@ -131,6 +131,11 @@ def _add_the_ninth_chapter(tree):
         "# %% [markdown]", f"# # {c.number:02d} · Transfer in a hurry: solutions", "",
         "# %%", f"from {c.package} import exercises", ""]))
 
+    for english, translated in ((c.notebook, c.notebook_in("zh")), (c.solutions, c.solutions_in("zh"))):
+        text = (tree / english).with_suffix(".py").read_text().removeprefix(HEADER)
+        _write_pair((tree / translated).with_suffix(".py"), text.replace(
+            "Transfer in a hurry", "匆忙迁移").replace("course_lib.setup()", 'course_lib.setup(language="zh")'))
+
     package = tree / Path(*c.package.split("."))
     package.mkdir()
     (package / "__init__.py").write_text(f'"""Chapter {c.number:02d}, {c.title}."""\n')
@@ -143,6 +148,7 @@ def _add_the_ninth_chapter(tree):
         f"from {c.package}.experiments import hurried_transfer\n\n\n"
         "def test_the_stand_in_runs():\n    assert hurried_transfer(0)['frozen'].value == 0.5\n")
     (tree / c.guide).write_text(f"# {c.label}: the instructor's guide\n\nTen minutes, five cells.\n")
+    (tree / c.guide_in("zh")).write_text(f"# {c.number:02d} · 匆忙迁移：教师指南\n\n十分钟，五个单元格。\n")
 
 
 def _run(tree, *args):
@@ -169,10 +175,12 @@ def test_a_ninth_chapter_is_one_declaration_and_its_own_files(tmp_path):
     before = jupytext.read(tree / "chapters" / f"{LAST.name}.py").cells[-1]
     assert f"**Next:** [{c.label}]({c.name}.ipynb)" in before.source
     assert "back to the" in jupytext.read(tree / "chapters" / f"{c.name}.py").cells[-1].source.lower()
+    assert f"- file: chapters/zh/{c.name}\n" in (tree / "site" / "_toc.yml").read_text()
+    assert f"({c.notebook_in('zh')}) |" in (tree / "README.md").read_text()
 
     # the tree's own consistency tests pass in the copy
-    consistent = _run(tree, "-m", "pytest", "tests/test_notebooks.py", "tests/test_sync.py", "-q",
-                      "-k", "not ninth_chapter")
+    consistent = _run(tree, "-m", "pytest", "tests/test_notebooks.py", "tests/test_sync.py",
+                      "tests/test_editions.py", "-q", "-k", "not ninth_chapter")
     assert consistent.returncode == 0, consistent.stdout[-3000:]
 
     # and a generated part edited by hand is caught
