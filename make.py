@@ -155,10 +155,11 @@ def _pinned_to_last_cpu():
 
 
 def chapter_tests(notebook):
-    """What one chapter needs: ``chapters/NN_name.ipynb``, its solutions and its unit tests."""
+    """What one chapter needs: ``chapters/NN_name.ipynb`` (or a translation's, ``chapters/zh/...``),
+    its solutions in the same edition and its unit tests."""
     path = Path(notebook)
     stem = path.stem
-    found = [f"chapters/{stem}.ipynb", f"chapters/solutions/{stem}.ipynb",
+    found = [path.as_posix(), (path.parent / "solutions" / path.name).as_posix(),
              *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests" / "chapters").glob(f"test_ch{stem[:2]}_*.py"))]
     return [f for f in found if (ROOT / f).exists()]
 
@@ -176,7 +177,8 @@ def test():
     if args and all(a.startswith("chapters/") and a.endswith(".ipynb") for a in args):
         missing = [a for a in args if not (ROOT / a).exists()]
         if missing:
-            chapters = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+            chapters = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("[0-9][0-9]_*.ipynb")
+                              if "solutions" not in p.parts)
             sys.exit(f"no such notebook: {', '.join(missing)}; the chapters are {', '.join(chapters)}")
         run("-m", "pytest", *[t for a in args for t in chapter_tests(a)])
     if args:

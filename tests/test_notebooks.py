@@ -16,8 +16,9 @@ from course_lib.syllabus import CHAPTERS as DECLARED
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = [ROOT / chapter.notebook for chapter in DECLARED]
-SOLUTIONS = [ROOT / chapter.solutions for chapter in DECLARED]
-NOTEBOOKS = CHAPTERS + SOLUTIONS
+#: Every notebook of every edition (a translation's chapters and solutions under chapters/zh/).
+NOTEBOOKS = [ROOT / path for language in syllabus.EDITIONS for chapter in DECLARED
+             for path in (chapter.notebook_in(language), chapter.solutions_in(language))]
 COLAB_INSTALL = "course-lib @ git+https://github.com/transfer-learning-hands-on/course"
 
 
@@ -39,7 +40,7 @@ def test_every_chapter_is_declared_once_and_has_its_files():
             assert (ROOT / needed).exists(), f"chapter {chapter.name} has no {needed}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "chapters").as_posix())
 def test_notebook_and_its_py_percent_pair_agree(path):
     script = path.with_suffix(".py")
     assert script.exists(), f"{path.name} has no paired {script.name} (jupytext --sync)"
@@ -51,7 +52,7 @@ def test_notebook_and_its_py_percent_pair_agree(path):
     )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "chapters").as_posix())
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
