@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 答案 · 03 微调实战
+# # 参考答案 · 03 微调实战
 # [English](../../solutions/03_fine_tuning_in_practice.ipynb) · 中文
 #
 # [03 · 微调实战](../03_fine_tuning_in_practice.ipynb)的练习，附解答和检查。请先在那里自己尝试；每个检查都会自己生成新的输入，所以本 notebook 不需要那一章里的任何东西。

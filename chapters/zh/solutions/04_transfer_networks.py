@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 答案 · 04 · 迁移网络
+# # 参考答案 · 04 迁移网络
 # [English](../../solutions/04_transfer_networks.ipynb) · 中文
 #
 # [第 04 章](../04_transfer_networks.ipynb)的练习及解答。请先自己尝试：每个检查都在它自己生成的输入上测试你的函数，所以这里除了思路之外，没有什么可以照抄的。

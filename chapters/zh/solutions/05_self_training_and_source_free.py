@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 答案 · 05 从无标签的目标域学习
+# # 参考答案 · 05 从无标签的目标域学习
 #
 # [English](../../solutions/05_self_training_and_source_free.ipynb) · 中文
 #

@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 答案 · 06 域适配
+# # 参考答案 · 06 域适配
 #
 # [English](../../solutions/06_domain_adaptation.ipynb) · 中文
 #
