@@ -30,7 +30,7 @@
 #
 # 之后的每一章，都是缩小这一差距的一种方法。
 #
-# **运行时间：** 第一个代码单元会打印课程基准测试为本 notebook 测得的数据（它的预算：缓存已预热时，在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> s，内存 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB）。
+# **运行时间：** 第一个代码单元格会打印课程基准测试为本 notebook 测得的数据（它的预算：缓存已预热时，在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> s，内存 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB）。
 
 # %%
 # Colab only: install the course; anywhere else this cell does nothing.
@@ -89,7 +89,7 @@ course_lib.check_env("00_welcome")
 # - `digits`：8x8 像素、灰度级很粗的扫描数字（来自 `scikit-learn`），放大到 20x20，拉伸对比度后像 MNIST 数字那样居中放在 28x28 的画布上：任务相同，风格更模糊；
 # - `mnist_m`：同样的 MNIST 数字与彩色照片的裁块混合而成，与 Ganin & Lempitsky (2015) 的 MNIST-M 数据集做法相同：数字相同，像素却截然不同。
 #
-# `load_domain` 返回取值在 [0, 1] 之间、形状为 (n, 28, 28, channels) 的 float32 图像，以及整数标签。下一个单元打印每个划分包含多少张图像。
+# `load_domain` 返回取值在 [0, 1] 之间、形状为 (n, 28, 28, channels) 的 float32 图像，以及整数标签。下一个单元格打印每个划分包含多少张图像。
 
 # %%
 from course_lib.core import data, plots
@@ -104,7 +104,7 @@ plots.sample_grid(domains, n=8);
 # %% [markdown]
 # ## 源模型
 #
-# 一个小型 CNN，它的各层都有名字，方便我们指认：两个卷积块、一个全连接的特征层，以及一个 softmax 分类头。它在 `mnist` 训练图像上训练几个 epoch，然后缓存到磁盘上，之后的章节转眼就能加载它。用纯 Keras 来写，课程的 `fit` 所做的就是下一个单元中的 `compile` 和 `fit`。这里它在几百张训练图像上运行，旁边是课程的 `fit` 在相同批次上的运行（两者都不打乱顺序，使同样的图像出现在同样的步中），两者都从同一个新建的 CNN 出发：
+# 一个小型 CNN，它的各层都有名字，方便我们指认：两个卷积块、一个全连接的特征层，以及一个 softmax 分类头。它在 `mnist` 训练图像上训练几个 epoch，然后缓存到磁盘上，之后的章节转眼就能加载它。用纯 Keras 来写，课程的 `fit` 所做的就是下一个单元格中的 `compile` 和 `fit`。这里它在几百张训练图像上运行，旁边是课程的 `fit` 在相同批次上的运行（两者都不打乱顺序，使同样的图像出现在同样的步中），两者都从同一个新建的 CNN 出发：
 
 # %%
 import keras
@@ -140,7 +140,7 @@ cnn.block_table(source)
 # %% [markdown]
 # ## 域差异
 #
-# 现在在每个域留出的测试图像上测试源模型。这是本章登记的实验：教师可以在终端里用 `python -m course_lib.experiments domain_gap --seeds 0 1 2 3 4` 把它在多个随机种子上重复运行。
+# 现在在每个域留出的测试图像上测试源模型。这是本章注册的实验：教师可以在终端里用 `python -m course_lib.experiments domain_gap --seeds 0 1 2 3 4` 把它在多个随机种子上重复运行。
 
 # %%
 from course_lib.chapters.ch00_welcome import experiments as chapter
@@ -153,7 +153,7 @@ plots.bar_chart(accuracy, ylabel="test accuracy", title="Source model (trained o
                 chance=0.1);
 
 # %% [markdown]
-# 单个随机种子可能产生误导，所以本课的结论建立在实验登记表对种子 0-4 的运行之上（保存在 `course_lib/results/domain_gap.json` 中）：每个种子的每一组设置都在其中，本章的论断也在每个种子上逐一检验。
+# 单个随机种子可能产生误导，所以本课的论断建立在实验注册表对种子 0-4 的运行之上（保存在 `course_lib/results/domain_gap.json` 中）：每个种子的每一组设置都在其中，本章的论断也在每个种子上逐一检验。
 
 # %%
 from course_lib import results
@@ -174,7 +174,7 @@ assert accuracy["mnist_m"] < accuracy["digits"] < accuracy["mnist"], "this run s
 # %% [markdown]
 # ## 练习
 #
-# **1 · 每个类别的精确率。** 上面的域差异是用准确率衡量的。源模型在 `mnist_m` 上把哪些数字*认错*了？编写 `my_precision_per_class(y_true, y_pred)`：对每个数字 0-9，计算被**预测**为该数字的图像中真正是该数字的比例（某个数字从未被预测到时返回 `np.nan`）。课程的 `per_class_accuracy` 给出的是每个数字的召回率，方向正好相反，不能算数。检查程序会用它自己的标签集来运行你的函数；然后这个单元用你的函数处理源模型在 `mnist_m` 上的预测。卡住了？`exercises.show_hint(1)`。
+# **1 · 每个类别的精确率。** 上面的域差异是用准确率衡量的。源模型在 `mnist_m` 上把哪些数字*认错*了？编写 `my_precision_per_class(y_true, y_pred)`：对每个数字 0-9，计算被**预测**为该数字的图像中真正是该数字的比例（某个数字从未被预测到时返回 `np.nan`）。课程的 `per_class_accuracy` 给出的是每个数字的召回率，方向正好相反，不能算数。检查程序会用它自己的标签集来运行你的函数；然后这个单元格用你的函数处理源模型在 `mnist_m` 上的预测。卡住了？`exercises.show_hint(1)`。
 
 # %%
 from course_lib.chapters.ch00_welcome import exercises
@@ -217,7 +217,7 @@ if exercises.check_parity_gap(my_parity_gap):
 #
 # - 域是数据的来源；任务是要预测的东西。迁移学习重用在源上学到的东西，以便在目标上做得更好。
 # - 对于同一个任务，一个模型可以在自己的域上表现出色，而在另一个域上表现很差：这就是域差异。
-# - 单个随机种子的数字可能产生误导；本课程引用的是实验登记表在多个种子上的运行结果，并把它的论断写成在每个种子上都成立的检验。
+# - 单个随机种子的数字可能产生误导；本课程引用的是实验注册表在多个种子上的运行结果，并把它的论断写成在每个种子上都成立的检验。
 #
 # ## 复习题
 #

@@ -28,7 +28,7 @@
 # 3. 在**验证**图像上选择截断的层，并只对这一选择测试一次；
 # 4. 判断特征提取何时有用（在源的同类图像上的新任务），何时没用（新的域：同一任务的另一类图像）。
 #
-# **运行时间：** 第一个代码单元会打印课程基准测试为本 notebook 测得的数据（它的预算：缓存已预热时，在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> s，内存 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB）。
+# **运行时间：** 第一个代码单元格会打印课程基准测试为本 notebook 测得的数据（它的预算：缓存已预热时，在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> s，内存 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB）。
 
 # %%
 # Colab only: install the course; anywhere else this cell does nothing.
@@ -103,7 +103,7 @@ assert largest < 1e-3
 # %% [markdown]
 # ## 2 · 在哪里截断：在验证集上选择
 #
-# 提取器可以止于第一个卷积块之后（`block1_pool`）、第二个卷积块之后（`block2_pool`），或特征层之后（`features_relu`）；下一个单元打印每一层为每张图像给出多少个数。登记的实验在每一层的冻结特征上训练一个线性分类头，在**验证**图像上衡量它，保留最好的那一层，然后才进行测试：测试该层上的新分类头，以及在同样 50<!-- fact: .experiments:TRAIN_IMAGES --> 张训练图像上从头训练的同一个 CNN。它比较的三个网络如下：
+# 提取器可以止于第一个卷积块之后（`block1_pool`）、第二个卷积块之后（`block2_pool`），或特征层之后（`features_relu`）；下一个单元格打印每一层为每张图像给出多少个数。注册的实验在每一层的冻结特征上训练一个线性分类头，在**验证**图像上衡量它，保留最好的那一层，然后才进行测试：测试该层上的新分类头，以及在同样 50<!-- fact: .experiments:TRAIN_IMAGES --> 张训练图像上从头训练的同一个 CNN。它比较的三个网络如下：
 
 # %%
 from course_lib.chapters.ch01_feature_extraction import plots as chapter_plots
@@ -147,7 +147,7 @@ print(f"trainable parameters: new head {head_params:,.0f}, scratch CNN {scratch_
       f"({scratch_params / head_params:.0f} times more)")
 
 # %% [markdown]
-# 单个随机种子可能产生误导。下面是实验登记表最近一次在种子 0-4 上运行的同一实验（`python -m course_lib.experiments feature_extraction --seeds 0 1 2 3 4 --save`），以及在其中每个种子上逐一检验的本课论断：
+# 单个随机种子可能产生误导。下面是实验注册表最近一次在种子 0-4 上运行的同一实验（`python -m course_lib.experiments feature_extraction --seeds 0 1 2 3 4 --save`），以及在其中每个种子上逐一检验的本课论断：
 
 # %%
 from course_lib import results

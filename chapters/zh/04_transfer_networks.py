@@ -148,7 +148,7 @@ print(f"the copied model reaches random init's best validation accuracy after "
 assert copying[chapter.ARM_COPIED].value - copying[chapter.ARM_RANDOM].value > 0.15
 
 # %% [markdown]
-# 这只是一个种子。实验注册表在种子 0-4 上运行了同样的实验并保存了结果；本课的结论在每个种子上都经过检查：
+# 这只是一个随机种子。实验注册表在种子 0-4 上运行了同样的实验并保存了结果；本课的论断在每个种子上都经过检查：
 
 # %%
 from course_lib import results
@@ -218,7 +218,7 @@ print("its target's first block:", " -> ".join(source_text_code.first_block(text
 #
 # 第 1 节把灰度卷积核平均分给 R、G、B：当彩色图像满足 R = G = B 时，这是对的。把彩色照片交给灰度模型时，通常先把它转换成**亮度**（luminance）$Y = 0.299R + 0.587G + 0.114B$（即 `tf.image.rgb_to_grayscale` 所做的）。编写 `grey_to_luminance(grey_kernel)`：给定形状为 (kh, kw, 1, filters) 的第一层卷积核，返回 RGB 卷积核 (kh, kw, 3, filters)，使它在任何彩色图像上的输出，都等于灰度卷积在该图像亮度上的输出，从而把这一转换内置到第一层中。请用 NumPy：检查会拒绝 `adapt_kernel`，并在它自己生成的卷积核上测试你的函数。卡住了？`exercises.show_hint(1)`。
 #
-# 答案的链接在本章的最后一个单元格中。
+# 参考答案的链接在本章的最后一个单元格中。
 
 # %%
 from course_lib.chapters.ch04_transfer_networks import exercises

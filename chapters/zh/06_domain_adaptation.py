@@ -79,7 +79,7 @@ for what, images in (("labelled source (mnist train)", task.x_source),
 # - `source_only_bn`：同一个模型，在无标签的目标域图像上重新估计其 BatchNorm 统计量（AdaBN，第 05 章）：不做梯度步；
 # - `source_only_trained`：适配方法自己的训练循环，训练同样多的步数，但关掉适配，然后做 AdaBN。如果一个方法只胜过前两个，它的提升可能来自额外的训练。
 #
-# 一个方法的提升，是逐个种子地相对于三者中**最强的**那个来测量的。不需要训练的两个，现在就运行：
+# 一个方法的提升，是逐个随机种子地相对于三者中**最强的**那个来测量的。不需要训练的两个，现在就运行：
 
 # %%
 runs = {}
@@ -194,7 +194,7 @@ print(f"strongest source-only arm on this seed: {strongest} {measured[strongest]
 print(f"DANN: {measured['dann'].value:.3f} ({100 * (measured['dann'].value - measured[strongest].value):+.1f} points)")
 
 # %% [markdown]
-# 结果文件保存了同一实验在种子 0-4 上的结果（`python -m course_lib.experiments domain_adaptation --seeds 0 1 2 3 4 --save`）：每个种子在一个新的进程中、用相同的代码运行。在写下它的那台机器上，本 notebook 种子 0 的运行给出与文件中种子 0 那一行一直到最后一位都相同的数字。在你的机器上可能不会：TensorFlow 的 oneDNN 内核根据处理器选择所用的指令（AVX2、AVX-512……），而每种指令以各自的顺序把同样的数相加。一步中的舍入差异会随着训练进行而放大。注册表测量了这会让每个数字移动多少（同样的种子，分别打开 oneDNN、关闭 oneDNN、以及限制到 AVX2，再加上文件本身的值）：这个**离散范围**就是容差，打印在下面。
+# 结果文件保存了同一实验在种子 0-4 上的结果（`python -m course_lib.experiments domain_adaptation --seeds 0 1 2 3 4 --save`）：每个种子在一个新的进程中、用相同的代码运行。在写下它的那台机器上，本 notebook 种子 0 的运行给出与文件中种子 0 那一行一直到最后一位都相同的数字。在你的机器上可能不会：TensorFlow 的 oneDNN 内核根据处理器选择所用的指令（AVX2、AVX-512……），而每种指令以各自的顺序把同样的数相加。一步中的舍入差异会随着训练进行而放大。实验注册表测量了这会让每个数字移动多少（同样的种子，分别打开 oneDNN、关闭 oneDNN、以及限制到 AVX2，再加上文件本身的值）：这个**离散范围**就是容差，打印在下面。
 
 # %%
 from course_lib import results
@@ -260,7 +260,7 @@ print(f"MMD^2 between the source model's features of the two domains: plain {flo
 assert abs(float(mmd(f_s, f_t)) - float(mmd_loss(f_s, f_t))) < 1e-5
 
 # %% [markdown]
-# 所有实验组在种子 0-4 上的结果（“: PAD”和“: source validation”各行在第 5 节出现），以及本课的结论，每一条都在这些种子中的每一个上检验过：
+# 所有实验组在种子 0-4 上的结果（“: PAD”和“: source validation”各行在第 5 节出现），以及本课的论断，每一条都在这些种子中的每一个上检验过：
 
 # %%
 arms = [*chapter.SOURCE_ONLY, *chapter.METHODS]
@@ -314,7 +314,7 @@ for method in chapter.METHODS:
 # ### 值得注意的是
 #
 # - 每个域各自的 BatchNorm 统计量已经匹配了每个特征的均值和方差，所以即使是仅源域的特征，也远不是完全可分的（PAD 远低于 $2$）。剩下的是更细的结构。
-# - DANN 和 MMD 在每个种子上都降低了 PAD（第 4 节的一条结论）；Deep CORAL 的计数打印在上面。第 6 节显示，随着 CORAL 的权重增大，它的 PAD 又回升了：它匹配的是协方差，而线性域分类器仍可能看穿这一点。PAD 只是“相距”的一种视角，不是目标域误差。
+# - DANN 和 MMD 在每个种子上都降低了 PAD（第 4 节的一条论断）；Deep CORAL 的计数打印在上面。第 6 节显示，随着 CORAL 的权重增大，它的 PAD 又回升了：它匹配的是协方差，而线性域分类器仍可能看穿这一点。PAD 只是“相距”的一种视角，不是目标域误差。
 # - 更低的 PAD 是上界所要求的，但它不是目标：把每张图像都映射到同一个点的特征，PAD 为 $0$，却毫无用处。源域损失防止了这种情况。
 
 # %% [markdown]
@@ -352,8 +352,8 @@ for method in chapter.METHODS:
 # ### 值得注意的是
 #
 # - 单看源域验证准确率是一个陷阱：适配会让源任务付出一点代价，所以它偏好（几乎）不做适配。它看不到目标域，而目标域恰恰是全部的意义所在。
-# - 对 DANN 来说，同时还考虑了两个域特征相距多远的无标签准则，在各种子的中位数上胜过了依据源域验证的选择（那条结论），尽管它只在少数种子上选中了测试集上最好的权重（上面的计数）。对 MMD 来说，从默认权重往上，PAD 都接近零（见表），所以这个分数只能靠源域误差区分这些权重，本章对 MMD 的选择不作任何结论。
-# - 对 Deep CORAL，它选不好：CORAL 的 PAD 随其权重增大而上升（上面的结论；第 5 节说明了原因），而它的准确率起初也在上升，所以这个分数偏向所试的最小权重。一个准则只能看到它所测量的东西；课程报告的是该准则所选权重下的 CORAL，并且说明了这一点。
+# - 对 DANN 来说，同时还考虑了两个域特征相距多远的无标签准则，在各种子的中位数上胜过了依据源域验证的选择（那条论断），尽管它只在少数种子上选中了测试集上最好的权重（上面的计数）。对 MMD 来说，从默认权重往上，PAD 都接近零（见表），所以这个分数只能靠源域误差区分这些权重，本章对 MMD 的选择不作任何论断。
+# - 对 Deep CORAL，它选不好：CORAL 的 PAD 随其权重增大而上升（上面的论断；第 5 节说明了原因），而它的准确率起初也在上升，所以这个分数偏向所试的最小权重。一个准则只能看到它所测量的东西；课程报告的是该准则所选权重下的 CORAL，并且说明了这一点。
 # - 在测试集上选出的数字就不再是测试数字了：报告你用来选择的准则，以及它所选结果的测试准确率。
 
 # %% [markdown]
@@ -410,7 +410,7 @@ class MyReversal(keras.layers.Layer):
 exercises.check_reversal(MyReversal);
 
 # %% [markdown]
-# 答案的链接在本章的最后一个单元格里。
+# 参考答案的链接在本章的最后一个单元格中。
 #
 # ## 要点
 #

@@ -157,11 +157,11 @@ print(f"pass 1, read and decode every file: {decode_rate:.0f} images per second"
 print(f"pass 2, from the cache:             {cached_rate:.0f} images per second")
 
 # %% [markdown]
-# ### 习题 1：把增强放在正确位置的流水线
+# ### 练习 1：把增强放在正确位置的流水线
 #
 # 随机翻转和裁剪（数据增强）只有在每个 epoch 都看到**新的**变体时才有价值。编写 `my_pipeline(files, decode, augment, batch_size, seed)`：`files` 是一个由文件编号组成的 `tf.data.Dataset`，`decode` 把一个编号变成它的图像，`augment` 生成一张图像的一个随机变体。返回一个数据集，它**每个文件只解码一次**，**每个 epoch 都重新增强每一张图像**，并且每个 epoch 把每个文件恰好给出一次，组成大小为 `batch_size` 的**新的、打乱的批次**。课程的 `pipeline.dataset` 不算数。检查会统计你的流水线解码和增强的次数，并查看三个 epoch。卡住了？`exercises.show_hint(1)`。
 #
-# 习题答案的链接在本章最后一个单元格中。
+# 参考答案的链接在本章的最后一个单元格中。
 
 # %%
 from course_lib.chapters.ch08_your_own_images import exercises
@@ -279,7 +279,7 @@ show.two_stage_curves(run.stages, run.weights.label);
 # %% [markdown]
 # ## 7. 测试集，只用一次
 #
-# 每个阶段之后在测试图像上的准确率，以及来自课程结果文件的多个种子上的结果（示例文件夹，随机初始化：这是离线测得的配方本身，而不是迁移）：
+# 每个阶段之后在测试图像上的准确率，以及来自课程结果文件的多个随机种子上的结果（示例文件夹，随机初始化：这是离线测得的配方本身，而不是迁移）：
 
 # %%
 import statistics
@@ -322,7 +322,7 @@ show.mistakes_grid(pipeline.load_images([run.final.paths[i] for i in wrong], IMA
                    f"most confident mistakes ({run.weights.label})");
 
 # %% [markdown]
-# ### 习题 2：手工找出损失最大的图像
+# ### 练习 2：手工找出损失最大的图像
 #
 # 置信度最高的错误按模型所说类别的概率给错误预测排序。**损失最大的图像**则按模型给**真实**标签的概率 $-\log p(y \mid x)$ 给每一张图像排序：一个置信度很低的正确预测也会出现在其中，而标签排在第二、只差一点的错误则不会。用 NumPy 编写 `my_top_losses(probabilities, labels, k)`：`probabilities` 的形状是 (n, classes)，`labels` 是 (n,)。返回交叉熵损失最大的 `k` 张图像的索引，从大到小排列（损失相等时按索引顺序）。课程的 `confident_mistakes` 不算数。检查会用它自己编造的例子来测试你的函数。卡住了？`exercises.show_hint(2)`。
 
