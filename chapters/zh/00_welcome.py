@@ -153,7 +153,7 @@ plots.bar_chart(accuracy, ylabel="test accuracy", title="Source model (trained o
                 chance=0.1);
 
 # %% [markdown]
-# 单个随机种子可能产生误导，所以本课的论断建立在实验注册表对种子 0-4 的运行之上（保存在 `course_lib/results/domain_gap.json` 中）：每个种子的每一组设置都在其中，本章的论断也在每个种子上逐一检验。
+# 单个随机种子可能产生误导，所以本课的论断建立在实验注册表对种子 0-4 的运行之上（保存在 `course_lib/results/domain_gap.json` 中）：每个种子的每个实验组都在其中，本章的论断也在每个种子上逐一检验。
 
 # %%
 from course_lib import results
