@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 01 · 特征提取：冻结训练好的模型的层，配上一个新的分类头
+# # 01 · 特征提取：复用训练好的模型的冻结层，配上一个新的分类头
 # [English](../01_feature_extraction.ipynb) · 中文
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/01_feature_extraction.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/01_feature_extraction.ipynb)

@@ -16,7 +16,6 @@
 
 # %% [markdown]
 # # 05 · 从无标签的目标域学习：AdaBN、自训练与无源域适应
-#
 # [English](../05_self_training_and_source_free.ipynb) · 中文
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/05_self_training_and_source_free.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)

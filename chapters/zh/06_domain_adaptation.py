@@ -16,7 +16,6 @@
 
 # %% [markdown]
 # # 06 · 域适配：让无标签域的特征看起来像源域的特征
-#
 # [English](../06_domain_adaptation.ipynb) · 中文
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/06_domain_adaptation.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/06_domain_adaptation.ipynb)

@@ -16,7 +16,6 @@
 
 # %% [markdown]
 # # 参考答案 · 05 从无标签的目标域学习
-#
 # [English](../../solutions/05_self_training_and_source_free.ipynb) · 中文
 #
 # 第 05 章练习的答案（[本章](../05_self_training_and_source_free.ipynb)）。每个检查都自己构造输入，所以不需要先运行本章的任何内容。请先自己尝试练习，再往下读。

@@ -16,7 +16,6 @@
 
 # %% [markdown]
 # # 参考答案 · 06 域适配
-#
 # [English](../../solutions/06_domain_adaptation.ipynb) · 中文
 #
 # 请先在[本章](../06_domain_adaptation.ipynb)中尝试这些练习。下面的每个答案都用本章所用的同一个检查来检验。
