@@ -20,11 +20,11 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/03_fine_tuning_in_practice.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/03_fine_tuning_in_practice.ipynb)
 #
-# **前置知识：** [02 · 任务微调](02_task_fine_tuning.ipynb)（[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：它的任务、Keras 中的冻结，以及用在验证集上选出的学习率微调整个模型——本章的每一个比较都从这里出发。还需要熟悉 Keras 的 `compile` 和 `fit`。
+# **预备知识：** [02 · 任务微调](02_task_fine_tuning.ipynb)（[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：它的任务、Keras 中的冻结，以及用在验证集上选出的学习率微调整个模型——本章的每一个比较都从这里出发。还需要熟悉 Keras 的 `compile` 和 `fit`。
 #
 # **运行时间：** 下面的环境检查会打印课程基准测试为本 notebook 测得的时间；在课程缓存已预热的情况下，它设计为在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> s 内运行完毕。它现场训练几个小模型（一个随机种子）；所有跨多个种子的比较都读自课程的结果文件，这些文件由 `python -m course_lib.experiments NAME --seeds 0 1 2 3 4 --save` 生成。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 以正确的方式冻结 BatchNorm，并理解它的动量（momentum）起什么作用；
 # 2. 给浅层更小的学习率，并逐层解冻；
 # 3. 衡量标签平滑对准确率和校准是否有帮助；
@@ -125,7 +125,7 @@ assert demo["frozen: statistics drift"].value == 0 and demo["frozen: feature cha
 assert all(bn_runs.claims().values())
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 以正确的方式冻结时，统计量纹丝不动，分类头读到的特征与源模型的完全相同。
 # - 若让它保持可训练，统计量就会漂向目标域的统计量：同样那些 `mnist` 图像的“冻结”特征发生了变化，尽管没有任何卷积权重被允许改变，源域准确率也随之变动。模型已不再是你冻结的那个模型。
@@ -173,7 +173,7 @@ pd.DataFrame({f"seed {seed}": [schedules.values(w + chapter.RATE)[i] for w in wa
               for i, seed in enumerate(schedules.seeds)}, index=ways)
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 每个阶段加入一个块（虚线），随着网络中可以适应的部分越来越多，验证准确率不断攀升。
 # - 在这个任务上，朴素的整体微调在每个种子上都胜过两种更温和的方案。这些技巧**保护**预训练的浅层，当这些层已经适合目标域时（域相近、特征来自大型数据集）才有回报。而这里，浅层块恰恰是为了适应照片背景而必须改变的部分。
@@ -237,7 +237,7 @@ assert all(activations.claims().values())
 print(f"for comparison, chapter 02's scratch: median mnist_m test accuracy {strategies.median('scratch'):.3f}")
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 更换激活函数是一种**架构**上的改动：要么在预训练之前做，要么准备好重新训练网络的很大一部分。微调时，请保留源模型训练时所用的激活函数。
 # - 把微调后的 `tanh` 与上面微调后的 `relu` 相比，再与论断下方打印的第 02 章的 `scratch` 相比：替换之后，微调的结果落在从头训练的附近。这次替换丢掉了源权重的大部分价值。

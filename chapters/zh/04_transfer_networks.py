@@ -20,9 +20,9 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/04_transfer_networks.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/04_transfer_networks.ipynb)
 #
-# **前置知识：** 第 00 章（域和源模型）和第 02 章（冻结和微调层）。Keras 的函数式 API，达到会用 `keras.Model(inputs, outputs)` 的程度即可。
+# **预备知识：** 第 00 章（域和源模型）和第 02 章（冻结和微调层）。Keras 的函数式 API，达到会用 `keras.Model(inputs, outputs)` 的程度即可。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 在彩色模型中复用灰度源模型的卷积核（**通道复制**，channel copying），并明白源文中实现它的代码为什么无法运行；
 # 2. 用 CCSA 的成对损失，为源域和目标域图像训练**一个嵌入**；
 # 3. 在一个**融合**层中把冻结的源分支和可训练的目标分支连接起来；
@@ -167,7 +167,7 @@ plots.filters({"source (grey)": source_kernel,
                "after training": runs[chapter.ARM_COPIED].model.get_layer("block1_conv").get_weights()[0]});
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 在 epoch 0，复制的模型在验证图像上已经远高于随机猜测的水平，而随机初始化的模型就处在随机猜测的水平。
 # - 复制的模型在第一个 epoch 之后可能会下降：它的 BatchNorm 统计量正从 MNIST 的移向 MNIST-M 的。之后它迅速攀升并保持领先。少量标签足以*适配*一个网络，却不足以*学会*一个网络。
@@ -340,7 +340,7 @@ for arm, (same, different) in distances.items():
 plots.pair_distances(distances, margin=shared_embedding.MARGIN);
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 仅靠目标标签只能训练出一个弱网络；通过共享嵌入加入源域标签帮助很大，因为数字分类器必须学会的东西，大部分在两个域中是一样的。
 # - 在第一张表中逐个种子比较 CCSA 实验组和“两个域的标签、无对齐”：大部分收益来自在两个域上训练这件事本身。
@@ -426,7 +426,7 @@ plots.seeds(fusion_report);
 fusion_report.claims()
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 每个分支单独使用都有局限：冻结的源特征是在干净的灰度数字上学到的，而目标分支只有少量图像可学。拼接之后，分类头可以同时利用两者。
 # - 门控求和要从同样少的图像中学更多的东西（两个投影和一个门）；在表中逐个种子把它与拼接相比较。
@@ -468,7 +468,7 @@ print(f"the photo model trained on the few labels alone scored {few_labels:.3f} 
 assert live[chapter.ARM_PHOTO_TAUGHT].value - few_labels > 0.05
 
 # %% [markdown]
-# ### 要注意什么
+# ### 值得注意的地方
 #
 # - 墨迹模型在墨迹上表现好，在照片上表现差：在一种模态上训练的模型，原样用在另一种模态上是行不通的。
 # - 通过成对的样本，墨迹模型的知识到达了一个只看照片的模型，除了设定中本来就有的少量照片标签之外，不需要任何照片标签。它自己在这些样本对上犯的错误也随之传了过去。

@@ -20,11 +20,11 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/05_self_training_and_source_free.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)
 #
-# **前置知识：** 第 00 章，源模型及其在 `mnist_m` 上遇到的域差异（[00_welcome.ipynb](00_welcome.ipynb)，[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/00_welcome.ipynb)）；Keras 的 `fit` 和 `predict`。第 03 章讲 BatchNorm 的一节会有帮助，不过本章会把它需要的内容讲清楚（[03_fine_tuning_in_practice.ipynb](03_fine_tuning_in_practice.ipynb)，[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/03_fine_tuning_in_practice.ipynb)）。
+# **预备知识：** 第 00 章，源模型及其在 `mnist_m` 上遇到的域差异（[00_welcome.ipynb](00_welcome.ipynb)，[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/00_welcome.ipynb)）；Keras 的 `fit` 和 `predict`。第 03 章讲 BatchNorm 的一节会有帮助，不过本章会把它需要的内容讲清楚（[03_fine_tuning_in_practice.ipynb](03_fine_tuning_in_practice.ipynb)，[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/03_fine_tuning_in_practice.ipynb)）。
 #
 # **整章的设定：** 一个在源域（`mnist`）上训练好的模型，以及目标域（`mnist_m`）的图像，**没有标签**。除此之外一无所有：没有可以用来训练或做选择的目标域标签，也没有一张源域图像（训练好的模型是源域留下的唯一东西）。
 #
-# **你将学到：**
+# **本章你将学会**
 # 1. BatchNorm 层存储了什么，为什么源域的统计量在目标域上是错的，以及 **AdaBN**（自适应批归一化）如何不做一步梯度更新就重新估计它们；
 # 2. **伪标签**（pseudo-label）与置信度阈值：在新的域上，模型的置信度承诺了什么，又兑现了什么；
 # 3. 分轮进行的**自训练**（self-training，即目标域自我学习）、**确认偏差**（confirmation bias）的陷阱，以及类别均衡的选择；在没有标签可供选择时，如何诚实地选定阈值；
@@ -142,7 +142,7 @@ largest = max(float(abs(plain.get_layer(name).moving_mean.numpy() - mean).max())
 print(f"plain Keras vs course_lib's adabn on the same images: moving means differ by at most {largest:.1e}")
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 在本次运行的图中，第一层的大多数通道里，目标域的均值和离散程度都与存储的值不同；上面打印的漂移量（每一层一行）以特征的典型离散程度为单位。
 # - AdaBN 没有改动任何可训练权重，目标域上的准确率却在每个种子上都提高了（上面的论断在种子 0-4 上检验过）。这个域差异中有相当一部分就藏在上面打印的那几百个数字里——它们是在错误的域上测得的。
@@ -170,7 +170,7 @@ at_90 = widget.state.summary(0.9)
 print(widget.state.text())
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 一个声称有 $p$ 把握的模型，应当有比例 $p$ 的时候是对的。在本次运行中，在每个阈值上比较模型的声称与真实情况（右图；下一行打印的是课程所用阈值上的两者）：在一个它没有训练过的域上，它的置信度承诺的比兑现的多。置信度是在源域上学到的。
 # - 通过阈值的伪标签并没有均匀地分布在十个数字上（左图）：有些数字占的份额超过了应得的份额。用它们训练，等于教模型学习它自己的偏差。
@@ -247,7 +247,7 @@ from course_lib.methods.self_training import history_table
 history_table(runs["balanced"], data.hidden_labels).drop(columns="seconds").round(3)
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 在本次运行中（种子 0，上面的图），朴素版：模型对其伪标签的声称（虚线）一轮又一轮地远高于真实情况（实线）。它不断地重新学习自己那些自信的错误：这就是**确认偏差**。在下面的表中，逐个种子地比较它的最后一轮与什么也没训练的 `AdaBN (start)`。
 # - 在本次运行中，类别均衡版：第一轮只保留每个数字中置信度最高的图像，它们几乎全都是对的（上面的表）；随着 $k$ 增长，对的比例下降，声称也漂移到了真实情况之上。
@@ -301,7 +301,7 @@ print(f"{chapter.CLASS_BALANCED}: above the cheating choice by {statistics.media
 print(study.claims_text())
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 诚实选择与作弊选择之间的差距是没有标签的代价：它是你应当预期会损失的量，绝不是可以当作你的结果来报告的数字。
 # - 无标签准则建立在某个假设之上。“预测最均匀”假设类别大致均匀，这对数字成立；“与共识一致”假设学生中的多数比每个学生单独更常是对的。每个准则都可能在大多数种子上选得好、在某一个种子上选得差：看看上面打印的最差情况。在这些种子上，哪个诚实的选择最接近作弊的选择，是某个准则，还是事先固定的阈值？
@@ -401,7 +401,7 @@ display(pd.DataFrame({
 print(labels_report.claims_text())
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 在本次运行中，平均熵一个 epoch 接一个 epoch 地下降（预测变得置信），而多样性始终接近它可能的最大值（批次仍然用到了全部十个数字）：模型没有坍缩。
 # - 不用一个标签、不用一张源域图像，信息最大化在每个种子上都胜过了它的起点 AdaBN（第一条论断）。至于与类别均衡的自训练相比，请在表中逐个种子地比较两者（第 7 节把它们并列放在一起）：没有哪条论断给它们排出高下。

@@ -20,11 +20,11 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/06_domain_adaptation.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/06_domain_adaptation.ipynb)
 #
-# **前置知识：** 第 01 章，把网络当作特征提取器加一个分类头（[01_feature_extraction.ipynb](01_feature_extraction.ipynb)，[在 Colab 中打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/01_feature_extraction.ipynb)）；第 05 章的 **AdaBN**，即在目标域上重新估计 BatchNorm 统计量，本章的每个模型在测试前都会用到它（[05_self_training_and_source_free.ipynb](05_self_training_and_source_free.ipynb)，[在 Colab 中打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)）。
+# **预备知识：** 第 01 章，把网络当作特征提取器加一个分类头（[01_feature_extraction.ipynb](01_feature_extraction.ipynb)，[在 Colab 中打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/01_feature_extraction.ipynb)）；第 05 章的 **AdaBN**，即在目标域上重新估计 BatchNorm 统计量，本章的每个模型在测试前都会用到它（[05_self_training_and_source_free.ipynb](05_self_training_and_source_free.ipynb)，[在 Colab 中打开](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)）。
 #
 # **整章的设定：** 有标签的源域图像（`mnist`）和**无标签**的目标域图像（`mnist_m`）。没有可以用来训练的目标域标签，也没有可以用来选择设置的目标域标签。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 说出无监督域适配（unsupervised domain adaptation）对齐的是什么，以及为什么：目标域误差的上界；
 # 2. 训练 **DANN**：在一个网络中，把域分类器放在**梯度反转层**（gradient reversal layer）之后，也用纯 Keras 实现；
 # 3. 训练 **Deep CORAL** 和 **MMD**，它们转而匹配两个域特征的统计量；
@@ -284,7 +284,7 @@ for a, b in zip(order, order[1:]):
     print(f"  {a} ahead of {b} on {ahead} of {len(report.seeds)} seeds")
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 单是 AdaBN 就是很大的提升，而且不需要任何训练成本；训练过的仅源域实验组在此基础上只多了一点。两者都属于基线，所以上面的提升是适配项本身的。
 # - 每种方法在每个种子上都胜过最强的基线，而在这里 DANN 提升最多——现在它的对手跟得上了。方法之间的排序是这些种子所显示的（上面几行统计了每种方法在多少个种子上领先下一种）；换一个规模，它可能不同。
@@ -310,7 +310,7 @@ for method in chapter.METHODS:
     print(f"{method:6s} lowered the PAD below source-only training on {lower} of {len(report.seeds)} seeds")
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 每个域各自的 BatchNorm 统计量已经匹配了每个特征的均值和方差，所以即使是仅源域的特征，也远不是完全可分的（PAD 远低于 $2$）。剩下的是更细的结构。
 # - DANN 和 MMD 在每个种子上都降低了 PAD（第 4 节的一条论断）；Deep CORAL 的计数打印在上面。第 6 节显示，随着 CORAL 的权重增大，它的 PAD 又回升了：它匹配的是协方差，而线性域分类器仍可能看穿这一点。PAD 只是“相距”的一种视角，不是目标域误差。
@@ -348,7 +348,7 @@ for method in chapter.METHODS:
           f"{chosen_by.seeds}: {chapter.default_weight(chosen_by, method):g}")
 
 # %% [markdown]
-# ### 值得注意的是
+# ### 值得注意的地方
 #
 # - 单看源域验证准确率是一个陷阱：适配会让源任务付出一点代价，所以它偏好（几乎）不做适配。它看不到目标域，而目标域恰恰是全部的意义所在。
 # - 对 DANN 来说，同时还考虑了两个域特征相距多远的无标签准则，在各种子的中位数上胜过了依据源域验证的选择（那条论断），尽管它只在少数种子上选中了测试集上最好的权重（上面的计数）。对 MMD 来说，从默认权重往上，PAD 都接近零（见表），所以这个分数只能靠源域误差区分这些权重，本章对 MMD 的选择不作任何论断。

@@ -20,9 +20,9 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/07_when_transfer_helps.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/07_when_transfer_helps.ipynb)
 #
-# **前置知识。** 第 01 章（冻结的特征提取器加一个新的分类头）和第 02 章（微调整个模型或其中的部分层）；Python，以及一点 NumPy。
+# **预备知识：** 第 01 章（冻结的特征提取器加一个新的分类头）和第 02 章（微调整个模型或其中的部分层）；Python，以及一点 NumPy。
 #
-# **你将学到什么。**
+# **本章你将学会**
 # - 衡量一个预训练的源模型是否值得使用：随着目标域标签数量的增加，与在相同标签上从头训练的同一个网络作比较。
 # - 识别**负迁移**（negative transfer），以及一种在任何训练之前就能发出警告的检查。
 # - 在验证集上看出**过拟合**（overfitting），在验证集上做出每一个选择，并且只测试一次。
@@ -30,7 +30,7 @@
 # - 网络的哪些层是**通用的**、哪些是**特定的**（Yosinski et al. 2014），以及他们的 AnB / BnB 实验如何把两者区分开。
 # - 迁移在**语言和语音**中是什么样子，以及源文所说的**开放问题**指的是什么。
 #
-# **运行时间。** 下面的环境检查会打印课程基准测试在单个 CPU、缓存已预热的条件下为本 notebook 测得的时间。
+# **运行时间：** 下面的环境检查会打印课程基准测试在单个 CPU、缓存已预热的条件下为本 notebook 测得的时间。
 
 # %%
 # Colab only: install the course; anywhere else this cell does nothing.
@@ -258,7 +258,7 @@ evidence.summary("overfitting", arms=[*chapter.OVERFITTING_ARMS, "chosen",
 # - 验证图像这么少时，一张图像就值上面打印的那么多个百分点：在它们上面做的选择带有噪声。这是小目标域的代价，而不是在测试集上做选择的理由。
 # - 增强必须与数据相符：平移和旋转会用黑色填充角落，这对 `digits`（黑色背景）是对的，对照片则是错的。
 #
-# **用纯 Keras 写**，同样的两种补救办法，这里用在本节的数字上（一个新的 CNN，epoch 数和步数见代码）；在它们旁边，课程的 `target_data.augmenter` 和 `early_stopping` 包含同样的层和同样的回调设置：
+# **在纯 Keras 中**，同样的两种补救办法，这里用在本节的数字上（一个新的 CNN，epoch 数和步数见代码）；在它们旁边，课程的 `target_data.augmenter` 和 `early_stopping` 包含同样的层和同样的回调设置：
 
 # %%
 import keras
@@ -334,7 +334,7 @@ assert min(rare["oversampled"], rare["class_weighted"]) > rare["as_sampled"]
 # - 过采样和类别权重分别在数据里和在损失里移动了这个先验：稀有数字大幅提高，常见数字只付出一点代价。这样的权衡是否合适，取决于每种错误的代价；逐类准确率把它摆在眼前。
 # - 这里没有做任何选择：这个比较是一项跨种子的研究。在实际项目中，你会在验证集上选择补救办法，而当稀有类别只有几张图像时，这个验证集很小：这本身也是不均衡问题的一部分。
 #
-# **用纯 Keras 写**，类别权重是 `fit` 的一个参数（课程把同样的权重作为一个损失传入，即 `target_data.ClassWeightedLoss`，因为课程的 `fit` 接受由批次组成的数据集）。这里用在本节带标签图像的源模型特征上的一个新分类头上，旁边是课程的损失在相同步数上的结果：
+# **在纯 Keras 中**，类别权重是 `fit` 的一个参数（课程把同样的权重作为一个损失传入，即 `target_data.ClassWeightedLoss`，因为课程的 `fit` 接受由批次组成的数据集）。这里用在本节带标签图像的源模型特征上的一个新分类头上，旁边是课程的损失在相同步数上的结果：
 
 # %%
 from course_lib.core.data import load_domain
@@ -434,7 +434,7 @@ assert live["frozen@3"] < live["frozen@2"] - 0.05 and live["fine-tuned@3"] > liv
 # - **BnB 对照说明了原因。** B 自己的三个块冻结后损失很小：AnB 在 $k = 3$ 处的下降来自 A 的特定性，而不是层被分开后就不再起作用。Yosinski et al. 在一个八层网络的中部看到协同适应损害了 BnB；只有三个块时，几乎没有「中部」可切。
 # - **与论文不同：这里的微调没有带来持久的提升。** Yosinski et al. 发现 AnB+ 在每个 $k$ 上都*高于* base B。这里 AnB+ 最终与从头训练大致持平：任务 B 很简单，网络很小，而且它只在少量标签上训练几秒钟，而不是在半个 ImageNet 上训练几天。
 #
-# **用纯 Keras 写**，在两个架构相同的模型之间复制层，就是按名称调用 `set_weights`；冻结则是 `trainable = False`（然后编译，使这些标志生效）。这里是从任务 A 网络得到的 $k = 2$ 的 AnB，旁边是课程的 `transferability.transplant(base, 2, ...)`：
+# **在纯 Keras 中**，在两个架构相同的模型之间复制层，就是按名称调用 `set_weights`；冻结则是 `trainable = False`（然后编译，使这些标志生效）。这里是从任务 A 网络得到的 $k = 2$ 的 AnB，旁边是课程的 `transferability.transplant(base, 2, ...)`：
 
 # %%
 from course_lib.methods import transferability

@@ -20,16 +20,16 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/08_your_own_images.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/08_your_own_images.ipynb)
 #
-# **前置知识**：第 01 章（冻结的特征提取器和一个新的分类头）、第 02 章（微调）和第 03 章（推理模式下的 BatchNorm）；一些 NumPy。
+# **预备知识：** 第 01 章（冻结的特征提取器和一个新的分类头）、第 02 章（微调）和第 03 章（推理模式下的 BatchNorm）；一些 NumPy。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 按训练读取文件的方式检查一个照片文件夹，并把它划分为训练、验证和测试图像；
 # 2. 构建一个步骤顺序正确的 `tf.data` 输入流水线（只解码一次，每个 epoch 都有新的批次）；
 # 3. 把一个 `keras.applications` 骨干网络（backbone，其 ImageNet 权重经过哈希校验）放在一个新的分类头下面，并以**两个阶段**训练它，在验证图像上选择 epoch；
 # 4. 只读一次测试集：逐类准确率、混淆矩阵、置信度最高的错误；导出模型；
 # 5. 在 shell 中对你自己的文件夹运行同样的配方，可以在一个 GPU、多个 GPU 或多台机器上运行。
 #
-# **运行时间**：下面的 `check_env` 会打印课程基准测试测得的时间（单个 CPU，缓存已预热）。
+# **运行时间：** 下面的 `check_env` 会打印课程基准测试测得的时间（单个 CPU，缓存已预热）。
 #
 # **坦白说明。** 在没有网络、并且从未取得过权重的机器上，骨干网络从**随机权重**开始：代码和配方相同，但这*不是迁移学习*。下面的每一个结果都会说明它来自哪种权重。
 

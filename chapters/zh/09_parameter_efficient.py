@@ -20,11 +20,11 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/09_parameter_efficient.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/09_parameter_efficient.ipynb)
 #
-# **前置知识**：[02 · 任务微调](02_task_fine_tuning.ipynb)（[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：其中的任务、全量微调和在验证集上选择的学习率，本章的每种方法都沿用它们。Keras 的 `trainable` 标志。
+# **预备知识：** [02 · 任务微调](02_task_fine_tuning.ipynb)（[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：其中的任务、全量微调和在验证集上选择的学习率，本章的每种方法都沿用它们。Keras 的 `trainable` 标志。
 #
-# **运行时间**：下面的环境检查会打印课程基准测试为本 notebook 测得的时间；课程缓存预热之后，它按照在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> 秒内跑完来设计。它现场训练两种在图像上开销很小的方法和一种文本上的方法（一个随机种子）；所有跨多个种子的比较都从课程的结果文件中读取，这些文件由 `python -m course_lib.experiments parameter_efficient text_transfer --seeds 0 1 2 3 4 --save` 写出。
+# **运行时间：** 下面的环境检查会打印课程基准测试为本 notebook 测得的时间；课程缓存预热之后，它按照在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> 秒内跑完来设计。它现场训练两种在图像上开销很小的方法和一种文本上的方法（一个随机种子）；所有跨多个种子的比较都从课程的结果文件中读取，这些文件由 `python -m course_lib.experiments parameter_efficient text_transfer --seeds 0 1 2 3 4 --save` 写出。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 说出每种方法训练什么：线性探针（linear probe）、全量微调（full fine-tuning）、LP-FT、BitFit、LoRA 和适配器（adapter），并给出它的计数（权重数、占模型的比例、每个任务存储的字节数）；
 # 2. 使用 Keras 自带的 LoRA，即 `layer.enable_lora(rank, lora_alpha=...)`，并知道它冻结什么、让什么保持可训练，以及保存 LoRA 模型时写入的是什么；
 # 3. 从五个种子的结果中读出：在这个任务上哪些方法有帮助，低秩更新离微调全部权重有多近，以及某种方法在哪里没有帮助；
