@@ -105,7 +105,7 @@ for arm, m in measured.items():
 #
 # $$\min_{G_f,\,G_y}\;\max_{G_d}\quad L_y\big(G_y(G_f(x_s)),\,y_s\big)\;-\;\lambda\,L_d\big(G_d(G_f(x)),\,d\big)$$
 #
-# 一次反向传播就同时完成两件事，这要归功于 $G_f$ 与 $G_d$ 之间的**梯度反转层** $R_\lambda$：前向时它是恒等映射，反向时它把梯度乘以 $-\lambda$。$G_d$ 照常最小化 $L_d$；$L_d$ 到达 $G_f$ 的梯度被反转了，所以 $G_f$ 是在让 $L_d$ 上升。随着训练推进，$\lambda$ 从 $0$ 升到 $\lambda_{\max}$，$\lambda_p = \lambda_{\max}\,(2 / (1 + e^{-10 p}) - 1)$，$p$ 是已完成训练的比例，这样未经训练的 $G_d$ 最初的猜测就不会扰乱提取器。
+# 一次反向传播就同时完成两件事，这要归功于 $G_f$ 与 $G_d$ 之间的**梯度反转层** $R_\lambda$：前向时它是恒等映射，反向时它把梯度乘以 $-\lambda$。$G_d$ 照常最小化 $L_d$；$L_d$ 到达 $G_f$ 的梯度被反转了，所以 $G_f$ 是在让 $L_d$ 上升。随着训练推进，$\lambda$ 从 $0$ 升到 $\lambda_{\max}$，$\lambda_p = \lambda_{\max}\,(2 / (1 + e^{-10 p}) - 1)$，$p$ 是已完成训练的比例，这样未经训练的 $G_d$ 最初的猜测就不会扰乱提取器。这里的 $L_d$ 是在源域批次和目标域批次上合在一起取平均的二元交叉熵；Ganin et al. (2016) 则把源域批次的均值与目标域批次的均值相加，是这里的两倍，所以按他们的记号，同样的训练对应的 $\lambda_{\max}$ 只有本章的一半。
 
 # %%
 from course_lib.chapters.ch06_domain_adaptation import plots
