@@ -174,7 +174,7 @@ assert accuracy["mnist_m"] < accuracy["digits"] < accuracy["mnist"], "this run s
 # %% [markdown]
 # ## 练习
 #
-# **1 · 每个类别的精确率。** 上面的域差异是用准确率衡量的。源模型在 `mnist_m` 上把哪些数字*认错*了？编写 `my_precision_per_class(y_true, y_pred)`：对每个数字 0-9，计算被**预测**为该数字的图像中真正是该数字的比例（某个数字从未被预测到时返回 `np.nan`）。课程的 `per_class_accuracy` 给出的是每个数字的召回率，方向正好相反，不能算数。检查程序会用它自己的标签集来运行你的函数；然后这个单元格用你的函数处理源模型在 `mnist_m` 上的预测。卡住了？`exercises.show_hint(1)`。
+# **1 · 每个类别的精确率。** 上面的域差异是用准确率衡量的。源模型在 `mnist_m` 上把哪些数字*认错*了？编写 `my_precision_per_class(y_true, y_pred)`：对每个数字 0-9，计算被**预测**为该数字的图像中真正是该数字的比例（某个数字从未被预测到时返回 `np.nan`）。课程的 `per_class_accuracy` 给出的是每个数字的召回率，方向正好相反，不能算数。检查会用它自己的标签集来运行你的函数；然后这个单元格用你的函数处理源模型在 `mnist_m` 上的预测。卡住了？`exercises.show_hint(1)`。
 
 # %%
 from course_lib.chapters.ch00_welcome import exercises

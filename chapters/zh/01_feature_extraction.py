@@ -171,7 +171,7 @@ assert head_params * 20 <= scratch_params
 # %% [markdown]
 # ## 练习
 #
-# **1 · 用纯 Keras 写一个池化提取器。** 卷积层的输出是一张特征图：每个位置、每个通道一个值。编写 `my_pooled_extractor(model, layer_name)`：一个 Keras 模型，从 `model` 的输入到其卷积层 `layer_name` 的输出**在各位置上的平均**（每个通道一个数，就像 `keras.applications` 的骨干网络在 `pooling="avg"` 时给出的那样），它是冻结的，并与 `model` 共享权重（不复制）。课程的 `cut` 和 `frozen_extractor` 不能算数。检查程序会构建它自己的小模型，并与该层各通道的均值比较。卡住了？`exercises.show_hint(1)`。
+# **1 · 用纯 Keras 写一个池化提取器。** 卷积层的输出是一张特征图：每个位置、每个通道一个值。编写 `my_pooled_extractor(model, layer_name)`：一个 Keras 模型，从 `model` 的输入到其卷积层 `layer_name` 的输出**在各位置上的平均**（每个通道一个数，就像 `keras.applications` 的骨干网络在 `pooling="avg"` 时给出的那样），它是冻结的，并与 `model` 共享权重（不复制）。课程的 `cut` 和 `frozen_extractor` 不能算数。检查会构建它自己的小模型，并与该层各通道的均值比较。卡住了？`exercises.show_hint(1)`。
 
 # %%
 from course_lib.chapters.ch01_feature_extraction import exercises

@@ -312,13 +312,13 @@ assert len(runs) == 2 and runs[0]["trainable_params"] < runs[1]["trainable_param
 # %% [markdown]
 # ## 8 · 练习
 #
-# 检查程序会在它自己新建的模型上运行你的函数，如果有错，它会说明错在哪里。卡住了？`exercises.show_hint(1)` 会打印一条提示，尝试之前或之后都可以用。
+# 检查会在它自己新建的模型上运行你的函数，如果有错，它会说明错在哪里。卡住了？`exercises.show_hint(1)` 会打印一条提示，尝试之前或之后都可以用。
 #
 # 参考答案的链接在本章的最后一个单元格中。
 #
 # ### 练习 1：用纯 Keras 只微调 BatchNorm 层
 #
-# Frankle 等人（2021）**只**微调 BatchNorm 层的缩放和平移（$\gamma$、$\beta$）以及一个新的分类头，发现就这么少的参数而言，效果出奇地好。编写 `freeze_for_batchnorm_only(model)`：它设置 `layer.trainable`，使每个 BatchNorm 层和分类头参与训练，其他所有带权重的层都被冻结，然后返回模型。请自己使用 `layer.trainable`：课程的 `freeze`、`unfreeze`、`train_only` 和 `ft.build` 不能算数。检查程序还会交给你一个整体被冻结的模型（`model.trainable = False`）。
+# Frankle 等人（2021）**只**微调 BatchNorm 层的缩放和平移（$\gamma$、$\beta$）以及一个新的分类头，发现就这么少的参数而言，效果出奇地好。编写 `freeze_for_batchnorm_only(model)`：它设置 `layer.trainable`，使每个 BatchNorm 层和分类头参与训练，其他所有带权重的层都被冻结，然后返回模型。请自己使用 `layer.trainable`：课程的 `freeze`、`unfreeze`、`train_only` 和 `ft.build` 不能算数。检查还会交给你一个整体被冻结的模型（`model.trainable = False`）。
 
 # %%
 from course_lib.chapters.ch02_task_fine_tuning import exercises

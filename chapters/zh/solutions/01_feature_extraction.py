@@ -18,7 +18,7 @@
 # # 参考答案 · 01 特征提取
 # [English](../../solutions/01_feature_extraction.ipynb) · 中文
 #
-# 请先在[本章](../01_feature_extraction.ipynb)中自己尝试这些练习。下面的每个答案都由本章所用的同一个检查程序检验。
+# 请先在[本章](../01_feature_extraction.ipynb)中自己尝试这些练习。下面的每个答案都经过本章所用的同一个检查。
 
 # %%
 import course_lib

@@ -18,7 +18,7 @@
 # # 参考答案 · 02 任务微调
 # [English](../../solutions/02_task_fine_tuning.ipynb) · 中文
 #
-# [02 · 任务微调](../02_task_fine_tuning.ipynb)的练习，附解答和检验。请先在那里自己尝试；每个检查程序都会自己构建新的输入，所以本 notebook 不需要本章中的任何东西。
+# [02 · 任务微调](../02_task_fine_tuning.ipynb)的练习，附解答和检验。请先在那里自己尝试；每个检查都会自己构建新的输入，所以本 notebook 不需要本章中的任何东西。
 
 # %%
 import course_lib
