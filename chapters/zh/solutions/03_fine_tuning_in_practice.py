@@ -15,11 +15,10 @@
 # ---
 
 # %% [markdown]
-# # 答案 · 03 微调实战
+# # 参考答案 · 03 微调实战
 # [English](../../solutions/03_fine_tuning_in_practice.ipynb) · 中文
 #
-# [03 · 微调实战](../03_fine_tuning_in_practice.ipynb)的练习，附解答和检查。请先在那里自己尝试；
-# 每个检查都会自己生成新的输入，所以本 notebook 不需要那一章里的任何东西。
+# [03 · 微调实战](../03_fine_tuning_in_practice.ipynb)的练习，附解答和检查。请先在那里自己尝试；每个检查都会自己生成新的输入，所以本 notebook 不需要那一章里的任何东西。
 
 # %%
 import course_lib
@@ -50,8 +49,7 @@ assert exercises.check_layer_rates(my_layer_rates)
 # %% [markdown]
 # ## 练习 2：只在其他类别上平滑
 #
-# 当 K = 10、epsilon = 0.1 时，真实类别得到 0.9 而不是 0.91，其余每个类别得到 0.0111 而不是 0.01：
-# 很接近，但不是相同的目标。
+# 当 K = 10、epsilon = 0.1 时，真实类别得到 0.9 而不是 0.91，其余每个类别得到 0.0111 而不是 0.01：很接近，但不是相同的目标。
 
 # %%
 import numpy as np

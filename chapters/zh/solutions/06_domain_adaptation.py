@@ -15,8 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 答案 · 06 域适配
-#
+# # 参考答案 · 06 域适配
 # [English](../../solutions/06_domain_adaptation.ipynb) · 中文
 #
 # 请先在[本章](../06_domain_adaptation.ipynb)中尝试这些练习。下面的每个答案都用本章所用的同一个检查来检验。
@@ -28,9 +27,7 @@ course_lib.setup(language="zh")
 from course_lib.chapters.ch06_domain_adaptation import exercises
 
 # %% [markdown]
-# **1 · 卷积特征图的 CORAL 损失。** 把特征图 reshape 成 (positions, channels)，每张图像的每个位置就成了一行；
-# 这时 `np.cov(rows, rowvar=False)` 就是通道的 (c, c) 协方差矩阵（除以 rows - 1）；损失是两者之差的平方和，
-# 再除以 $4c^2$。
+# **1 · 卷积特征图的 CORAL 损失。** 把特征图 reshape 成 (positions, channels)，每张图像的每个位置就成了一行；这时 `np.cov(rows, rowvar=False)` 就是通道的 (c, c) 协方差矩阵（除以 rows - 1）；损失是两者之差的平方和，再除以 $4c^2$。
 
 # %%
 import numpy as np
@@ -46,9 +43,7 @@ def my_coral_maps(a, b):
 assert exercises.check_coral_maps(my_coral_maps)
 
 # %% [markdown]
-# **2 · 一个 lambda 可以改变的梯度反转层。** `add_weight(..., trainable=False)` 把 $\lambda$ 变成一个变量，
-# 追踪过的训练步每次都会读取它（而优化器不会去动它）；`tf.custom_gradient` 返回值，并在旁边返回它的梯度规则：
-# 恒等映射，以及把传来的任何梯度乘以 `-lambda`。
+# **2 · 一个 lambda 可以改变的梯度反转层。** `add_weight(..., trainable=False)` 把 $\lambda$ 变成一个变量，追踪过的训练步每次都会读取它（而优化器不会去动它）；`tf.custom_gradient` 返回值，并在旁边返回它的梯度规则：恒等映射，以及把传来的任何梯度乘以 `-lambda`。
 
 # %%
 import keras

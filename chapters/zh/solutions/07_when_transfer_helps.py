@@ -15,11 +15,10 @@
 # ---
 
 # %% [markdown]
-# # 习题答案：07 · 迁移何时有益，何时有害
+# # 参考答案 · 07 迁移何时有益，何时有害
 # [English](../../solutions/07_when_transfer_helps.ipynb) · 中文
 #
-# 各习题的答案，每一个都经过它的检查。检查会自己构造输入，所以本 notebook 不需要数据，也不训练任何东西。
-# 请先在[本章](../07_when_transfer_helps.ipynb)中尝试这些习题。
+# 各练习的答案，每一个都经过它的检查。检查会自己构造输入，所以本 notebook 不需要数据，也不训练任何东西。请先在[本章](../07_when_transfer_helps.ipynb)中尝试这些练习。
 
 # %%
 import course_lib
@@ -32,10 +31,9 @@ from course_lib.chapters.ch07_when_transfer_helps import exercises
 from course_lib.core.cnn import build_cnn
 
 # %% [markdown]
-# ## 习题 1：在每个种子上，从零训练从哪里开始追上？
+# ## 练习 1：在每个种子上，从头训练从哪里开始追上？
 #
-# 一个预算在每个种子上都处于容差之内，当且仅当它最差（最大）的差距处于容差之内。按递增顺序遍历各个预算；
-# 一个预算符合条件，当它的最差差距以及其后每一个最差差距都至多为容差。第一个符合条件的预算就是答案。
+# 一个预算在每个种子上都处于容差之内，当且仅当它最差（最大）的差距处于容差之内。按递增顺序遍历各个预算；一个预算符合条件，当它的最差差距以及其后每一个最差差距都至多为容差。第一个符合条件的预算就是答案。
 
 
 # %%
@@ -51,7 +49,7 @@ def my_catch_up(gaps, tolerance):
 assert exercises.check_worst_seed_catch_up(my_catch_up)
 
 # %% [markdown]
-# ## 习题 2：基于有效样本数的类别权重
+# ## 练习 2：基于有效样本数的类别权重
 #
 # 统计出现的每个类别，算出它的有效样本数，取倒数，再乘以一个缩放因子，使权重之和等于类别数。
 
@@ -68,7 +66,7 @@ print({c: round(w, 3) for c, w in my_class_weights(np.repeat([0, 1], [40, 3]), b
 assert exercises.check_effective_weights(my_class_weights)
 
 # %% [markdown]
-# ## 习题 3：手工移植任意的块
+# ## 练习 3：手工移植任意的块
 #
 # 按名称复制（并冻结）每个所列块中带权重的层。其余一切都是新网络自己的，包括分类头。
 

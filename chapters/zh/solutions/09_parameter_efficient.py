@@ -17,7 +17,7 @@
 # %%
 
 # %% [markdown]
-# # 答案 · 09 参数高效微调
+# # 参考答案 · 09 参数高效微调
 # [English](../../solutions/09_parameter_efficient.ipynb) · 中文
 #
 # [09 · 参数高效微调](../09_parameter_efficient.ipynb)的练习，附解答并已检查。请先在那里自己尝试；每个检查都会构建它自己的新输入，所以本 notebook 不需要本章中的任何东西。
