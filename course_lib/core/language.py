@@ -119,16 +119,26 @@ _font_families = {}  # language -> the family name of its font, once registered 
 
 
 def _font_family(language):
-    """Register ``language``'s font with matplotlib (once); return its family name."""
+    """Register ``language``'s font with matplotlib (once); return its family name.
+
+    The font has one face, regular, and it also stands in for its italic and bold: otherwise an
+    italic or bold text would be drawn with DejaVu Sans Oblique or Bold, which have no Chinese
+    glyphs, or matplotlib would log that the font has no bold.
+    """
     if language not in _font_families:
+        import dataclasses
         from importlib import resources
 
-        from matplotlib import font_manager
+        from matplotlib import font_manager, ft2font
 
         package, name = FONTS[language]
         path = str(resources.files(package) / name)  # an installed file: matplotlib reads it again to draw
-        font_manager.fontManager.addfont(path)
-        _font_families[language] = font_manager.FontProperties(fname=path).get_name()
+        regular = font_manager.ttfFontProperty(ft2font.FT2Font(path))
+        font_manager.fontManager.ttflist += [dataclasses.replace(regular, style=style, weight=weight)
+                                             for style in ("normal", "italic", "oblique") for weight in (400, 700)
+                                             if (style, weight) != ("normal", 400)]
+        font_manager.fontManager.addfont(path)  # the regular face; forgets matplotlib's earlier choices
+        _font_families[language] = regular.name
     return _font_families[language]
 
 
