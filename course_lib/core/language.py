@@ -42,9 +42,7 @@ _current = DEFAULT
 def use(language):
     """Show every message after this call in ``language`` (a key of ``LANGUAGES``)."""
     global _current
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r} is not an edition of the course; "
-                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+    _check(language)
     if language != DEFAULT:
         _catalogue(catalogue_path(language))  # a damaged catalogue fails here, not in a widget
     _use_font(language)
@@ -88,9 +86,7 @@ def messages():
 
 def missing(language):
     """The messages of course_lib's code that ``language``'s catalogue does not translate, sorted."""
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r} is not an edition of the course; "
-                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+    _check(language)
     if language == DEFAULT:
         return []
     translated = _catalogue(catalogue_path(language))
@@ -103,10 +99,16 @@ def fields(message):
                   if name is not None)
 
 
+def _check(language):
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r} is not an edition of the course; "
+                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+
+
 def _use_font(language):
     """Put ``language``'s font first in matplotlib's ``font.sans-serif`` (the old list after it),
-    and take out the fonts of the other languages; matplotlib draws a glyph its first font lacks
-    with the next one (Latin letters and the minus sign in DejaVu Sans)."""
+    and take out the fonts of the other languages. Matplotlib draws a text with the first font of
+    that list it has; Noto Sans SC has Latin letters, digits and the minus sign as well."""
     if language not in FONTS and not _font_families:
         return  # English before any other language: matplotlib untouched
     import matplotlib as mpl
