@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.core import checks, resources
-from course_lib.core.language import _, use as use_language
+from course_lib.core.language import N_, _, use as use_language
 from course_lib.core.plots import use_course_style
 
 #: Binder's memory limit for a whole session (server and kernels), in GB.
@@ -114,7 +114,8 @@ def offline_status():
 
 
 def environment_facts():
-    """The facts ``check_env`` reports, as a list of (item, value) string pairs."""
+    """The facts ``check_env`` reports, as a list of (item, value) string pairs (the values in the
+    current language; the items in English, shown through ``_()``)."""
     import ipywidgets
     import psutil
     import keras
@@ -135,15 +136,15 @@ def environment_facts():
         ("scikit-learn", sklearn.__version__),
         ("matplotlib", matplotlib.__version__),
         ("ipywidgets", ipywidgets.__version__),
-        ("CPUs", _("{cpus} usable; TensorFlow runs on {threads} thread").format(
+        (N_("CPUs"), _("{cpus} usable; TensorFlow runs on {threads} thread").format(
             cpus=resources.available_cpus(), threads=THREADS)),
-        ("memory", _("{total:.1f} GB total, {free:.1f} GB free").format(total=vm.total / 1e9, free=vm.available / 1e9)
+        (N_("memory"), _("{total:.1f} GB total, {free:.1f} GB free").format(total=vm.total / 1e9, free=vm.available / 1e9)
                    + (_(", container limit {limit:.1f} GB").format(limit=limit) if limit < vm.total / 1e9 else "")),
         ("GPU", ", ".join(g.name for g in gpus) if gpus else _("none (CPU only: fine for this course)")),
         ("Binder", _("yes") if on_binder() else _("no")),
     ]
     facts += [(f"data: {name}", status) for name, status in offline_status().items()]
-    facts.append(("cache folder", str(cache_dir())))
+    facts.append((N_("cache folder"), str(cache_dir())))
     return facts
 
 
@@ -197,8 +198,8 @@ def check_env(chapter=None):
     Args:
         chapter: the notebook's name without ``.ipynb``, e.g. ``"02_task_fine_tuning"``.
     """
-    facts = environment_facts()
-    width = max(len(item) for item, _ in facts)
+    facts = [(_(item), value) for item, value in environment_facts()]  # names of things stay as they are
+    width = max(len(item) for item, value in facts)
     for item, value in facts:
         print(f"{item:<{width}}  {value}")
     for warning in environment_warnings(facts):

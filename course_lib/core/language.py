@@ -21,7 +21,6 @@ none for every edition).
 """
 
 import functools
-import logging
 import string
 from pathlib import Path
 
@@ -43,9 +42,7 @@ _current = DEFAULT
 def use(language):
     """Show every message after this call in ``language`` (a key of ``LANGUAGES``)."""
     global _current
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r} is not an edition of the course; "
-                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+    _check(language)
     if language != DEFAULT:
         _catalogue(catalogue_path(language))  # a damaged catalogue fails here, not in a widget
     _use_font(language)
@@ -89,9 +86,7 @@ def messages():
 
 def missing(language):
     """The messages of course_lib's code that ``language``'s catalogue does not translate, sorted."""
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r} is not an edition of the course; "
-                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+    _check(language)
     if language == DEFAULT:
         return []
     translated = _catalogue(catalogue_path(language))
@@ -104,10 +99,16 @@ def fields(message):
                   if name is not None)
 
 
+def _check(language):
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r} is not an edition of the course; "
+                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+
+
 def _use_font(language):
     """Put ``language``'s font first in matplotlib's ``font.sans-serif`` (the old list after it),
-    and take out the fonts of the other languages; matplotlib draws a glyph its first font lacks
-    with the next one (Latin letters and the minus sign in DejaVu Sans)."""
+    and take out the fonts of the other languages. Matplotlib draws a text with the first font of
+    that list it has; Noto Sans SC has Latin letters, digits and the minus sign as well."""
     if language not in FONTS and not _font_families:
         return  # English before any other language: matplotlib untouched
     import matplotlib as mpl
@@ -120,32 +121,27 @@ _font_families = {}  # language -> the family name of its font, once registered 
 
 
 def _font_family(language):
-    """Register ``language``'s font with matplotlib (once); return its family name."""
+    """Register ``language``'s font with matplotlib (once); return its family name.
+
+    The font has one face, regular, and it also stands in for its italic and bold: otherwise an
+    italic or bold text would be drawn with DejaVu Sans Oblique or Bold, which have no Chinese
+    glyphs, or matplotlib would log that the font has no bold.
+    """
     if language not in _font_families:
+        import dataclasses
         from importlib import resources
 
-        from matplotlib import font_manager
+        from matplotlib import font_manager, ft2font
 
         package, name = FONTS[language]
         path = str(resources.files(package) / name)  # an installed file: matplotlib reads it again to draw
-        font_manager.fontManager.addfont(path)
-        family = font_manager.FontProperties(fname=path).get_name()
-        logging.getLogger("matplotlib.font_manager").addFilter(_RegularOnly(family))
-        _font_families[language] = family
+        regular = font_manager.ttfFontProperty(ft2font.FT2Font(path))
+        font_manager.fontManager.ttflist += [dataclasses.replace(regular, style=style, weight=weight)
+                                             for style in ("normal", "italic", "oblique") for weight in (400, 700)
+                                             if (style, weight) != ("normal", 400)]
+        font_manager.fontManager.addfont(path)  # the regular face; forgets matplotlib's earlier choices
+        _font_families[language] = regular.name
     return _font_families[language]
-
-
-class _RegularOnly(logging.Filter):
-    """The font has one weight: drop matplotlib's log line that a bold title is drawn in it
-    (``findfont: Failed to find font weight bold for <family>, now using 400``), only that one."""
-
-    def __init__(self, family):
-        super().__init__()
-        self.family = family
-
-    def filter(self, record):
-        message = record.getMessage()
-        return not ("Failed to find font weight" in message and self.family in message)
 
 
 @functools.cache

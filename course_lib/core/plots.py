@@ -98,12 +98,13 @@ def learning_curves(histories, metric="accuracy", ax=None):
     return ax
 
 
-def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
+def bar_chart(values, ylabel=N_("accuracy"), title=None, ax=None, chance=None):
     """Bars with their value printed on top, e.g. accuracy per domain.
 
     Args:
         values: mapping ``{label: number}``.
         chance: draw a dashed line at this level (e.g. 0.1 for 10 classes).
+        ylabel, title: shown through ``_()``, in the current language when the catalogue has them.
 
     Returns:
         the matplotlib ``Axes``.
@@ -121,10 +122,10 @@ def bar_chart(values, ylabel="accuracy", title=None, ax=None, chance=None):
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", label=_("chance"))
         ax.legend(fontsize=FONT_SIZE - 2)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(_(ylabel))
     ax.set_ylim(0, max(1.0, max(heights) * 1.1))
     if title:
-        ax.set_title(title)
+        ax.set_title(_(title))
     style_axes(ax)
     return ax
 

@@ -14,6 +14,8 @@ or all with ``python -m course_lib.experiments --all --seeds 0 1 2 3 4 --save --
 import json
 from pathlib import Path
 
+from course_lib.core.language import _
+
 FOLDER = Path(__file__).resolve().parent
 
 
@@ -56,13 +58,14 @@ def beside(report, live, seed=0):
     lines = []
     for arm, value in live.items():
         committed, spread = report.values(arm)[report.seeds.index(seed)], report.spread(arm)
-        verdict = "within it" if abs(value - committed) <= spread + 1e-9 else (
-            "OUTSIDE it: more than numerics differs (versions or code)")
-        lines.append(f"{arm:<{width}}  this run {value:.3f}   results file (seed {seed}) {committed:.3f}"
-                     f"   spread measured {spread:.3f}: {verdict}")
-    made = report.made.get("processor", {}).get("model", "a processor it did not record")
+        verdict = _("within it") if abs(value - committed) <= spread + 1e-9 else (
+            _("OUTSIDE it: more than numerics differs (versions or code)"))
+        lines.append(f"{arm:<{width}}  " + _("this run {value:.3f}   results file (seed {seed}) {committed:.3f}   "
+                                             "spread measured {spread:.3f}: {verdict}").format(
+            value=value, seed=seed, committed=committed, spread=spread, verdict=verdict))
+    made = report.made.get("processor", {}).get("model", _("a processor it did not record"))
     measured = report.numerics["made"]["processor"]["model"]
     settings = ", ".join(report.numerics["settings"])
-    lines.append(f"(results file made on {made}; spread measured on {measured} under {settings}, "
-                 f"seeds {', '.join(map(str, report.numerics['seeds']))})")
+    lines.append(_("(results file made on {made}; spread measured on {measured} under {settings}, seeds {seeds})").format(
+        made=made, measured=measured, settings=settings, seeds=", ".join(map(str, report.numerics["seeds"]))))
     return "\n".join(lines)

@@ -11,27 +11,28 @@ import numpy as np
 
 from course_lib.core.evaluation import per_class_accuracy
 from course_lib.core.exercises import attempt, hint, shown_code, verdict
+from course_lib.core.language import N_, _
 
 #: The classes of exercise 1: the digits.
 N_CLASSES = 10
 HINTS = {
-    1: "keep the rows where y_pred == c, and count how often y_true equals c there; np.mean of a "
-       "boolean array is the share of True values. A digit never predicted has no precision: np.nan.",
-    2: "the parity labels are y % 2, and a digit prediction p predicts the parity p % 2. Parity accuracy "
-       "on each domain is np.mean(y % 2 == p % 2); the gap is 100 x (source's - target's).",
+    1: N_("keep the rows where y_pred == c, and count how often y_true equals c there; np.mean of a "
+          "boolean array is the share of True values. A digit never predicted has no precision: np.nan."),
+    2: N_("the parity labels are y % 2, and a digit prediction p predicts the parity p % 2. Parity accuracy "
+          "on each domain is np.mean(y % 2 == p % 2); the gap is 100 x (source's - target's)."),
 }
-INSTEAD = {1: "count, for each digit, how many of the images predicted as it truly are it, with NumPy.",
-           2: "compare y % 2 with the predictions % 2 on each domain, with NumPy."}
+INSTEAD = {1: N_("count, for each digit, how many of the images predicted as it truly are it, with NumPy."),
+           2: N_("compare y % 2 with the predictions % 2 on each domain, with NumPy.")}
 
 
 def show_hint(exercise):
     """Print the hint of exercise 1 or 2."""
-    hint(HINTS[exercise])
+    hint(_(HINTS[exercise]))
 
 
 def _attempt(function, *args, exercise):
     return attempt(function, *args, forbidden=(per_class_accuracy,), shown=shown_code(__package__),
-                   instead=INSTEAD[exercise])
+                   instead=_(INSTEAD[exercise]))
 
 
 def _cases():
@@ -39,10 +40,10 @@ def _cases():
     rng = np.random.default_rng(2024)
     y_true = rng.integers(0, N_CLASSES, size=200)
     noisy = np.where(rng.random(200) < 0.3, rng.integers(0, N_CLASSES, size=200), y_true)
-    yield "random labels, 30 % of the predictions changed", y_true, noisy
-    yield "every prediction right", y_true, y_true.copy()
+    yield _("random labels, 30 % of the predictions changed"), y_true, noisy
+    yield _("every prediction right"), y_true, y_true.copy()
     sorted_true = np.repeat(np.arange(N_CLASSES), 5)
-    yield "sorted labels, every image predicted as 3", sorted_true, np.full(50, 3)
+    yield _("sorted labels, every image predicted as 3"), sorted_true, np.full(50, 3)
 
 
 def precision_per_class(y_true, y_pred):
@@ -65,21 +66,22 @@ def check_precision_per_class(my_function):
         try:
             got = np.asarray(got, dtype="float64").ravel()
         except (TypeError, ValueError):
-            return verdict(False, "", f"return 10 numbers, not {type(got).__name__}.")
+            return verdict(False, "", _("return 10 numbers, not {kind}.").format(kind=type(got).__name__))
         if got.shape != want.shape:
-            return verdict(False, "", f"on {name}, return 10 numbers (one per digit 0-9); "
-                                      f"you returned {got.size}.")
+            return verdict(False, "", _("on {case}, return 10 numbers (one per digit 0-9); you returned {n}.").format(
+                case=name, n=got.size))
         if not np.allclose(got, want, equal_nan=True):
             worst = int(np.nanargmax(np.abs(np.nan_to_num(got, nan=-1) - np.nan_to_num(want, nan=-1))))
             recall = per_class_accuracy(y_true, y_pred)
             if np.allclose(got, recall, equal_nan=True):
-                return verdict(False, "", f"on {name} you return each digit's recall (its images predicted "
-                                          "right); precision divides by the images predicted as it. "
-                                          "exercises.show_hint(1) gives a hint.")
-            return verdict(False, "", f"on {name}, digit {worst} comes out as {got[worst]:.3f}, "
-                                      "which is not its precision. exercises.show_hint(1) gives a hint.")
-    return verdict(True, "your function gives every digit's precision, on three label sets it had "
-                         "never seen (a digit never predicted has none).", "")
+                return verdict(False, "", _("on {case} you return each digit's recall (its images predicted "
+                                            "right); precision divides by the images predicted as it. "
+                                            "exercises.show_hint(1) gives a hint.").format(case=name))
+            return verdict(False, "", _("on {case}, digit {digit} comes out as {value:.3f}, which is not its "
+                                        "precision. exercises.show_hint(1) gives a hint.").format(
+                case=name, digit=worst, value=got[worst]))
+    return verdict(True, _("your function gives every digit's precision, on three label sets it had "
+                           "never seen (a digit never predicted has none)."), "")
 
 
 def _parity_cases():
@@ -88,9 +90,9 @@ def _parity_cases():
         y_s, y_t = rng.integers(0, 10, 120), rng.integers(0, 10, 90)
         p_s = np.where(rng.random(120) < noise / 5, rng.integers(0, 10, 120), y_s)
         p_t = np.where(rng.random(90) < noise, rng.integers(0, 10, 90), y_t)
-        yield f"{noise:.0%} of the target's digits predicted at random", y_s, p_s, y_t, p_t
+        yield _("{share:.0%} of the target's digits predicted at random").format(share=noise), y_s, p_s, y_t, p_t
     y = np.arange(10)
-    yield "every digit wrong on the target, but by 2 (parity kept)", y, y, y, (y + 2) % 10
+    yield _("every digit wrong on the target, but by 2 (parity kept)"), y, y, y, (y + 2) % 10
 
 
 def check_parity_gap(my_function):
@@ -103,17 +105,17 @@ def check_parity_gap(my_function):
         try:
             got = float(got)
         except (TypeError, ValueError):
-            return verdict(False, "", f"return one number, not {type(got).__name__}.")
+            return verdict(False, "", _("return one number, not {kind}.").format(kind=type(got).__name__))
         y_s, p_s, y_t, p_t = arrays
         want = 100 * (np.mean(y_s % 2 == p_s % 2) - np.mean(y_t % 2 == p_t % 2))
         if np.isclose(got, want, atol=1e-9):
             continue
         digits = 100 * (np.mean(y_s == p_s) - np.mean(y_t == p_t))
         if np.isclose(got, digits, atol=1e-9):
-            return verdict(False, "", f"on the case '{name}' you return the gap of the digit task; the "
-                                      "parity task counts a prediction right when its parity is. "
-                                      "exercises.show_hint(2) gives a hint.")
-        return verdict(False, "", f"on the case '{name}' you return {got:.2f}, not the parity gap in "
-                                  "points. exercises.show_hint(2) gives a hint.")
-    return verdict(True, "the same images with new labels (even or odd) are a new task in the same "
-                         "domain, and its gap is read off the same predictions.", "")
+            return verdict(False, "", _("on the case '{case}' you return the gap of the digit task; the "
+                                        "parity task counts a prediction right when its parity is. "
+                                        "exercises.show_hint(2) gives a hint.").format(case=name))
+        return verdict(False, "", _("on the case '{case}' you return {value:.2f}, not the parity gap in "
+                                    "points. exercises.show_hint(2) gives a hint.").format(case=name, value=got))
+    return verdict(True, _("the same images with new labels (even or odd) are a new task in the same "
+                           "domain, and its gap is read off the same predictions."), "")

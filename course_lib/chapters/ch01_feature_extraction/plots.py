@@ -1,6 +1,7 @@
 """Chapter 01's figure: the networks feature extraction trains, one per place to cut."""
 
 from course_lib.core.cnn import BLOCKS
+from course_lib.core.language import N_, _
 from course_lib.core.plots import BLOCK_LABELS, block_diagram
 
 
@@ -23,5 +24,5 @@ def cut_diagram(layers):
         kept = list(BLOCKS).index(holder[0])
         stack = [(BLOCK_LABELS[block], "frozen" if i <= kept else "cut off")
                  for i, block in enumerate(b for b in BLOCKS if b != "head")]
-        columns[f"cut after {layer}"] = [*stack, ("new head: dense, softmax", "new, trains")]
+        columns[_("cut after {layer}").format(layer=layer)] = [*stack, (N_("new head: dense, softmax"), "new, trains")]
     return block_diagram(columns)

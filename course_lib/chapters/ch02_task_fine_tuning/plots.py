@@ -6,9 +6,10 @@ import numpy as np
 from matplotlib.ticker import NullLocator
 
 from course_lib.core.cnn import BLOCKS
+from course_lib.core.language import N_, _
 from course_lib.core.plots import BLOCK_LABELS, FONT_SIZE, PALETTE, block_diagram, style_axes
 
-DIAGRAM_STRATEGIES = {"head": "head only", "top": "top blocks", "full": "whole model"}
+DIAGRAM_STRATEGIES = {"head": N_("head only"), "top": N_("top blocks"), "full": N_("whole model")}
 
 
 def strategy_diagram(trainable_blocks, parameters=None):
@@ -27,22 +28,23 @@ def strategy_diagram(trainable_blocks, parameters=None):
         raise ValueError("trainable_blocks is empty; pass {strategy: blocks or None}")
     columns, notes = {}, {}
     for strategy, blocks in trainable_blocks.items():
-        title = f"{strategy}: {DIAGRAM_STRATEGIES.get(strategy, strategy)}"
+        title = f"{strategy}: {_(DIAGRAM_STRATEGIES.get(strategy, strategy))}"
         columns[title] = [(BLOCK_LABELS[block], "trains" if blocks is None or block in blocks else "frozen")
                           for block in BLOCKS]
         if parameters and strategy in parameters:
             trainable, total = parameters[strategy]
-            notes[title] = f"trains {trainable:,} of {total:,} parameters"
+            notes[title] = _("trains {trainable:,} of {total:,} parameters").format(trainable=trainable, total=total)
     return block_diagram(columns, notes)
 
 
-def seed_bars(report, arms, labels=None, ylabel="test accuracy", title=None, ax=None):
+def seed_bars(report, arms, labels=None, ylabel=N_("test accuracy"), title=None, ax=None):
     """One bar per arm at its median over the report's seeds, each seed a dot on it.
 
     Args:
         report: an ``experiments.Report`` (e.g. ``results.load(name)``).
         arms: the arms to show, in order.
         labels: optional names to print under the bars (default: the arms).
+        ylabel, title: shown through ``_()``, in the current language when the catalogue has them.
 
     Returns:
         the matplotlib ``Axes``.
@@ -52,7 +54,7 @@ def seed_bars(report, arms, labels=None, ylabel="test accuracy", title=None, ax=
         raise ValueError("arms is empty; name the arms to show")
     labels = list(labels or arms)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 * len(arms) + 2, 4))
+        ax = plt.subplots(figsize=(1.5 * len(arms) + 2, 4))[1]
     for i, arm in enumerate(arms):
         values = report.values(arm)
         median = float(np.median(values))
@@ -61,14 +63,14 @@ def seed_bars(report, arms, labels=None, ylabel="test accuracy", title=None, ax=
                 color="black", markersize=4)
         ax.text(i, max(values) + 0.02, f"{median:.2f}", ha="center", va="bottom", fontsize=FONT_SIZE - 1)
     ax.set_xticks(range(len(arms)), labels)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(_(ylabel))
     ax.set_ylim(0, 1.05)
-    ax.set_title(title or f"median over seeds {report.seeds} (dots: each seed)")
+    ax.set_title(_(title) if title else _("median over seeds {seeds} (dots: each seed)").format(seeds=report.seeds))
     style_axes(ax)
     return ax
 
 
-def rate_curves(selection, ax=None, title="choosing the learning rate on the validation split"):
+def rate_curves(selection, ax=None, title=N_("choosing the learning rate on the validation split")):
     """Validation accuracy against steps, one line per learning rate tried; the kept rate bold.
 
     Args:
@@ -78,22 +80,22 @@ def rate_curves(selection, ax=None, title="choosing the learning rate on the val
         the matplotlib ``Axes``. A star marks the kept point of the kept rate.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        ax = plt.subplots(figsize=(7, 4))[1]
     for i, (rate, run) in enumerate(selection.runs.items()):
         kept = rate == selection.learning_rate
         ax.plot(run["steps"], run["val_accuracy"], "-o", color=PALETTE[i % len(PALETTE)],
-                linewidth=3 if kept else 1.2, label=f"rate {rate:g}" + (" (kept)" if kept else ""))
+                linewidth=3 if kept else 1.2, label=(_("rate {rate:g} (kept)") if kept else _("rate {rate:g}")).format(rate=rate))
         if kept:
             ax.plot(run["best_step"], run["best_val_accuracy"], "*", color="black", markersize=16)
-    ax.set_xlabel("gradient steps")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(title)
+    ax.set_xlabel(_("gradient steps"))
+    ax.set_ylabel(_("validation accuracy"))
+    ax.set_title(_(title))
     ax.legend(fontsize=FONT_SIZE - 2, loc="lower right")
     style_axes(ax)
     return ax
 
 
-def budget_curve(report, strategies, budgets, ax=None, ylabel="mnist_m test accuracy"):
+def budget_curve(report, strategies, budgets, ax=None, ylabel=N_("mnist_m test accuracy")):
     """Test accuracy against labelled images per class: the median over seeds, and the range.
 
     Args:
@@ -103,7 +105,7 @@ def budget_curve(report, strategies, budgets, ax=None, ylabel="mnist_m test accu
         the matplotlib ``Axes``.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        ax = plt.subplots(figsize=(7, 4))[1]
     budgets = list(budgets)
     for i, strategy in enumerate(strategies):
         values = np.array([report.values(f"{strategy}@{n}") for n in budgets])
@@ -114,9 +116,9 @@ def budget_curve(report, strategies, budgets, ax=None, ylabel="mnist_m test accu
     ax.set_xscale("log")
     ax.set_xticks(budgets, [str(b) for b in budgets])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("labelled target images per class (half of them validate)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"median over seeds {report.seeds}; band: lowest to highest")
+    ax.set_xlabel(_("labelled target images per class (half of them validate)"))
+    ax.set_ylabel(_(ylabel))
+    ax.set_title(_("median over seeds {seeds}; band: lowest to highest").format(seeds=report.seeds))
     ax.legend(fontsize=FONT_SIZE - 1)
     style_axes(ax)
     return ax

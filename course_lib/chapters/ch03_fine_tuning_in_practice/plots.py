@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from course_lib.core.cnn import BLOCKS
+from course_lib.core.language import _
 from course_lib.core.plots import FONT_SIZE, PALETTE, block_diagram, style_axes
 
 
@@ -27,11 +28,12 @@ def schedule_diagram(rate, block_rates, stages, shown_stage=2):
     if not 1 <= shown_stage <= len(stages):
         raise ValueError(f"shown_stage must be 1 to {len(stages)}, got {shown_stage}")
     training = set(stages[:shown_stage])
+    label = _("{block}: rate {rate:.1e}")
     columns = {
-        "one rate for every block": [(f"{b}: rate {rate:.1e}", "trains") for b in BLOCKS],
-        "a rate per block": [(f"{b}: rate {block_rates[b]:.1e}", "trains") for b in BLOCKS],
-        f"gradual unfreezing, stage {shown_stage} of {len(stages)}": [
-            (f"{b}: rate {block_rates[b]:.1e}" if b in training else b,
+        _("one rate for every block"): [(label.format(block=b, rate=rate), "trains") for b in BLOCKS],
+        _("a rate per block"): [(label.format(block=b, rate=block_rates[b]), "trains") for b in BLOCKS],
+        _("gradual unfreezing, stage {stage} of {stages}").format(stage=shown_stage, stages=len(stages)): [
+            (label.format(block=b, rate=block_rates[b]) if b in training else b,
              "trains" if b in training else "frozen") for b in BLOCKS],
     }
     return block_diagram(columns)
@@ -51,7 +53,7 @@ def stage_plot(log, steps_per_stage, ax=None):
     if "val_accuracy" not in log or not log["val_accuracy"]:
         raise ValueError("the log has no validation accuracy: run gradual_unfreezing with validation_data")
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        ax = plt.subplots(figsize=(8, 4))[1]
     n = len(log["val_accuracy"])
     steps = np.arange(1, n + 1) * (steps_per_stage * log["stage"][-1] / n)
     ax.plot(steps, log["val_accuracy"], "-o", color=PALETTE[0], linewidth=2.5)
@@ -63,9 +65,9 @@ def stage_plot(log, steps_per_stage, ax=None):
         ax.text(start + steps_per_stage / 2, 0.04, trainable.replace("+", "\n+"), ha="center",
                 va="bottom", fontsize=FONT_SIZE - 4)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("gradient steps")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("gradual unfreezing: one more block per stage")
+    ax.set_xlabel(_("gradient steps"))
+    ax.set_ylabel(_("validation accuracy"))
+    ax.set_title(_("gradual unfreezing: one more block per stage"))
     style_axes(ax)
     return ax
 

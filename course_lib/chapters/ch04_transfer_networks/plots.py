@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from course_lib.core.data import N_CLASSES
+from course_lib.core.language import _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 
 CHANCE = 1 / N_CLASSES
@@ -26,16 +27,16 @@ def validation_curves(selected, ax=None):
     if not selected:
         raise ValueError("selected is empty; pass {label: Selected}")
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        ax = plt.subplots(figsize=(7, 4))[1]
     for i, (label, run) in enumerate(selected.items()):
         colour = PALETTE[i % len(PALETTE)]
         ax.plot(np.arange(len(run.curve)), run.curve, "-o", color=colour, markersize=4, label=label)
         ax.plot(run.best_epoch, run.curve[run.best_epoch], "o", markersize=14, markerfacecolor="none",
                 markeredgecolor=colour, markeredgewidth=2)
-    ax.axhline(CHANCE, color="grey", linestyle="--", label="chance")
-    ax.set_xlabel("epochs of training (0: before)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("Validation curves; ring: the epoch kept")
+    ax.axhline(CHANCE, color="grey", linestyle="--", label=_("chance"))
+    ax.set_xlabel(_("epochs of training (0: before)"))
+    ax.set_ylabel(_("validation accuracy"))
+    ax.set_title(_("Validation curves; ring: the epoch kept"))
     ax.set_ylim(0, 1)
     ax.legend(fontsize=FONT_SIZE - 2)
     style_axes(ax)
@@ -92,13 +93,13 @@ def pair_distances(distances, margin):
                              sharey=True)
     for ax, (label, (same, different)) in zip(axes[0], distances.items()):
         ax.hist(different, bins=DISTANCE_BINS, density=True, alpha=0.6, color=PALETTE[1],
-                label="different class")
-        ax.hist(same, bins=DISTANCE_BINS, density=True, alpha=0.6, color=PALETTE[0], label="same class")
-        ax.axvline(margin, color="grey", linestyle="--", label="margin")
+                label=_("different class"))
+        ax.hist(same, bins=DISTANCE_BINS, density=True, alpha=0.6, color=PALETTE[0], label=_("same class"))
+        ax.axvline(margin, color="grey", linestyle="--", label=_("margin"))
         ax.set_title(label)
-        ax.set_xlabel("distance, source to target")
+        ax.set_xlabel(_("distance, source to target"))
         style_axes(ax)
-    axes[0, 0].set_ylabel("density")
+    axes[0, 0].set_ylabel(_("density"))
     axes[0, 0].legend(fontsize=FONT_SIZE - 2)
     fig.tight_layout()
     return fig
@@ -113,18 +114,19 @@ def seeds(report, arms=None, ax=None):
     """
     arms = list(arms or report.results)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.9 * len(arms) + 2, 3.8))
+        ax = plt.subplots(figsize=(1.9 * len(arms) + 2, 3.8))[1]
     values = np.array([report.values(arm) for arm in arms])
     for column in values.T:
         ax.plot(range(len(arms)), column, color="grey", alpha=0.5, linewidth=1)
     for i in range(len(arms)):
         ax.plot([i] * values.shape[1], values[i], "o", color=PALETTE[i % len(PALETTE)], markersize=8)
-    ax.axhline(CHANCE, color="grey", linestyle="--", label="chance")
+    ax.axhline(CHANCE, color="grey", linestyle="--", label=_("chance"))
     ax.legend(fontsize=FONT_SIZE - 2, loc="lower right")
     ax.set_xticks(range(len(arms)), [arm.replace(", ", ",\n").replace(" (", "\n(") for arm in arms],
                   fontsize=FONT_SIZE - 2)
     ax.set_ylabel(report.metric.replace("_", " "))
     ax.set_ylim(0, 1)
-    ax.set_title(f"{report.experiment}: seeds {', '.join(map(str, report.seeds))}")
+    ax.set_title(_("{experiment}: seeds {seeds}").format(experiment=report.experiment,
+                                                         seeds=", ".join(map(str, report.seeds))))
     style_axes(ax)
     return ax
