@@ -27,7 +27,7 @@ import time
 import keras
 import numpy as np
 
-from course_lib.core import checks
+from course_lib.core import checks, language
 from course_lib.core.data import load_domain
 from course_lib.core.evaluation import accuracy, predict, predicted_labels
 from course_lib.core.pretrained import SOURCE, source_model
@@ -148,11 +148,11 @@ def self_training(seed, keep=None):
     model = source_model(channels=CHANNELS, seed=seed, progress=None)
     data = target_data(seed)
     measured = {}
-    _, naive = self_training_run(model, data, "threshold", seed, "self-training, threshold 0.9")
+    _, naive = self_training_run(model, data, "threshold", seed, _threshold_progress(NAIVE_THRESHOLD))
     measured["source model (start)"] = Measured(naive[0].watched["test_accuracy"], 0.0)
     measured.update(_rounds(naive, "threshold 0.9 from source"))
     start = batchnorm.adabn(model, data.x_adapt)
-    _, balanced = self_training_run(start, data, "balanced", seed, "self-training, class-balanced")
+    _, balanced = self_training_run(start, data, "balanced", seed, language._("self-training, class-balanced"))
     measured["AdaBN (start)"] = Measured(balanced[0].watched["test_accuracy"], 0.0)
     measured.update(_rounds(balanced, "class-balanced from AdaBN"))
     for name, value in (("naive", naive), ("balanced", balanced), ("data", data)):
@@ -165,6 +165,11 @@ def self_training_run(model, data, selection, seed, progress, threshold=NAIVE_TH
     test accuracy (only to report it)."""
     return self_train(model, data.x_adapt, rounds=ROUNDS, selection=selection, threshold=threshold,
                       seed=seed, watch=_timed_watch(data), progress=progress)
+
+
+def _threshold_progress(threshold):
+    """The progress line's label of self-training at ``threshold``."""
+    return language._("self-training, threshold {threshold}").format(threshold=threshold)
 
 
 def _round_gains(report, label):
@@ -220,7 +225,8 @@ def source_free(seed, keep=None, shot=True):
 
 def source_free_im(model, data, seed, cluster_weight):
     """``methods.source_free.information_maximisation`` on ``data.x_adapt``."""
-    label = "information maximisation" + (" + SHOT clusters" if cluster_weight else "")
+    label = (language._("information maximisation + SHOT clusters") if cluster_weight
+             else language._("information maximisation"))
     return information_maximisation(model, data.x_adapt, cluster_weight=cluster_weight, seed=seed,
                                     progress=label)
 
@@ -271,7 +277,7 @@ def shot_labels(seed, keep=None):
     data = target_data(seed)
     right = _RightLabels(data.x_adapt, data.hidden_labels)
     information_maximisation(model, data.x_adapt, cluster_weight=SHOT_CLUSTER_WEIGHT, seed=seed,
-                             callbacks=[right], progress="information maximisation + SHOT clusters")
+                             callbacks=[right], progress=language._("information maximisation + SHOT clusters"))
     measured = {}
     for epoch, (predictions, clusters, seconds) in enumerate(right.shares, start=1):
         measured[f"predictions, epoch {epoch}"] = Measured(predictions, seconds)
@@ -349,7 +355,7 @@ def threshold_choice(seed, keep=None):
         with Stopwatch() as t:
             student, _ = self_train(start, data.x_adapt, rounds=ROUNDS, selection="threshold",
                                     threshold=threshold, seed=seed,
-                                    progress=f"self-training, threshold {threshold}")
+                                    progress=_threshold_progress(threshold))
         held_out.append(predict(student, data.x_held_out))
         rows.append({"threshold": threshold, "balance": prediction_balance(held_out[-1]),
                      "test_accuracy": accuracy(student, data.x_test, data.y_test)})
@@ -361,7 +367,7 @@ def threshold_choice(seed, keep=None):
     measured["chosen with target labels (cheating)"] = Measured(table["test_accuracy"].max(), 0.0)
     with Stopwatch() as t:
         student, _ = self_train(start, data.x_adapt, rounds=ROUNDS, selection="balanced", seed=seed,
-                                progress="self-training, class-balanced")
+                                progress=language._("self-training, class-balanced"))
     measured[CLASS_BALANCED] = Measured(accuracy(student, data.x_test, data.y_test), t.seconds)
     _store(keep, "table", table)
     return measured

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from course_lib.core.data import N_CLASSES
+from course_lib.core.language import _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 
 #: Box colours of the self-training diagram, by role.
@@ -37,20 +38,20 @@ def self_training_loop():
     ax.set_xlim(0, 12)
     ax.set_ylim(0, 5.2)
     ax.axis("off")
-    ax.set_title("Self-training: the model labels the target for itself, round after round",
+    ax.set_title(_("Self-training: the model labels the target for itself, round after round"),
                  fontsize=FONT_SIZE + 1)
-    _box(ax, 1.6, 3.9, "unlabelled\ntarget images", "data")
-    _box(ax, 4.8, 3.9, "teacher\n(the current model)", "model")
-    _box(ax, 8.4, 3.9, "keep confident predictions:\npseudo-labels", "step", width=3.2)
-    _box(ax, 8.4, 1.2, "student: the starting weights,\ntrained on the pseudo-labels", "model", width=3.6)
-    _box(ax, 3.4, 1.2, "AdaBN: BatchNorm statistics\nre-estimated on the target", "step", width=3.6)
+    _box(ax, 1.6, 3.9, _("unlabelled\ntarget images"), "data")
+    _box(ax, 4.8, 3.9, _("teacher\n(the current model)"), "model")
+    _box(ax, 8.4, 3.9, _("keep confident predictions:\npseudo-labels"), "step", width=3.2)
+    _box(ax, 8.4, 1.2, _("student: the starting weights,\ntrained on the pseudo-labels"), "model", width=3.6)
+    _box(ax, 3.4, 1.2, _("AdaBN: BatchNorm statistics\nre-estimated on the target"), "step", width=3.6)
     _arrow(ax, (2.95, 3.9), (3.45, 3.9))
-    _arrow(ax, (6.15, 3.9), (6.75, 3.9), "predicts")
-    _arrow(ax, (8.4, 3.35), (8.4, 1.75), "train\n(fit)", offset=(0.55, -0.2))
+    _arrow(ax, (6.15, 3.9), (6.75, 3.9), _("predicts"))
+    _arrow(ax, (8.4, 3.35), (8.4, 1.75), _("train\n(fit)"), offset=(0.55, -0.2))
     _arrow(ax, (6.55, 1.2), (5.25, 1.2))
-    _arrow(ax, (3.4, 1.75), (4.4, 3.35), "becomes the\nnext teacher", offset=(-1.0, 0.0))
-    ax.text(10.3, 2.55, "threshold: every prediction\nwith confidence >= tau\n"
-            "class-balanced: the k most\nconfident of each class", fontsize=FONT_SIZE - 3, va="center")
+    _arrow(ax, (3.4, 1.75), (4.4, 3.35), _("becomes the\nnext teacher"), offset=(-1.0, 0.0))
+    ax.text(10.3, 2.55, _("threshold: every prediction\nwith confidence >= tau\n"
+                          "class-balanced: the k most\nconfident of each class"), fontsize=FONT_SIZE - 3, va="center")
     fig.tight_layout()
     return fig
 
@@ -71,15 +72,15 @@ def batchnorm_statistics(source, target, layer):
     fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
     channels = np.arange(len(source[layer][0]))
     width = 0.4
-    for ax, index, what in ((axes[0], 0, "mean"), (axes[1], 1, "standard deviation")):
+    for ax, index, what in ((axes[0], 0, _("mean")), (axes[1], 1, _("standard deviation"))):
         transform = np.sqrt if index else np.asarray
         ax.bar(channels - width / 2, transform(source[layer][index]), width, color=PALETTE[0],
-               label="stored by the source model (mnist)")
+               label=_("stored by the source model (mnist)"))
         ax.bar(channels + width / 2, transform(target[layer][index]), width, color=PALETTE[1],
-               hatch="//", edgecolor="white", label="measured on the target (mnist_m)")
-        ax.set_xlabel(f"channel of {layer}'s input")
+               hatch="//", edgecolor="white", label=_("measured on the target (mnist_m)"))
+        ax.set_xlabel(_("channel of {layer}'s input").format(layer=layer))
         ax.set_ylabel(what)
-        ax.set_title(f"{layer}: the {what} of each channel")
+        ax.set_title(_("{layer}: the {what} of each channel").format(layer=layer, what=what))
         ax.legend(fontsize=FONT_SIZE - 3)
         style_axes(ax)
     fig.tight_layout()
@@ -106,13 +107,13 @@ def rounds(histories, hidden_labels):
         axes[0].plot(numbers, [h.watched["test_accuracy"] for h in history], "-o", color=colour, label=label)
         later = history[1:]
         axes[1].plot(numbers[1:], [h.precision(hidden_labels) for h in later], "-o", color=colour,
-                     label=f"{label}: true (course only)")
+                     label=_("{label}: true (course only)").format(label=label))
         axes[1].plot(numbers[1:], [h.confidence for h in later], "--s", color=colour,
-                     label=f"{label}: claimed (mean confidence)")
-    axes[0].set_title("Accuracy on the mnist_m test split")
-    axes[1].set_title("Share of the pseudo-labels that are right")
+                     label=_("{label}: claimed (mean confidence)").format(label=label))
+    axes[0].set_title(_("Accuracy on the mnist_m test split"))
+    axes[1].set_title(_("Share of the pseudo-labels that are right"))
     for ax in axes:
-        ax.set_xlabel("round (0 = the starting model)")
+        ax.set_xlabel(_("round (0 = the starting model)"))
         ax.set_xticks(range(max(len(h) for h in histories.values())))
         ax.set_ylim(0, 1.02)
         ax.legend(fontsize=FONT_SIZE - 3, loc="lower right")
@@ -134,12 +135,12 @@ def threshold_study(report, thresholds, honest, cheating, reference=None):
     Returns:
         the ``Axes``.
     """
-    _, ax = plt.subplots(figsize=(12, 4.4))
+    ax = plt.subplots(figsize=(12, 4.4))[1]
     accuracies = np.array([report.values(f"threshold {t}") for t in thresholds])  # (thresholds, seeds)
     thresholds = np.asarray(thresholds)
     for j in range(len(report.seeds)):
         ax.plot(thresholds, accuracies[:, j], "-", color=PALETTE[0], alpha=0.35,
-                label="each seed" if j == 0 else None)
+                label=_("each seed") if j == 0 else None)
     markers = [(PALETTE[1], "o"), (PALETTE[5], "s"), (PALETTE[4], "^")]
     arms = [*honest, cheating]
     styles = [*markers[:len(honest)], (PALETTE[7], "x")]
@@ -150,13 +151,14 @@ def threshold_study(report, thresholds, honest, cheating, reference=None):
         ax.plot(picked + (k - len(arms) / 2) * 0.004, chosen, marker, color=colour, markersize=8,
                 mew=2, linestyle="none", label=arm)
     ax.plot(thresholds, np.median(accuracies, axis=1), "-", color=PALETTE[0], linewidth=3,
-            label="median over seeds")
+            label=_("median over seeds"))
     if reference is not None:
         ax.axhline(report.median(reference), color=PALETTE[3], linestyle="--", linewidth=2,
-                   label=f"{reference}, median")
-    ax.set_xlabel("confidence threshold of self-training (from AdaBN, 3 rounds)")
-    ax.set_ylabel("mnist_m test accuracy")
-    ax.set_title(f"Choosing the threshold, seeds {report.seeds[0]}-{report.seeds[-1]} (results file)")
+                   label=_("{arm}, median").format(arm=reference))
+    ax.set_xlabel(_("confidence threshold of self-training (from AdaBN, 3 rounds)"))
+    ax.set_ylabel(_("mnist_m test accuracy"))
+    ax.set_title(_("Choosing the threshold, seeds {first}-{last} (results file)").format(
+        first=report.seeds[0], last=report.seeds[-1]))
     ax.legend(fontsize=FONT_SIZE - 3, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     style_axes(ax)
     ax.figure.tight_layout()
@@ -172,18 +174,18 @@ def information_maximisation_terms(history):
     Returns:
         the ``Axes``.
     """
-    _, ax = plt.subplots(figsize=(8, 3.8))
+    ax = plt.subplots(figsize=(8, 3.8))[1]
     epochs = np.arange(1, len(history["entropy"]) + 1)
     ax.plot(epochs, history["entropy"], "-o", color=PALETTE[0],
-            label="mean entropy of a prediction (lower: surer)")
+            label=_("mean entropy of a prediction (lower: surer)"))
     ax.plot(epochs, history["diversity"], "--s", color=PALETTE[1],
-            label="entropy of the mean prediction (higher: classes used evenly)")
+            label=_("entropy of the mean prediction (higher: classes used evenly)"))
     ax.axhline(np.log(N_CLASSES), color="grey", linestyle=":",
-               label=f"log {N_CLASSES}: the most either can be")
+               label=_("log {classes}: the most either can be").format(classes=N_CLASSES))
     ax.set_xticks(epochs)
-    ax.set_xlabel("epoch on the unlabelled target training images")
-    ax.set_ylabel("nats")
-    ax.set_title("Information maximisation's two terms (training batches, no labels)")
+    ax.set_xlabel(_("epoch on the unlabelled target training images"))
+    ax.set_ylabel(_("nats"))
+    ax.set_title(_("Information maximisation's two terms (training batches, no labels)"))
     ax.legend(fontsize=FONT_SIZE - 3)
     style_axes(ax)
     return ax

@@ -17,6 +17,7 @@ import numpy as np
 
 from course_lib import publishing
 from course_lib.core import checks
+from course_lib.core.language import _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 from course_lib.methods.self_training import check_probabilities, select_by_threshold
 
@@ -84,10 +85,12 @@ class ThresholdState:
         the model claims 97 %``."""
         s = self.summary()
         if not s["passed"]:
-            return f"threshold {s['threshold']:.2f}: 0 of {len(self.labels):,} pass: none to check"
-        return (f"threshold {s['threshold']:.2f}: {s['passed']:,} of {len(self.labels):,} pass "
-                f"({s['coverage']:.0%}), {s['correct']:,} right ({s['precision']:.0%}); "
-                f"the model claims {s['claimed_precision']:.0%}")
+            return _("threshold {threshold:.2f}: 0 of {total:,} pass: none to check").format(
+                threshold=s["threshold"], total=len(self.labels))
+        return _("threshold {threshold:.2f}: {passed:,} of {total:,} pass ({coverage:.0%}), {correct:,} right "
+                 "({precision:.0%}); the model claims {claimed:.0%}").format(
+                     threshold=s["threshold"], passed=s["passed"], total=len(self.labels), coverage=s["coverage"],
+                     correct=s["correct"], precision=s["precision"], claimed=s["claimed_precision"])
 
     def curve(self, thresholds=CURVE_THRESHOLDS):
         """Coverage, claimed precision and true precision at each threshold: a ``pandas.DataFrame``."""
@@ -111,29 +114,29 @@ def plot_state(state, axes=None, curve=None):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(13, 4))
+        axes = plt.subplots(1, 2, figsize=(13, 4))[1]
     bars, lines = axes
     s = state.summary()
     classes = np.arange(len(s["per_class"]))
-    bars.bar(classes, s["right_per_class"], color=RIGHT, label="right (only the course can tell)")
+    bars.bar(classes, s["right_per_class"], color=RIGHT, label=_("right (only the course can tell)"))
     bars.bar(classes, s["per_class"] - s["right_per_class"], bottom=s["right_per_class"], color=WRONG,
-             hatch="//", edgecolor="white", label="wrong (only the course can tell)")
+             hatch="//", edgecolor="white", label=_("wrong (only the course can tell)"))
     bars.set_xticks(classes)
-    bars.set_xlabel("pseudo-label (the predicted digit)")
-    bars.set_ylabel("target images passing")
-    bars.set_title(f"Pseudo-labels passing {s['threshold']:.2f}, per digit")
+    bars.set_xlabel(_("pseudo-label (the predicted digit)"))
+    bars.set_ylabel(_("target images passing"))
+    bars.set_title(_("Pseudo-labels passing {threshold:.2f}, per digit").format(threshold=s["threshold"]))
     bars.legend(fontsize=FONT_SIZE - 3)
     curve = state.curve() if curve is None else curve
     lines.plot(curve["threshold"], curve["coverage"], color=COVERAGE, linestyle=":",
-               label="share passing (visible)")
+               label=_("share passing (visible)"))
     lines.plot(curve["threshold"], curve["claimed_precision"], color=CLAIMED, linestyle="--",
-               label="precision the model claims (visible)")
-    lines.plot(curve["threshold"], curve["precision"], color=RIGHT, label="true precision (course only)")
-    lines.axvline(s["threshold"], color=WRONG, linewidth=2, label="your threshold")
+               label=_("precision the model claims (visible)"))
+    lines.plot(curve["threshold"], curve["precision"], color=RIGHT, label=_("true precision (course only)"))
+    lines.axvline(s["threshold"], color=WRONG, linewidth=2, label=_("your threshold"))
     lines.set_ylim(0, 1.02)
-    lines.set_xlabel("confidence threshold")
-    lines.set_ylabel("share")
-    lines.set_title("Unlabelled target training images")
+    lines.set_xlabel(_("confidence threshold"))
+    lines.set_ylabel(_("share"))
+    lines.set_title(_("Unlabelled target training images"))
     lines.legend(fontsize=FONT_SIZE - 3, loc="lower left")
     for ax in axes:
         style_axes(ax)
@@ -158,14 +161,14 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
     state = ThresholdState(probabilities, labels, threshold)
     curve = state.curve()
     slider = widgets.FloatSlider(value=state.threshold, min=SLIDER_MIN, max=SLIDER_MAX, step=SLIDER_STEP,
-                                 description="threshold", continuous_update=False,
+                                 description=_("threshold"), continuous_update=False,
                                  layout=widgets.Layout(width="60%"))
     slider.add_class("course-threshold-slider")
     line = widgets.HTML()
     line.add_class("course-threshold-text")
     out = widgets.Output()
 
-    def draw(*_):
+    def draw(*change):
         try:
             state.set_threshold(slider.value)
             figure, axes = plt.subplots(1, 2, figsize=(13, 4))
@@ -180,9 +183,10 @@ def confidence_threshold_widget(probabilities, labels, threshold=0.9):
             line.value = html.escape(state.text())
             line.remove_class("course-threshold-error")
         except Exception as error:  # show any failure; the slider stays usable
-            line.value = (f"<b>Could not show threshold {slider.value:.2f}</b>: "
-                          f"{html.escape(type(error).__name__)}: {html.escape(str(error))}. "
-                          "Move the slider to try again.")
+            line.value = _("<b>Could not show threshold {threshold:.2f}</b>: {error}. Move the slider to "
+                           "try again.").format(threshold=slider.value,
+                                                error=f"{html.escape(type(error).__name__)}: "
+                                                      f"{html.escape(str(error))}")
             line.add_class("course-threshold-error")
 
     slider.observe(draw, names="value")

@@ -31,7 +31,7 @@ import dataclasses
 
 import numpy as np
 
-from course_lib.core import checks
+from course_lib.core import checks, language
 from course_lib.core.cnn import FEATURE_LAYER
 from course_lib.core.data import load_domain
 from course_lib.core.evaluation import accuracy, predict
@@ -337,7 +337,7 @@ def _weight_grid(method, task, source, seed, progress):
     """
     scores, measured = {}, {}
     for weight in WEIGHT_GRIDS[method]:
-        label = f"{method} weight {weight:g}" if progress else None
+        label = language._("{method} weight {weight:g}").format(method=method, weight=weight) if progress else None
         run, seconds = run_arm(method, source, task, seed, weight=weight, progress=label)
         scores[weight] = run.scores
         measured[weight_arm(method, weight, "source validation")] = Measured(run.scores.source_validation, 0.0)

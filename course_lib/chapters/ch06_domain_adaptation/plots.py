@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from course_lib.core.language import N_, _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 
 #: Colours: the source domain blue, the target orange (Okabe-Ito: never a red/green pair).
@@ -12,19 +13,20 @@ REVERSED_COLOUR = PALETTE[3]
 
 #: DANN's parts: name -> (x, y, text, face colour) on a 13 x 6 canvas.
 DANN_PARTS = {
-    "images": (1.2, 3.0, "images\nsource $x_s$ (labelled)\ntarget $x_t$ (unlabelled)", "#eeeeee"),
-    "extractor": (4.3, 3.0, "feature extractor $G_f$\n(conv blocks, features;\nwarm from the source)",
+    "images": (1.2, 3.0, N_("images\nsource $x_s$ (labelled)\ntarget $x_t$ (unlabelled)"), "#eeeeee"),
+    "extractor": (4.3, 3.0, N_("feature extractor $G_f$\n(conv blocks, features;\nwarm from the source)"),
                   PALETTE[2]),
-    "classifier": (7.6, 4.7, "label classifier $G_y$\n(head)", PALETTE[4]),
-    "reversal": (6.6, 1.3, "gradient reversal\n$R_\\lambda$: forward $x$,\nbackward $-\\lambda\\,g$", PALETTE[6]),
-    "domain": (9.2, 1.3, "domain classifier $G_d$\n(256-256-1, own Adam)", PALETTE[5]),
-    "task_loss": (11.4, 4.7, "$L_y$: cross-entropy\non source labels", "#ffffff"),
-    "domain_loss": (11.7, 2.9, "$L_d$: source or target?\n(binary cross-entropy)", "#ffffff"),
+    "classifier": (7.6, 4.7, N_("label classifier $G_y$\n(head)"), PALETTE[4]),
+    "reversal": (6.6, 1.3, N_("gradient reversal\n$R_\\lambda$: forward $x$,\nbackward $-\\lambda\\,g$"),
+                 PALETTE[6]),
+    "domain": (9.2, 1.3, N_("domain classifier $G_d$\n(256-256-1, own Adam)"), PALETTE[5]),
+    "task_loss": (11.4, 4.7, N_("$L_y$: cross-entropy\non source labels"), "#ffffff"),
+    "domain_loss": (11.7, 2.9, N_("$L_d$: source or target?\n(binary cross-entropy)"), "#ffffff"),
 }
 #: Forward arrows: (from, to, label, where the label goes relative to the arrow's middle).
-DANN_FLOW = (("images", "extractor", "each domain in\nits own pass", (0, 0.45)),
-             ("extractor", "classifier", "source features", (-0.5, 0.3)),
-             ("extractor", "reversal", "source + target\nfeatures", (0.95, 0.15)),
+DANN_FLOW = (("images", "extractor", N_("each domain in\nits own pass"), (0, 0.45)),
+             ("extractor", "classifier", N_("source features"), (-0.5, 0.3)),
+             ("extractor", "reversal", N_("source + target\nfeatures"), (0.95, 0.15)),
              ("reversal", "domain", "", (0, 0)), ("classifier", "task_loss", "", (0, 0)),
              ("domain", "domain_loss", "", (0, 0)))
 
@@ -42,7 +44,7 @@ def dann_diagram():
     ax.set_xlim(-0.2, 12.9)
     ax.set_ylim(0.1, 5.8)
     ax.axis("off")
-    boxes = {name: ax.text(x, y, text, ha="center", va="center", fontsize=FONT_SIZE - 1,
+    boxes = {name: ax.text(x, y, _(text), ha="center", va="center", fontsize=FONT_SIZE - 1,
                            bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "alpha": 0.55,
                                  "edgecolor": "black"})
              for name, (x, y, text, colour) in DANN_PARTS.items()}
@@ -54,16 +56,16 @@ def dann_diagram():
                                 "shrinkB": 2, "patchA": boxes[start].get_bbox_patch(),
                                 "patchB": boxes[end].get_bbox_patch()})
         if label:
-            ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, label, ha="center", va="center",
+            ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, _(label), ha="center", va="center",
                     fontsize=FONT_SIZE - 3, style="italic")
     (xr, yr), (xe, ye) = DANN_PARTS["reversal"][:2], DANN_PARTS["extractor"][:2]
     ax.annotate("", xy=(xe - 0.3, ye - 0.8), xytext=(xr - 1.3, yr - 0.3),
                 arrowprops={"arrowstyle": "-|>", "color": REVERSED_COLOUR, "linewidth": 2, "linestyle": "--",
                             "connectionstyle": "arc3,rad=-0.3"})
-    ax.text(3.0, 0.6, "gradient of $L_d$ reaching $G_f$: times $-\\lambda$\n"
-                       "(the extractor learns to fool $G_d$)", color=REVERSED_COLOUR, fontsize=FONT_SIZE - 2,
+    ax.text(3.0, 0.6, _("gradient of $L_d$ reaching $G_f$: times $-\\lambda$\n"
+                        "(the extractor learns to fool $G_d$)"), color=REVERSED_COLOUR, fontsize=FONT_SIZE - 2,
             ha="center")
-    ax.set_title("DANN: one network, one shared extractor, two losses", fontsize=FONT_SIZE + 1)
+    ax.set_title(_("DANN: one network, one shared extractor, two losses"), fontsize=FONT_SIZE + 1)
     fig.tight_layout()
     return fig
 
@@ -97,8 +99,8 @@ def feature_space(panels, n_points=500):
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.8), squeeze=False)
     for ax, (title, (source, target)) in zip(axes[0], panels.items()):
         s2, t2 = project_2d(source[:n_points], target[:n_points])
-        ax.scatter(*s2.T, s=10, alpha=0.5, color=SOURCE_COLOUR, label="source (mnist)")
-        ax.scatter(*t2.T, s=10, alpha=0.5, color=TARGET_COLOUR, marker="^", label="target (mnist_m)")
+        ax.scatter(*s2.T, s=10, alpha=0.5, color=SOURCE_COLOUR, label=_("source (mnist)"))
+        ax.scatter(*t2.T, s=10, alpha=0.5, color=TARGET_COLOUR, marker="^", label=_("target (mnist_m)"))
         ax.set_title(title)
         ax.set_xlabel("PCA 1")
         ax.set_ylabel("PCA 2")

@@ -28,6 +28,7 @@ import math
 from course_lib import publishing
 from course_lib.chapters.ch06_domain_adaptation import experiments as chapter
 from course_lib.core import checks
+from course_lib.core.language import _
 
 #: Each method's weight slider: (largest weight, step). The smallest weight is 0 (no adaptation).
 WEIGHT_SLIDERS = {"dann": (10.0, 0.1), "coral": (1000.0, 10.0), "mmd": (32.0, 0.5)}
@@ -82,20 +83,27 @@ class AdaptationLab:
     def html(self):
         """The table as HTML: the columns a project sees, then, apart, what only the course sees."""
         best = self.preferred()
-        head = ("<thead><tr><th colspan='6'>what a project without target labels can see</th>"
-                "<th class='course-hidden-column' colspan='1'>only the course can see (target labels)</th>"
-                "<th></th></tr><tr><th>run</th><th>method</th><th>weight</th>"
-                "<th>source validation accuracy</th><th>PAD</th><th>source error + PAD / 2</th>"
-                "<th class='course-hidden-column'>target test accuracy</th><th>seconds</th></tr></thead>")
+        head = ("<thead><tr><th colspan='6'>{sees}</th>"
+                "<th class='course-hidden-column' colspan='1'>{hidden}</th>"
+                "<th></th></tr><tr><th>{run}</th><th>{method}</th><th>{weight}</th>"
+                "<th>{source}</th><th>PAD</th><th>{score}</th>"
+                "<th class='course-hidden-column'>{target}</th><th>{seconds}</th></tr></thead>").format(
+                    sees=_("what a project without target labels can see"),
+                    hidden=_("only the course can see (target labels)"), run=_("run"), method=_("method"),
+                    weight=_("weight"), source=_("source validation accuracy"), score=_("source error + PAD / 2"),
+                    target=_("target test accuracy"), seconds=_("seconds"))
         body = "".join(
             f"<tr><td>{r['run']}{' ' + PREFERRED if r is best else ''}</td><td>{html.escape(r['method'])}</td>"
             f"<td>{r['weight']:g}</td><td>{r['source_validation']:.3f}</td><td>{r['pad']:.2f}</td>"
             f"<td>{r['label_free_score']:.3f}</td>"
             f"<td class='course-hidden-column' style='border-left: 3px double; font-style: italic'>"
             f"{r['target_test']:.3f}</td><td>{r['seconds']:.0f}</td></tr>" for r in self.rows)
-        note = (f"<p>{PREFERRED}: the run a project would pick (lowest source error + PAD / 2). Choosing "
-                "by the target test column instead would be cheating: a real project has no target "
-                "labels.</p>") if self.rows else "<p>No runs yet: choose a method and a weight, then adapt.</p>"
+        if self.rows:
+            note = _("<p>{preferred}: the run a project would pick (lowest source error + PAD / 2). Choosing by "
+                     "the target test column instead would be cheating: a real project has no target "
+                     "labels.</p>").format(preferred=PREFERRED)
+        else:
+            note = _("<p>No runs yet: choose a method and a weight, then adapt.</p>")
         return f"<table class='course-results'>{head}<tbody>{body}</tbody></table>{note}"
 
 
@@ -103,7 +111,7 @@ def lab_runner(source, task, seed=0):
     """A runner that adapts ``source`` on ``task`` exactly as the registry's arms do."""
     def runner(method, weight):
         return chapter.run_arm(method, source, task, seed, weight=weight,
-                               progress=f"{method} (weight {weight:g})")
+                               progress=_("{method} (weight {weight:g})").format(method=method, weight=weight))
     return runner
 
 
@@ -118,15 +126,16 @@ def adaptation_widget(lab):
     """
     import ipywidgets as widgets
 
-    method = widgets.Dropdown(options=list(WEIGHT_SLIDERS), value="dann", description="method")
+    method = widgets.Dropdown(options=list(WEIGHT_SLIDERS), value="dann", description=_("method"))
     method.add_class("course-adaptation-method")
     weight = widgets.FloatSlider(value=chapter.WEIGHTS["dann"], min=0.0, max=WEIGHT_SLIDERS["dann"][0],
-                                 step=WEIGHT_SLIDERS["dann"][1], description="weight",
+                                 step=WEIGHT_SLIDERS["dann"][1], description=_("weight"),
                                  continuous_update=False)
     weight.add_class("course-adaptation-weight")
-    button = widgets.Button(description=f"adapt ({chapter.EPOCHS} epochs)", button_style="primary")
+    button = widgets.Button(description=_("adapt ({epochs} epochs)").format(epochs=chapter.EPOCHS),
+                            button_style="primary")
     button.add_class("course-adaptation-button")
-    status = widgets.HTML("ready")
+    status = widgets.HTML(_("ready"))
     status.add_class("course-adaptation-status")
     table = widgets.HTML(lab.html())
     table.add_class("course-adaptation-table")
@@ -136,17 +145,18 @@ def adaptation_widget(lab):
         weight.max, weight.step = largest, step
         weight.value = chapter.WEIGHTS[change["new"]]
 
-    def on_click(_):
+    def on_click(clicked):
         button.disabled = True
         status.remove_class("course-adaptation-error")
-        status.value = f"adapting with {html.escape(method.value)} at weight {weight.value:g} ..."
+        status.value = _("adapting with {method} at weight {weight:g} ...").format(method=html.escape(method.value),
+                                                                                   weight=weight.value)
         try:
             row = lab.run(method.value, weight.value)
-            status.value = (f"run {row['run']}: source validation {row['source_validation']:.3f}, "
-                            f"PAD {row['pad']:.2f} ({row['seconds']:.0f} s)")
+            status.value = _("run {run}: source validation {source:.3f}, PAD {pad:.2f} ({seconds:.0f} s)").format(
+                run=row["run"], source=row["source_validation"], pad=row["pad"], seconds=row["seconds"])
         except Exception as error:  # show any failure; the button stays usable
-            status.value = (f"<b>The run failed</b>: {html.escape(type(error).__name__)}: "
-                            f"{html.escape(str(error))}. Change the settings and try again.")
+            status.value = _("<b>The run failed</b>: {error}. Change the settings and try again.").format(
+                error=f"{html.escape(type(error).__name__)}: {html.escape(str(error))}")
             status.add_class("course-adaptation-error")
         finally:
             button.disabled = False

@@ -12,6 +12,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 
 from course_lib.chapters.ch07_when_transfer_helps.experiments import KS, STRATEGIES, TARGETS, budget_arm, transfer_arm
+from course_lib.core.language import N_, _
 from course_lib.core.plots import FONT_SIZE, learning_curves, style_axes
 from course_lib.core.training import STEPS_PER_EPOCH
 from course_lib.methods.transferability import TRANSFER_BLOCKS
@@ -22,9 +23,12 @@ TRAINED_ON_A, TRAINED_ON_B, FRESH = "C0", "C1", "white"
 TEXT_ON = {TRAINED_ON_A: "white"}
 #: The diagram's geometry: box size, the distance between columns, where titles go.
 BOX_WIDTH, BOX_HEIGHT, COLUMN_STEP, TITLE_Y = 1.1, 0.8, 1.9, -0.6
-STRATEGY_LABELS = {"scratch": "scratch", "head": "head only (frozen features)", "full": "full fine-tuning"}
-MODE_LABELS = {"frozen": "AnB: A's blocks frozen", "fine-tuned": "AnB+: A's blocks fine-tuned",
-               "bnb": "BnB: B's own blocks frozen (control)"}
+STRATEGY_LABELS = {"scratch": N_("scratch"), "head": N_("head only (frozen features)"),
+                   "full": N_("full fine-tuning")}
+MODE_LABELS = {"frozen": N_("AnB: A's blocks frozen"), "fine-tuned": N_("AnB+: A's blocks fine-tuned"),
+               "bnb": N_("BnB: B's own blocks frozen (control)")}
+#: How far each target of ``TARGETS`` lies from the source, as a panel's title says it.
+WHERE_LABELS = {"near": N_("near"), "far": N_("far")}
 MODE_STYLES = {"frozen": ("C3", "o"), "fine-tuned": ("C2", "s"), "bnb": ("C7", "^")}
 BAND_ALPHA = 0.2
 
@@ -36,7 +40,7 @@ def _value(m):
 def _band(ax, x, report, arms, colour, label, marker):
     """Median line and min-max band of ``arms`` (one per x) from ``report``."""
     ax.plot(x, [report.median(a) for a in arms], "-", marker=marker, color=colour, linewidth=2.5,
-            markersize=7, label=label)
+            markersize=7, label=_(label))
     ax.fill_between(x, [min(report.values(a)) for a in arms], [max(report.values(a)) for a in arms],
                     color=colour, alpha=BAND_ALPHA, linewidth=0)
 
@@ -49,7 +53,13 @@ def _live(ax, x, live, arms, colour, marker):
 
 
 def _seeds(report):
-    return f"seeds {report.seeds[0]}-{report.seeds[-1]}" if len(report.seeds) > 1 else f"seed {report.seeds[0]}"
+    if len(report.seeds) > 1:
+        return _("seeds {first}-{last}").format(first=report.seeds[0], last=report.seeds[-1])
+    return _("seed {seed}").format(seed=report.seeds[0])
+
+
+def _legend_title(report):
+    return _("median, band: {seeds}; open: this run").format(seeds=_seeds(report))
 
 
 def budget_curves(report, live=None):
@@ -73,12 +83,12 @@ def budget_curves(report, live=None):
         ax.set_xscale("log")
         ax.set_xticks(budgets, [str(n) for n in budgets])
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("labelled target images per class")
-        ax.set_title(f"{where} target: {target}")
+        ax.set_xlabel(_("labelled target images per class"))
+        ax.set_title(_("{where} target: {target}").format(where=_(WHERE_LABELS[where]), target=target))
         style_axes(ax)
-    axes[0].set_ylabel("target test accuracy")
-    axes[0].legend(fontsize=FONT_SIZE - 2, loc="lower right",
-                   title=f"median, band: {_seeds(report)}; open: this run", title_fontsize=FONT_SIZE - 3)
+    axes[0].set_ylabel(_("target test accuracy"))
+    axes[0].legend(fontsize=FONT_SIZE - 2, loc="lower right", title=_legend_title(report),
+                   title_fontsize=FONT_SIZE - 3)
     fig.tight_layout()
     return fig
 
@@ -94,29 +104,29 @@ def transfer_curves(report, live=None):
         the matplotlib ``Axes``.
     """
     live = live or {}
-    _, ax = plt.subplots(figsize=(8, 4.4))
+    ax = plt.subplots(figsize=(8, 4.4))[1]
     for mode, (colour, marker) in MODE_STYLES.items():
         arms = ["scratch"] + [transfer_arm(mode, k) for k in KS[1:]]
         if all(a in report.results for a in arms):
             _band(ax, list(KS), report, arms, colour, MODE_LABELS[mode], marker)
             _live(ax, list(KS), live, arms, colour, marker)
-    ax.set_xticks(list(KS), ["0\n(scratch)", *[f"{k}\n+{b}" for k, b in zip(KS[1:], TRANSFER_BLOCKS)]])
-    ax.set_xlabel("k: blocks copied into the network for task B")
-    ax.set_ylabel("task B test accuracy")
-    ax.legend(fontsize=FONT_SIZE - 2, loc="lower left",
-              title=f"median, band: {_seeds(report)}; open: this run", title_fontsize=FONT_SIZE - 3)
+    ax.set_xticks(list(KS), [_("0\n(scratch)"), *[f"{k}\n+{b}" for k, b in zip(KS[1:], TRANSFER_BLOCKS)]])
+    ax.set_xlabel(_("k: blocks copied into the network for task B"))
+    ax.set_ylabel(_("task B test accuracy"))
+    ax.legend(fontsize=FONT_SIZE - 2, loc="lower left", title=_legend_title(report), title_fontsize=FONT_SIZE - 3)
     style_axes(ax)
     return ax
 
 
 def _network(ax, x, colours, frozen, title):
     """One network as a column of boxes, input at the bottom: block1, block2, features, head."""
-    names = ("block 1", "block 2", "features", "head")
+    names = (N_("block 1"), N_("block 2"), N_("features"), N_("head"))
     for row, (name, colour, locked) in enumerate(zip(names, colours, frozen)):
         ax.add_patch(Rectangle((x, row), BOX_WIDTH, BOX_HEIGHT, facecolor=colour, edgecolor="black",
                                hatch="//" if locked else None, linewidth=1.5))
         label = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5) if locked else None
-        ax.text(x + BOX_WIDTH / 2, row + BOX_HEIGHT / 2, name + (", frozen" if locked else ""),
+        ax.text(x + BOX_WIDTH / 2, row + BOX_HEIGHT / 2,
+                _("{block}, frozen").format(block=_(name)) if locked else _(name),
                 ha="center", va="center", fontsize=FONT_SIZE - 3, bbox=label,
                 color="black" if locked else TEXT_ON.get(colour, "black"))
     ax.text(x + BOX_WIDTH / 2, TITLE_Y, title, ha="center", va="top", fontsize=FONT_SIZE - 2)
@@ -134,13 +144,13 @@ def transplant_diagram(k=2):
     fig, ax = plt.subplots(figsize=(13, 5.2))
     copied = [level < k for level in range(4)]
     columns = [
-        ("base A\ntrained on A", [TRAINED_ON_A] * 4, [False] * 4),
-        (f"A{k}B (AnB)\nA's first {k} blocks\nfrozen, the rest new",
+        (_("base A\ntrained on A"), [TRAINED_ON_A] * 4, [False] * 4),
+        (_("A{k}B (AnB)\nA's first {k} blocks\nfrozen, the rest new").format(k=k),
          [TRAINED_ON_A if c else FRESH for c in copied], copied),
-        (f"A{k}B+ (AnB+)\nA's first {k} blocks\nfine-tuned, the rest new",
+        (_("A{k}B+ (AnB+)\nA's first {k} blocks\nfine-tuned, the rest new").format(k=k),
          [TRAINED_ON_A if c else FRESH for c in copied], [False] * 4),
-        ("base B\ntrained on B\n(= scratch on B)", [TRAINED_ON_B] * 4, [False] * 4),
-        (f"B{k}B (BnB, the control)\nB's first {k} blocks\nfrozen, the rest new",
+        (_("base B\ntrained on B\n(= scratch on B)"), [TRAINED_ON_B] * 4, [False] * 4),
+        (_("B{k}B (BnB, the control)\nB's first {k} blocks\nfrozen, the rest new").format(k=k),
          [TRAINED_ON_B if c else FRESH for c in copied], copied),
     ]
     for i, (title, colours, frozen) in enumerate(columns):
@@ -149,19 +159,19 @@ def transplant_diagram(k=2):
     for source, target in ((0, 1), (3, 4)):  # neighbours: a straight arrow at the copied blocks
         start = COLUMN_STEP * source + BOX_WIDTH
         ax.annotate("", xy=(COLUMN_STEP * target, k / 2), xytext=(start, k / 2), arrowprops=arrow)
-        ax.text((start + COLUMN_STEP * target) / 2, k / 2 + 0.1, "copy", ha="center", fontsize=FONT_SIZE - 3)
+        ax.text((start + COLUMN_STEP * target) / 2, k / 2 + 0.1, _("copy"), ha="center", fontsize=FONT_SIZE - 3)
     ax.annotate("", xy=(COLUMN_STEP * 2 + BOX_WIDTH / 2, -0.05), xytext=(BOX_WIDTH / 2, -0.05),
                 arrowprops=dict(arrow, connectionstyle="arc3,rad=0.1"))  # base A -> AnB+, under the boxes
     ax.set_xlim(-0.3, COLUMN_STEP * len(columns))
     ax.set_ylim(TITLE_Y - 1.3, 4.2)
     ax.axis("off")
-    ax.set_title(f"Transplanting the first k = {k} blocks (input at the bottom). Blue: learned on A; "
-                 "orange: learned on B; white: new, learns B; hatched: frozen", fontsize=FONT_SIZE)
+    ax.set_title(_("Transplanting the first k = {k} blocks (input at the bottom). Blue: learned on A; "
+                   "orange: learned on B; white: new, learns B; hatched: frozen").format(k=k), fontsize=FONT_SIZE)
     fig.tight_layout()
     return fig
 
 
-def negative_transfer_bars(values, title="An unhelpful source"):
+def negative_transfer_bars(values, title=N_("An unhelpful source")):
     """Two panels: target test accuracy of the trained arms, and the probes of the features.
 
     Args:
@@ -175,8 +185,9 @@ def negative_transfer_bars(values, title="An unhelpful source"):
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1]})
     trained_arms = {arm.replace(":", "\n"): v for arm, v in values.items() if not arm.startswith("probe:")}
     probes = {arm.split(":")[1]: v for arm, v in values.items() if arm.startswith("probe:")}
-    bar_chart(trained_arms, ylabel="target test accuracy", title=f"{title}: trained", ax=left)
-    bar_chart(probes, ylabel="probe (labelled images only)", title="probe of the frozen features", ax=right)
+    bar_chart(trained_arms, ylabel=_("target test accuracy"), title=_("{title}: trained").format(title=_(title)),
+              ax=left)
+    bar_chart(probes, ylabel=_("probe (labelled images only)"), title=_("probe of the frozen features"), ax=right)
     fig.tight_layout()
     return fig
 
@@ -193,15 +204,15 @@ def per_class_bars(per_class, counts=None):
     """
     if not per_class:
         raise ValueError("per_class is empty; pass {scheme: accuracies per class}")
-    _, ax = plt.subplots(figsize=(10, 4))
+    ax = plt.subplots(figsize=(10, 4))[1]
     width = 0.8 / len(per_class)
     n = len(next(iter(per_class.values())))
     for i, (label, values) in enumerate(per_class.items()):
         ax.bar(np.arange(n) + (i - (len(per_class) - 1) / 2) * width, values, width=width,
                label=label.replace("_", " "), color=f"C{i}")
     ax.set_xticks(range(n), [f"{c}\n({counts[c]})" if counts is not None else str(c) for c in range(n)])
-    ax.set_xlabel("digit (training images)" if counts is not None else "digit")
-    ax.set_ylabel("test accuracy of the digit")
+    ax.set_xlabel(_("digit (training images)") if counts is not None else _("digit"))
+    ax.set_ylabel(_("test accuracy of the digit"))
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=FONT_SIZE - 2, loc="lower left")
     style_axes(ax)
@@ -227,8 +238,8 @@ def overfitting_curves(runs):
         twin = runs.get(f"{arm}+early_stopping" if arm != "plain" else "early_stopping")
         if twin is not None:
             ax.axvline(twin.best_epoch + 1, color=f"C{i}", linestyle=":", linewidth=2,
-                       label=f"{arm}: early stopping went back to")
+                       label=_("{arm}: early stopping went back to").format(arm=arm))
     ax.legend(fontsize=FONT_SIZE - 3)
-    ax.set_ylabel("accuracy (training images, validation split)")
-    ax.set_xlabel(f"epoch (of {STEPS_PER_EPOCH} steps)")
+    ax.set_ylabel(_("accuracy (training images, validation split)"))
+    ax.set_xlabel(_("epoch (of {steps} steps)").format(steps=STEPS_PER_EPOCH))
     return ax

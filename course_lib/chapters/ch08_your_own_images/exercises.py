@@ -9,20 +9,21 @@ computation, and refuses a function that hands the work to the course's own impl
 import numpy as np
 
 from course_lib.core.exercises import attempt, error_text, hint, shown_code, verdict
+from course_lib.core.language import N_, _
 from course_lib.methods.own_images.pipeline import dataset
 from course_lib.methods.own_images.recipe import confident_mistakes
 
 HINTS = {
-    1: "ask which steps must run again every epoch and which only once. Decoding is slow and gives "
+    1: N_("ask which steps must run again every epoch and which only once. Decoding is slow and gives "
        "the same result every time: map it, then cache. Augmentation must differ every epoch, so it "
        "comes after the cache, on single images (before batch). Shuffle (a buffer as large as the data "
-       "set), then batch. Prefetch last.",
-    2: "an image's loss is -log of the probability the model gave its label: "
+       "set), then batch. Prefetch last."),
+    2: N_("an image's loss is -log of the probability the model gave its label: "
        "-np.log(probabilities[np.arange(n), labels]). Sort the images by it, largest first, with a "
-       "stable sort (np.argsort(-loss, kind='stable')), and keep the first k.",
+       "stable sort (np.argsort(-loss, kind='stable')), and keep the first k."),
 }
-INSTEAD = {1: "chain map, cache, map (the augmentation), shuffle, batch and prefetch on files yourself.",
-           2: "compute each image's cross-entropy with NumPy and sort by it."}
+INSTEAD = {1: N_("chain map, cache, map (the augmentation), shuffle, batch and prefetch on files yourself."),
+           2: N_("compute each image's cross-entropy with NumPy and sort by it.")}
 #: Exercise 1's made-up data set: files, batch size, epochs read.
 N_FILES, BATCH, EPOCHS = 48, 8, 3
 #: A well-shuffled batch spans most of the files: the mean range of 8 random files of 48 is
@@ -32,18 +33,19 @@ WELL_MIXED = 0.5
 
 def show_hint(exercise):
     """Print the hint of exercise 1 or 2."""
-    hint(HINTS[exercise])
+    hint(_(HINTS[exercise]))
 
 
 def _loss_cases(rng):
     """(name, probabilities, labels, k): random, k larger than n, all right, ties."""
     for n, classes, k in ((30, 4, 5), (12, 3, 20)):
         p = rng.dirichlet(np.ones(classes), size=n)
-        yield f"{n} images, {classes} classes, k={k}", p, rng.integers(classes, size=n), k
+        name = _("{n} images, {classes} classes, k={k}").format(n=n, classes=classes, k=k)
+        yield name, p, rng.integers(classes, size=n), k
     p = rng.dirichlet(np.ones(3), size=10)
-    yield "every prediction right (the losses still differ)", p, p.argmax(axis=1), 4
+    yield _("every prediction right (the losses still differ)"), p, p.argmax(axis=1), 4
     p = np.tile([[0.6, 0.3, 0.1]], (6, 1))
-    yield "equal losses (keep them in index order)", p, np.array([1, 0, 2, 1, 2, 0]), 3
+    yield _("equal losses (keep them in index order)"), p, np.array([1, 0, 2, 1, 2, 0]), 3
 
 
 def top_losses(probabilities, labels, k):
@@ -57,21 +59,22 @@ def check_top_losses(my_function):
     largest cross-entropy loss, largest first."""
     for name, p, y, k in _loss_cases(np.random.default_rng(2027)):
         got, problem = attempt(my_function, p.copy(), y.copy(), k, forbidden=(confident_mistakes,),
-                               shown=shown_code(__package__), instead=INSTEAD[2])
+                               shown=shown_code(__package__), instead=_(INSTEAD[2]))
         if problem:
             return verdict(False, "", problem)
         try:
             got = [int(i) for i in np.asarray(got).ravel()]
         except (TypeError, ValueError):
-            return verdict(False, "", "return the indices: a list or an array of whole numbers.")
+            return verdict(False, "", _("return the indices: a list or an array of whole numbers."))
         if got != top_losses(p, y, k).tolist():
             wrong_only = got == _most_confident_mistakes(p, y, k)
-            slip = (" Those are the most confident mistakes; a right prediction can have a large loss too, and "
-                    "a mistake's loss is about its label's probability, not the largest." if wrong_only else "")
-            return verdict(False, "", f"on the case '{name}' your indices are not the largest losses in "
-                                      f"order.{slip} exercises.show_hint(2) gives a hint.")
-    return verdict(True, "you found the images the model is most wrong about, right or not, in order, on four "
-                         "cases you had never seen.", "")
+            slip = (_(" Those are the most confident mistakes; a right prediction can have a large loss too, and "
+                      "a mistake's loss is about its label's probability, not the largest.") if wrong_only else "")
+            return verdict(False, "", _("on the case '{name}' your indices are not the largest losses in "
+                                        "order.{slip} exercises.show_hint(2) gives a hint.").format(name=name,
+                                                                                                    slip=slip))
+    return verdict(True, _("you found the images the model is most wrong about, right or not, in order, on four "
+                           "cases you had never seen."), "")
 
 
 def _most_confident_mistakes(p, y, k):
@@ -110,27 +113,29 @@ def _pipeline_problem(epochs, calls, augmented):
     for i, batches in enumerate(epochs, 1):
         seen = sorted(f for batch in batches for f in batch)
         if seen != files:
-            return f"epoch {i} did not give every file exactly once (it gave {len(seen)} of {N_FILES})."
+            return _("epoch {epoch} did not give every file exactly once (it gave {seen} of {files}).").format(
+                epoch=i, seen=len(seen), files=N_FILES)
         if any(len(batch) != BATCH for batch in batches):
-            return f"make batches of batch_size ({BATCH}) files."
+            return _("make batches of batch_size ({batch}) files.").format(batch=BATCH)
     if len(calls) != N_FILES:
-        return (f"decode ran {len(calls)} times for {N_FILES} files over {EPOCHS} epochs: decode "
-                "each file once and cache what it gives (cache after the map, not before).")
+        return _("decode ran {calls} times for {files} files over {epochs} epochs: decode each file once and "
+                 "cache what it gives (cache after the map, not before).").format(calls=len(calls), files=N_FILES,
+                                                                                  epochs=EPOCHS)
     if set(epochs[0]) == set(epochs[1]) == set(epochs[2]):
-        return ("every epoch has the same batches (in another order at best): shuffle the single "
-                "images after the cache and before batching, so each epoch makes new batches.")
+        return _("every epoch has the same batches (in another order at best): shuffle the single images after "
+                 "the cache and before batching, so each epoch makes new batches.")
     if not augmented:
-        return "your pipeline never augments: map augment over the images."
+        return _("your pipeline never augments: map augment over the images.")
     if any(shape != () for shape in augmented):
-        return "augment single images, not batches: map it before batch."
+        return _("augment single images, not batches: map it before batch.")
     if len(augmented) != N_FILES * EPOCHS:
-        return (f"augment ran {len(augmented)} times for {N_FILES} files over {EPOCHS} epochs: once the cache "
-                "holds the augmented images, every epoch sees the same ones. Augment after the cache.")
+        return _("augment ran {calls} times for {files} files over {epochs} epochs: once the cache holds the "
+                 "augmented images, every epoch sees the same ones. Augment after the cache.").format(
+                     calls=len(augmented), files=N_FILES, epochs=EPOCHS)
     spread = np.mean([max(batch) - min(batch) for batches in epochs for batch in batches])
     if spread < WELL_MIXED * N_FILES:
-        return ("your batches hold files that sit close together in the folder's order (a folder is "
-                "sorted by class, so such batches hold one class or two): give shuffle a buffer as "
-                "large as the data set.")
+        return _("your batches hold files that sit close together in the folder's order (a folder is sorted by "
+                 "class, so such batches hold one class or two): give shuffle a buffer as large as the data set.")
     return None
 
 
@@ -144,17 +149,18 @@ def check_pipeline(my_pipeline):
     augment, augmented = _counted("augment")
     files = tf.data.Dataset.range(N_FILES)
     data, problem = attempt(my_pipeline, files, decode, augment, BATCH, 7, forbidden=(dataset,),
-                            shown=shown_code(__package__), instead=INSTEAD[1])
+                            shown=shown_code(__package__), instead=_(INSTEAD[1]))
     if problem:
         return verdict(False, "", problem)
     if not isinstance(data, tf.data.Dataset):
-        return verdict(False, "", f"return a tf.data.Dataset, not {type(data).__name__}.")
+        return verdict(False, "", _("return a tf.data.Dataset, not {type}.").format(type=type(data).__name__))
     try:
         epochs = _epochs(data)
     except Exception as error:  # the learner's pipeline failed while reading
-        return verdict(False, "", f"reading your data set raised {error_text(error)}")
+        return verdict(False, "", _("reading your data set raised {error}").format(error=error_text(error)))
     problem = _pipeline_problem(epochs, calls, augmented)
     if problem:
-        return verdict(False, "", problem + " exercises.show_hint(1) gives a hint.")
-    return verdict(True, f"decode ran once per file ({N_FILES} times in {EPOCHS} epochs), augment once per "
-                         f"image and epoch ({N_FILES * EPOCHS} times), and every epoch made new batches.", "")
+        return verdict(False, "", problem + _(" exercises.show_hint(1) gives a hint."))
+    return verdict(True, _("decode ran once per file ({files} times in {epochs} epochs), augment once per image "
+                           "and epoch ({augmented} times), and every epoch made new batches.").format(
+                               files=N_FILES, epochs=EPOCHS, augmented=N_FILES * EPOCHS), "")

@@ -10,27 +10,28 @@ import numpy as np
 
 from course_lib.core.cnn import build_cnn
 from course_lib.core.exercises import attempt, hint, shown_code, verdict
+from course_lib.core.language import N_, _
 from course_lib.core.layers import freeze, set_trainable, train_only, unfreeze
 from course_lib.methods import parameter_efficient as pe
 
 HINTS = {
-    1: "a variable trains only if its layer is trainable and the variable is: set model.trainable = "
+    1: N_("a variable trains only if its layer is trainable and the variable is: set model.trainable = "
        "True, then for each layer set layer.trainable = True if it has a variable named 'bias', "
        "'gamma' or 'beta' (variable.name) and False otherwise, and in the kept layers set "
-       "variable.trainable = False for every other variable. Return the model.",
-    2: "the update is (alpha / rank) times A @ B, with A the layer's lora_kernel_a and B its "
+       "variable.trainable = False for every other variable. Return the model."),
+    2: N_("the update is (alpha / rank) times A @ B, with A the layer's lora_kernel_a and B its "
        "lora_kernel_b (.numpy() gives arrays). np.matmul multiplies over the last axis of A, so "
        "it works for a Dense kernel (d_in, d_out) and a Conv2D kernel (k, k, c_in, c_out) alike; "
-       "the frozen W is layer._kernel, not layer.kernel (which already adds the update).",
-    3: "enable_lora(rank) on a layer whose kernel has shape (..., d_in_last, d_out) adds A of the "
+       "the frozen W is layer._kernel, not layer.kernel (which already adds the update)."),
+    3: N_("enable_lora(rank) on a layer whose kernel has shape (..., d_in_last, d_out) adds A of the "
        "kernel's shape with its last axis replaced by rank, and B of shape (rank, d_out); A, B and "
-       "the bias train. np.prod(kernel.shape[:-1]) is the rows of A.",
+       "the bias train. np.prod(kernel.shape[:-1]) is the rows of A."),
 }
 
 
 def show_hint(exercise):
     """Print the hint of exercise 1, 2 or 3."""
-    hint(HINTS[exercise])
+    hint(_(HINTS[exercise]))
 
 
 def _trainable_paths(model):
@@ -41,14 +42,14 @@ def _trainable_paths(model):
 
 def _fresh_models():
     """Small course CNNs the learner has not seen, in three starting states."""
-    yield "a model with every layer trainable", build_cnn(filters=(4, 8), units=16, seed=21)
+    yield N_("a model with every layer trainable"), build_cnn(filters=(4, 8), units=16, seed=21)
     whole = build_cnn(filters=(6, 10), units=12, seed=22)
     whole.trainable = False
-    yield "a model frozen as a whole (model.trainable = False)", whole
+    yield N_("a model frozen as a whole (model.trainable = False)"), whole
     heads_only = build_cnn(filters=(4, 6), units=8, seed=23)
     for layer in heads_only.layers:
         layer.trainable = layer.name == "head"
-    yield "a model whose head alone trains", heads_only
+    yield N_("a model whose head alone trains"), heads_only
 
 
 #: The variables exercise 1 lets train: the biases, and BatchNorm's scale and offset.
@@ -66,21 +67,22 @@ def check_bitfit_batchnorm(my_bitfit_batchnorm):
         biases = {f"{layer.name}/{v.name}" for layer in model.layers for v in layer.weights
                   if v.name in BITFIT_BATCHNORM}
         got, problem = attempt(my_bitfit_batchnorm, model, forbidden=forbidden, shown=shown_code(__package__),
-                               instead="let the biases and BatchNorm's gamma and beta train, with the flags")
+                               instead=_("let the biases and BatchNorm's gamma and beta train, with the flags"))
         if problem:
             return verdict(False, "", problem)
         if not isinstance(got, keras.Model):
-            return verdict(False, "", f"on {name} your function returned a {type(got).__name__}; "
-                                      "return the Keras model.")
+            return verdict(False, "", _("on {name} your function returned a {type}; return the Keras "
+                                        "model.").format(name=_(name), type=type(got).__name__))
         trained = _trainable_paths(got) if got.trainable else set()
         missing, extra = sorted(biases - trained), sorted(trained - biases)
         if missing or extra:
-            return verdict(False, "", f"on {name}: "
-                           + (f"these do not train: {missing[:3]}. " if missing else "")
-                           + (f"these train but are neither biases nor gamma/beta: {extra[:3]}. " if extra else "")
+            return verdict(False, "", _("on {name}: ").format(name=_(name))
+                           + (_("these do not train: {names}. ").format(names=missing[:3]) if missing else "")
+                           + (_("these train but are neither biases nor gamma/beta: {names}. ").format(
+                               names=extra[:3]) if extra else "")
                            + "show_hint(1).")
-    return verdict(True, "only the biases and BatchNorm's gamma and beta train, on three models that "
-                         "started frozen in different ways.", "")
+    return verdict(True, _("only the biases and BatchNorm's gamma and beta train, on three models that "
+                           "started frozen in different ways."), "")
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -99,7 +101,7 @@ def _lora_layers():
     conv.enable_lora(2, lora_alpha=7)
     for layer in (dense, conv):
         layer.lora_kernel_b.assign(rng.normal(size=layer.lora_kernel_b.shape).astype("float32"))
-    return {"a Dense layer (rank 3, alpha 5)": dense, "a Conv2D layer (rank 2, alpha 7)": conv}
+    return {N_("a Dense layer (rank 3, alpha 5)"): dense, N_("a Conv2D layer (rank 2, alpha 7)"): conv}
 
 
 def check_merge(my_merge):
@@ -116,22 +118,24 @@ def check_merge(my_merge):
                 * np.matmul(layer.lora_kernel_a.numpy(), layer.lora_kernel_b.numpy()))
         got, problem = attempt(my_merge, layer, forbidden=forbidden)
         if problem:
-            return verdict(False, "", problem.replace("the course's own", "Keras's own"))
+            return verdict(False, "", problem.replace(_("the course's own"), _("Keras's own")))
         try:
             got = np.asarray(got, dtype="float64")
         except (TypeError, ValueError):
-            return verdict(False, "", f"on {name} return an array of numbers, the merged kernel.")
+            return verdict(False, "", _("on {name} return an array of numbers, the merged kernel.").format(
+                name=_(name)))
         if got.shape != want.shape:
-            return verdict(False, "", f"on {name} the merged kernel has the kernel's shape {want.shape}; "
-                                      f"yours has shape {got.shape}. show_hint(2).")
+            return verdict(False, "", _("on {name} the merged kernel has the kernel's shape {want}; yours has "
+                                        "shape {got}. show_hint(2).").format(name=_(name), want=want.shape,
+                                                                             got=got.shape))
         if np.allclose(got, layer._kernel.numpy(), atol=1e-6):
-            return verdict(False, "", f"on {name} yours is the frozen kernel W alone: add the update. "
-                                      "show_hint(2).")
+            return verdict(False, "", _("on {name} yours is the frozen kernel W alone: add the update. "
+                                        "show_hint(2).").format(name=_(name)))
         if not np.allclose(got, want, rtol=1e-4, atol=1e-5):
-            return verdict(False, "", f"on {name} yours is not W + (alpha / rank) A B: check the "
-                                      "scale alpha / rank. show_hint(2).")
-    return verdict(True, "W + (alpha / r) A B, on a Dense and a Conv2D layer with their own ranks "
-                         "and scales.", "")
+            return verdict(False, "", _("on {name} yours is not W + (alpha / rank) A B: check the scale alpha / "
+                                        "rank. show_hint(2).").format(name=_(name)))
+    return verdict(True, _("W + (alpha / r) A B, on a Dense and a Conv2D layer with their own ranks "
+                           "and scales."), "")
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -152,13 +156,14 @@ def check_lora_count(my_count):
         model = build_cnn(filters=filters, units=units, seed=31)
         want = pe.budget(pe.with_lora(model, rank=rank, layers=layers), model).trainable
         got, problem = attempt(my_count, model, layers, rank, forbidden=forbidden)
-        case = f"for rank {rank} on {', '.join(layers)} of a CNN with filters {filters}"
+        case = _("for rank {rank} on {layers} of a CNN with filters {filters}").format(
+            rank=rank, layers=", ".join(layers), filters=filters)
         if problem:
             return verdict(False, "", problem)
         if not isinstance(got, (int, float, np.number)) or got != want:
             biases = sum(int(np.prod(model.get_layer(n).bias.shape)) for n in layers)
-            told = " (the biases train too)" if got == want - biases else ""
-            return verdict(False, "", f"{case} your count {got!r} is not the number of weights that "
-                                      f"train{told}. show_hint(3).")
-    return verdict(True, "A, B and the biases of the chosen layers, on three CNNs, layer choices "
-                         "and ranks.", "")
+            told = _(" (the biases train too)") if got == want - biases else ""
+            return verdict(False, "", _("{case} your count {count} is not the number of weights that "
+                                        "train{told}. show_hint(3).").format(case=case, count=repr(got), told=told))
+    return verdict(True, _("A, B and the biases of the chosen layers, on three CNNs, layer choices "
+                           "and ranks."), "")

@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
+from course_lib.core.language import N_, _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
 
 #: Each family of methods its colour and marker (an arm belongs to the family its name starts
@@ -19,7 +20,7 @@ def family_style(arm):
     return next((style for name, style in FAMILIES.items() if arm.startswith(name)), BASELINE)
 
 
-def accuracy_vs_share(report, shares, live=None, measured="mnist_m test accuracy"):
+def accuracy_vs_share(report, shares, live=None, measured=N_("mnist_m test accuracy")):
     """Every arm a point at (trainable share, median accuracy), its bar the range over seeds.
 
     Args:
@@ -52,13 +53,13 @@ def accuracy_vs_share(report, shares, live=None, measured="mnist_m test accuracy
                     fontsize=FONT_SIZE - 2, color=colour)
     for arm, (share, value) in (live or {}).items():
         ax.plot([share], [value], "*", markerfacecolor="none", markeredgecolor="black", markersize=16,
-                label=f"{arm}: this notebook's run")
+                label=_("{arm}: this notebook's run").format(arm=arm))
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda share, _: f"{100 * share:g}%"))
-    ax.set_xlabel("share of the source model's weights that train (log scale)")
-    ax.set_ylabel(measured)
-    ax.set_title(f"What each method trains and what it reaches: median and range over seeds "
-                 f"{', '.join(map(str, report.seeds))}")
+    ax.set_xlabel(_("share of the source model's weights that train (log scale)"))
+    ax.set_ylabel(_(measured))
+    ax.set_title(_("What each method trains and what it reaches: median and range over seeds {seeds}").format(
+        seeds=", ".join(map(str, report.seeds))))
     if live:
         ax.legend(loc="lower right", fontsize=FONT_SIZE - 2)
     style_axes(ax)

@@ -24,6 +24,7 @@ import time
 
 from course_lib import publishing
 from course_lib.core import checks
+from course_lib.core.language import N_, _
 from course_lib.core.plots import FONT_SIZE, style_axes
 from course_lib.methods import fine_tuning as ft
 from course_lib.methods import parameter_efficient as pe
@@ -34,6 +35,9 @@ METHODS = {"probe": ("probe", {}), "full": ("full", {}), "BitFit": ("bitfit", {}
            "BitFit + BatchNorm": ("bitfit", {"batchnorm": True}), "LoRA": ("lora", {}),
            "adapters": ("adapters", {})}
 RANKS = (1, 32)
+#: The columns of the table of runs: each row's keys, shown through ``_()`` as the table's headings.
+COLUMNS = (N_("run"), N_("setting"), N_("trainable"), N_("share"), N_("bytes per task"), N_("rate"),
+           N_("val_accuracy"), N_("seconds"))
 
 
 def lora_layers(model):
@@ -77,7 +81,7 @@ class BudgetState:
         """The setting as the table names it, e.g. ``LoRA r4 on block1_conv, block2_conv``."""
         if self.method != "LoRA":
             return self.method
-        return f"LoRA r{self.rank} on {', '.join(self.layers)}"
+        return _("LoRA r{rank} on {layers}").format(rank=self.rank, layers=", ".join(self.layers))
 
     def model(self):
         """The model the setting trains, frozen as its method says."""
@@ -94,8 +98,8 @@ class BudgetState:
         """One line, e.g. ``LoRA r4 on ...: trains 852 weights (0.78 % of the model); a task stores
         3,408 bytes``."""
         b = self.budget()
-        return (f"{self.label}: trains {b.trainable:,} weights ({b.share:.2%} of the model); "
-                f"a task stores {b.bytes_per_task:,} bytes")
+        return _("{setting}: trains {trainable:,} weights ({share:.2%} of the model); a task stores {bytes:,} "
+                 "bytes").format(setting=self.label, trainable=b.trainable, share=b.share, bytes=b.bytes_per_task)
 
     def train(self):
         """Fine-tune the setting's model at the middle rate of its grid; append and return its row."""
@@ -120,10 +124,10 @@ class BudgetState:
         """The runs as ``<table class="course-results">``, one row per run."""
         import pandas as pd
 
-        columns = ["run", "setting", "trainable", "share", "bytes per task", "rate", "val_accuracy", "seconds"]
-        frame = pd.DataFrame(self.runs, columns=columns)
+        frame = pd.DataFrame(self.runs, columns=list(COLUMNS))
         frame["share"] = frame["share"].map(lambda s: f"{s:.2%}")
         frame["val_accuracy"] = frame["val_accuracy"].map(lambda v: f"{v:.3f}")
+        frame.columns = [_(column) for column in COLUMNS]
         return frame.to_html(index=False, border=0, classes="course-results", escape=True)
 
     def figure(self):
@@ -140,9 +144,9 @@ class BudgetState:
         ax.set_xscale("log")
         ax.set_xlim(1e-3, 2)
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
-        ax.set_xlabel("share of the weights that train (log scale)")
-        ax.set_ylabel("mnist_m validation accuracy")
-        ax.set_title("Your runs" if self.runs else "Your runs: press Train")
+        ax.set_xlabel(_("share of the weights that train (log scale)"))
+        ax.set_ylabel(_("mnist_m validation accuracy"))
+        ax.set_title(_("Your runs") if self.runs else _("Your runs: press Train"))
         style_axes(ax)
         figure.tight_layout()
         return figure
@@ -158,13 +162,13 @@ def budget_widget(source, task, seed=0, steps=ft.DEFAULT_STEPS):
     import ipywidgets as widgets
 
     state = BudgetState(source, task, seed=seed, steps=steps)
-    method = widgets.Dropdown(options=list(METHODS), value=state.method, description="method")
-    rank = widgets.IntSlider(value=state.rank, min=RANKS[0], max=RANKS[1], description="LoRA rank",
+    method = widgets.Dropdown(options=list(METHODS), value=state.method, description=_("method"))
+    rank = widgets.IntSlider(value=state.rank, min=RANKS[0], max=RANKS[1], description=_("LoRA rank"),
                              continuous_update=False)
     layers = widgets.SelectMultiple(options=lora_layers(source), value=state.layers,
-                                    description="LoRA layers", rows=4)
-    count, status = widgets.HTML(), widgets.HTML("ready")
-    train = widgets.Button(description="Train", button_style="primary")
+                                    description=_("LoRA layers"), rows=4)
+    count, status = widgets.HTML(), widgets.HTML(_("ready"))
+    train = widgets.Button(description=_("Train"), button_style="primary")
     picture = widgets.Image(format="png")
     table = widgets.HTML()
     for item, name in ((method, "method"), (rank, "rank"), (layers, "layers"), (count, "count")):
@@ -182,21 +186,22 @@ def budget_widget(source, task, seed=0, steps=ft.DEFAULT_STEPS):
         try:
             action()
         except Exception as error:  # show any failure; the widget stays usable
-            status.value = f"<b>Could not do that</b>: {html.escape(type(error).__name__)}: {html.escape(str(error))}"
+            status.value = _("<b>Could not do that</b>: {error}").format(
+                error=f"{html.escape(type(error).__name__)}: {html.escape(str(error))}")
 
-    def on_setting(*_):
+    def on_setting(*change):
         def change():
             state.set(method.value, rank.value, layers.value)
             rank.disabled = layers.disabled = state.method != "LoRA"
             count.value = html.escape(state.text())
         guarded(change)
 
-    def on_train(*_):
+    def on_train(*clicked):
         def run():
-            status.value = f"training {html.escape(state.label)} ..."
+            status.value = _("training {setting} ...").format(setting=html.escape(state.label))
             row = state.train()
-            status.value = (f"run {row['run']}: validation accuracy {row['val_accuracy']:.3f} "
-                            f"in {row['seconds']:.1f} s")
+            status.value = _("run {run}: validation accuracy {accuracy:.3f} in {seconds:.1f} s").format(
+                run=row["run"], accuracy=row["val_accuracy"], seconds=row["seconds"])
             show_runs()
         guarded(run)
 
