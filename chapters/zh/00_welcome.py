@@ -62,23 +62,22 @@ course_lib.check_env("00_welcome")
 # 本课程所依据的源文（一篇中文博客文章，各章即以其术语命名）把这些方法分为特征提取、任务微调和迁移网络三类。源文的讲解有些地方比较混乱；每一章都会讲授标准的做法，并善意地指出源文错在哪里。
 
 # %% [markdown] tags=["sync:course-map"]
-# ## The course map
+# ## 课程地图
 #
-# | chapter | in one line |
+# | 章节 | 一句话概括 |
 # |---|---|
-# | 00 welcome | domains and tasks, the source model, and the gap it meets on a new domain |
-# | [01 feature extraction](01_feature_extraction.ipynb) | reuse the source model's features, frozen, with a new head for a new task |
-# | [02 task fine-tuning](02_task_fine_tuning.ipynb) | let some of the extractor learn, and see how much it gains and what it forgets |
-# | [03 fine-tuning in practice](03_fine_tuning_in_practice.ipynb) | BatchNorm, a learning rate per block, gradual unfreezing, label smoothing and activations, each measured against plain fine-tuning |
-# | [04 transfer networks](04_transfer_networks.ipynb) | share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels |
-# | [05 self-training and source-free adaptation](05_self_training_and_source_free.ipynb) | learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data |
-# | [06 domain adaptation](06_domain_adaptation.ipynb) | domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD |
-# | [07 when transfer helps and when it hurts](07_when_transfer_helps.ipynb) | how many target labels, negative transfer, overfitting, imbalance, and which layers transfer |
-# | [08 your own images](08_your_own_images.ipynb) | a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model |
-# | [09 parameter-efficient fine-tuning](09_parameter_efficient.ipynb) | train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy |
+# | 00 欢迎 | 域与任务、源模型，以及它在新域上遇到的差距 |
+# | [01 特征提取](01_feature_extraction.ipynb) | 冻结并复用源模型的特征，为新任务配上新的分类头 |
+# | [02 任务微调](02_task_fine_tuning.ipynb) | 让特征提取器的一部分继续学习，看看它得到多少、遗忘什么 |
+# | [03 微调实战](03_fine_tuning_in_practice.ipynb) | BatchNorm、逐块学习率、逐步解冻、标签平滑与激活函数，每一项都与普通微调对比测量 |
+# | [04 迁移网络](04_transfer_networks.ipynb) | 在域之间共享嵌入，把冻结的源域分支与目标域分支融合，并在输入通道之间复用卷积核 |
+# | [05 自训练与无源域适应](05_self_training_and_source_free.ipynb) | 从无标签的目标域学习：AdaBN、自训练，以及不用源域数据的适应 |
+# | [06 域适配](06_domain_adaptation.ipynb) | 用有标签的源域数据和无标签的目标域数据做域适配：DANN、Deep CORAL 与 MMD |
+# | [07 迁移何时有益，何时有害](07_when_transfer_helps.ipynb) | 需要多少目标域标签、负迁移、过拟合、类别不均衡，以及哪些层可以迁移 |
+# | [08 你自己的图像](08_your_own_images.ipynb) | 在一个照片文件夹上使用 ImageNet 预训练骨干网络，从文件夹一直到导出的模型 |
+# | [09 参数高效微调](09_parameter_efficient.ipynb) | 只训练源模型的一小部分，或给它加一个小附件：LP-FT、BitFit、LoRA 与适配器，各自给出所训练权重的占比与准确率 |
 #
-# Each chapter is built to run within 90 s on one CPU once the course's cache is warm. Words in two languages:
-# [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# 课程缓存预热后，每一章都能在单个 CPU 上于 90 秒内运行完。双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。
 
 # %% [markdown]
 # ## 三个域
@@ -226,11 +225,7 @@ if exercises.check_parity_gap(my_parity_gap):
 # 3. 从你自己的领域举一个例子：源和目标任务相同、域不同。
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/00_welcome.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/00_welcome.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/00_welcome.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/00_welcome.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/00_welcome.ipynb)）。
 #
-# **Next:** [01 · feature extraction](01_feature_extraction.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/01_feature_extraction.ipynb)):
-# reuse the source model's features, frozen, with a new head for a new task.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[01 · 特征提取](01_feature_extraction.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/01_feature_extraction.ipynb)）：冻结并复用源模型的特征，为新任务配上新的分类头。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

@@ -56,7 +56,7 @@ course_lib.check_env("01_feature_extraction")
 #
 # 因为 $\theta$ 从不改变，目标图像的特征只需计算**一次**；之后分类头在一个小数组上训练，大约一秒钟即可完成。
 #
-# 本章的设定：源模型只学过 `mnist_m` 的数字 0-4。目标是**在同类图像上的一个新任务**，即 `mnist_m` 的数字 5-9（输入空间和风格相同；严格说 $P(X)$ 也不同，见第 00 章），每个类别只有**少量有标签的图像**：10<!-- fact: .experiments:TRAIN_PER_CLASS --> 张用于训练，10<!-- fact: .experiments:VALIDATION_PER_CLASS --> 张用于 **验证**（下面的每一个选择都在这些图像上做出），测试集则只在最后使用一次。
+# 本章的设定：源模型只学过 `mnist_m` 的数字 0-4。目标是**在同类图像上的一个新任务**，即 `mnist_m` 的数字 5-9（输入空间和风格相同；严格说 $P(X)$ 也不同，见第 00 章），每个类别只有**少量有标签的图像**10<!-- fact: .experiments:TRAIN_PER_CLASS --> 10<!-- fact: .experiments:VALIDATION_PER_CLASS --> 张用于 **验证**（下面的每一个选择都在这些图像上做出），测试集则只在最后使用一次。
 
 # %%
 import dataclasses
@@ -164,7 +164,7 @@ assert head_params * 20 <= scratch_params
 # %% [markdown]
 # ### 值得注意的地方
 #
-# - **新任务，同类图像**：在 0-4 上学到的卷积块会寻找笔画、曲线，并学会了忽略照片背景；这些对 5-9 同样有用，50<!-- fact: .experiments:TRAIN_IMAGES --> 个标签就足以在其上训练一个分类头。从头训练的网络则必须从同样的 50<!-- fact: .experiments:TRAIN_IMAGES --> 张图像中学会这一切，而且要拟合的参数多出许多倍（见上面打印的数字）。
+# - **新任务，同类图像**：在 0-4 上学到的卷积块会寻找笔画、曲线，并学会了忽略照片背景；这些对 5-9 50<!-- fact: .experiments:TRAIN_IMAGES --> 个标签就足以在其上训练一个分类头。从头训练的网络则必须从同样的 50<!-- fact: .experiments:TRAIN_IMAGES --> 张图像中学会这一切，而且要拟合的参数多出许多倍（见上面打印的数字）。
 # - **新的域**：MNIST 源模型的滤波器是为白底黑字的笔画而生的；在照片上，冻结的提取器并不比从头训练好。让预训练的层也动起来（微调，第 02 章）在那里效果更好；第 05 章和第 06 章则转而利用成千上万张*无标签*的目标图像。
 # - 源文（其第 2 部分）说共享特征提取器的方法是「利用目标域数据对特征提取器的参数进行微调」。这混淆了两种技术：共享*特征提取器*是保持冻结的（如本章所示）；更新它就是*微调*，即第 02 章的内容。源文的公式还输入了一个未加定义的 $X_{st}$；本章第 1 节中的公式是标准写法。
 
@@ -209,11 +209,7 @@ exercises.check_head_parameters(my_head_parameters);
 # 3. 新的域上的比较打成了平手。请举出后面章节在那里做得更好的两种方法。
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/01_feature_extraction.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/01_feature_extraction.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/01_feature_extraction.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/01_feature_extraction.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/01_feature_extraction.ipynb)）。
 #
-# **Next:** [02 · task fine-tuning](02_task_fine_tuning.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/02_task_fine_tuning.ipynb)):
-# let some of the extractor learn, and see how much it gains and what it forgets.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[02 · 任务微调](02_task_fine_tuning.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/02_task_fine_tuning.ipynb)）：让特征提取器的一部分继续学习，看看它得到多少、遗忘什么。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

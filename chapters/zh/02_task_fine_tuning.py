@@ -359,11 +359,7 @@ print(results.beside(strategies, {"full": tested}))
 # 5. 哪个微调后的模型对源任务遗忘得最少？为什么是它？
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/02_task_fine_tuning.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/02_task_fine_tuning.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/02_task_fine_tuning.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/02_task_fine_tuning.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/02_task_fine_tuning.ipynb)）。
 #
-# **Next:** [03 · fine-tuning in practice](03_fine_tuning_in_practice.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/03_fine_tuning_in_practice.ipynb)):
-# BatchNorm, a learning rate per block, gradual unfreezing, label smoothing and activations, each measured against plain fine-tuning.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[03 · 微调实战](03_fine_tuning_in_practice.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/03_fine_tuning_in_practice.ipynb)）：BatchNorm、逐块学习率、逐步解冻、标签平滑与激活函数，每一项都与普通微调对比测量。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

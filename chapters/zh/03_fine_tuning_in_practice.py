@@ -305,11 +305,7 @@ for way in ways:
 # 5. 为什么在预训练模型中把 ReLU 换成 GELU 几乎无害，而换成 tanh 却不是？
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/03_fine_tuning_in_practice.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_fine_tuning_in_practice.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/03_fine_tuning_in_practice.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/03_fine_tuning_in_practice.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/03_fine_tuning_in_practice.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/03_fine_tuning_in_practice.ipynb)）。
 #
-# **Next:** [04 · transfer networks](04_transfer_networks.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/04_transfer_networks.ipynb)):
-# share an embedding between domains, fuse a frozen source branch with a target branch, and reuse kernels across input channels.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[04 · 迁移网络](04_transfer_networks.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/04_transfer_networks.ipynb)）：在域之间共享嵌入，把冻结的源域分支与目标域分支融合，并在输入通道之间复用卷积核。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

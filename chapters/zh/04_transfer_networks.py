@@ -495,11 +495,7 @@ assert live[chapter.ARM_PHOTO_TAUGHT].value - few_labels > 0.05
 # 5. 复制的模型的验证曲线在第一个 epoch 之后下降。网络中首先改变的是什么，为什么？
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/04_transfer_networks.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_transfer_networks.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/04_transfer_networks.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/04_transfer_networks.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/04_transfer_networks.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/04_transfer_networks.ipynb)）。
 #
-# **Next:** [05 · self-training and source-free adaptation](05_self_training_and_source_free.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/05_self_training_and_source_free.ipynb)):
-# learn from an unlabelled target: AdaBN, self-training, and adaptation without the source data.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[05 · 自训练与无源域适应](05_self_training_and_source_free.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/05_self_training_and_source_free.ipynb)）：从无标签的目标域学习：AdaBN、自训练，以及不用源域数据的适应。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

@@ -506,11 +506,7 @@ exercises.check_blended_adabn(my_blended_adabn);
 # 5. 信息最大化的多样性项防止了什么？没有它，一个坍缩的批次的损失会是多少？
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/05_self_training_and_source_free.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_self_training_and_source_free.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/05_self_training_and_source_free.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/05_self_training_and_source_free.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/05_self_training_and_source_free.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/05_self_training_and_source_free.ipynb)）。
 #
-# **Next:** [06 · domain adaptation](06_domain_adaptation.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/06_domain_adaptation.ipynb)):
-# domain adaptation with labelled source and unlabelled target data: DANN, Deep CORAL and MMD.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[06 · 域适配](06_domain_adaptation.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/06_domain_adaptation.ipynb)）：用有标签的源域数据和无标签的目标域数据做域适配：DANN、Deep CORAL 与 MMD。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

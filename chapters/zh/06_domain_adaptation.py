@@ -427,11 +427,7 @@ exercises.check_reversal(MyReversal);
 # 4. 一位同事报告了 DANN 在目标域测试准确率最好的那个 $\lambda_{\max}$ 下的结果。这个数字有什么问题？你会改为报告什么？
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/06_domain_adaptation.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_domain_adaptation.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/06_domain_adaptation.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/06_domain_adaptation.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/06_domain_adaptation.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/06_domain_adaptation.ipynb)）。
 #
-# **Next:** [07 · when transfer helps and when it hurts](07_when_transfer_helps.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/07_when_transfer_helps.ipynb)):
-# how many target labels, negative transfer, overfitting, imbalance, and which layers transfer.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[07 · 迁移何时有益，何时有害](07_when_transfer_helps.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/07_when_transfer_helps.ipynb)）：需要多少目标域标签、负迁移、过拟合、类别不均衡，以及哪些层可以迁移。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

@@ -511,11 +511,7 @@ exercises.check_transplant(my_transplant);
 # 5. AnB 在 $k = 3$ 处下降，BnB 在 $k = 3$ 处没有。这告诉了你哪些单看 AnB 无法知道的东西？
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/07_when_transfer_helps.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_when_transfer_helps.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/07_when_transfer_helps.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/07_when_transfer_helps.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/07_when_transfer_helps.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/07_when_transfer_helps.ipynb)）。
 #
-# **Next:** [08 · your own images](08_your_own_images.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/08_your_own_images.ipynb)):
-# a pretrained ImageNet backbone on a folder of photos, from the folder to an exported model.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[08 · 你自己的图像](08_your_own_images.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/08_your_own_images.ipynb)）：在一个照片文件夹上使用 ImageNet 预训练骨干网络，从文件夹一直到导出的模型。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

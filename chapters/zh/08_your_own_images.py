@@ -463,11 +463,7 @@ gc.collect()  # now (Keras models hold reference cycles)
 # **轮到你了**：把 `MY_FOLDER` 设为一个装着你自己照片的文件夹，再运行一次这个 notebook。
 
 # %% [markdown] tags=["sync:next"]
-# The solutions are apart, so that Run All never shows them: `chapters/solutions/08_your_own_images.ipynb`
-# ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/solutions/08_your_own_images.ipynb),
-# [on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/solutions/08_your_own_images.ipynb)).
+# 参考答案单独存放，这样“全部运行”时不会显示它们：`chapters/zh/solutions/08_your_own_images.ipynb`（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/08_your_own_images.ipynb)，[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/solutions/08_your_own_images.ipynb)）。
 #
-# **Next:** [09 · parameter-efficient fine-tuning](09_parameter_efficient.ipynb)
-# ([on Colab](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/09_parameter_efficient.ipynb)):
-# train a small part of the source model, or a small addition to it: LP-FT, BitFit, LoRA and adapters, each with its share of the weights and its accuracy.
-# Words in two languages: [GLOSSARY.md](GLOSSARY.md) ([on GitHub](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)).
+# **下一章**：[09 · 参数高效微调](09_parameter_efficient.ipynb)（[在 Colab 中](https://colab.research.google.com/github/transfer-learning-hands-on/course/blob/main/chapters/zh/09_parameter_efficient.ipynb)）：只训练源模型的一小部分，或给它加一个小附件：LP-FT、BitFit、LoRA 与适配器，各自给出所训练权重的占比与准确率。
+# 双语术语表：[GLOSSARY.md](../GLOSSARY.md)（[在 GitHub 上](https://github.com/transfer-learning-hands-on/course/blob/main/chapters/GLOSSARY.md)）。

@@ -134,11 +134,11 @@ def guide_table():
     return "\n".join(["| " + " | ".join(header) + " |", "|---|---|---|", *rows])
 
 
-def glossary_link(code):
-    """The glossary (one, in both languages) as a chapter of the edition of ``code`` links it."""
-    on_github = _("on GitHub")
-    return (f"[GLOSSARY.md]({'../' * EDITIONS[code].count('/')}GLOSSARY.md) "
-            f"([{on_github}]({github_url('chapters/GLOSSARY.md')})).")
+def glossary_links(code):
+    """The fields of a sentence linking the glossary (one, in both languages) from a chapter of the
+    edition of ``code``: ``{glossary}`` relative to the chapter, ``{glossary_github}``."""
+    return {"glossary": f"{'../' * EDITIONS[code].count('/')}GLOSSARY.md",
+            "glossary_github": github_url("chapters/GLOSSARY.md")}
 
 
 def course_map(holder, code="en"):
@@ -149,32 +149,29 @@ def course_map(holder, code="en"):
     return "\n".join([
         "## " + _("The course map"), "", "| " + _("chapter") + " | " + _("in one line") + " |", "|---|---|", *rows, "",
         _("Each chapter is built to run within {budget} s on one CPU once the course's cache is warm. "
-          "Words in two languages:").format(budget=budget),
-        glossary_link(code)])
+          "Words in two languages:\n[GLOSSARY.md]({glossary}) ([on GitHub]({glossary_github}))."
+          ).format(budget=budget, **glossary_links(code))])
 
 
 def closing_cell(ending, code="en"):
     """The last cell of the chapter ``ending``, in ``code``: where its solutions are, and the chapter after it."""
     after = [c for c in CHAPTERS if c.number == ending.number + 1]
     solutions = ending.solutions_in(code)
-    on_github, on_colab, next_ = _("on GitHub"), _("on Colab"), _("Next:")
-    lines = [
-        _("The solutions are apart, so that Run All never shows them: `{path}`").format(path=solutions),
-        f"([{on_github}]({github_url(solutions)}),",
-        f"[{on_colab}]({publishing.colab_url(solutions)})).", ""]
+    parts = [_("The solutions are apart, so that Run All never shows them: `{path}`\n([on GitHub]({github}),\n"
+               "[on Colab]({colab})).").format(path=solutions, github=github_url(solutions),
+                                               colab=publishing.colab_url(solutions))]
     if after:
         following = after[0]
-        lines += [f"**{next_}** [{label(following)}]({following.name}.ipynb)",
-                  f"([{on_colab}]({publishing.colab_url(following.notebook_in(code))})):",
-                  f"{_(following.summary)}."]
+        parts.append(_("**Next:** [{label}]({file})\n([on Colab]({colab})):\n{summary}.").format(
+            label=label(following), file=f"{following.name}.ipynb", summary=_(following.summary),
+            colab=publishing.colab_url(following.notebook_in(code))))
     else:
         first = CHAPTERS[0]
-        back = _("course map in chapter {number:02d}").format(number=first.number)
-        lines += [f"**{next_}** " + _("this was the last chapter. Back to the"),
-                  f"[{back}]({first.name}.ipynb)",
-                  f"([{on_colab}]({publishing.colab_url(first.notebook_in(code))}))."]
-    lines.append(_("Words in two languages:") + " " + glossary_link(code))
-    return "\n".join(lines)
+        parts.append(_("**Next:** this was the last chapter. Back to the\n[course map in chapter {number:02d}]({file})\n"
+                       "([on Colab]({colab})).").format(number=first.number, file=f"{first.name}.ipynb",
+                                                      colab=publishing.colab_url(first.notebook_in(code))))
+    glossary = _("Words in two languages: [GLOSSARY.md]({glossary}) ([on GitHub]({glossary_github})).")
+    return "\n\n".join(parts[:1] + ["\n".join(parts[1:] + [glossary.format(**glossary_links(code))])])
 
 
 #: A number in a chapter's prose that the code defines: the value, then the comment naming it.
