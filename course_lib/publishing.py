@@ -21,6 +21,7 @@ import io
 import json
 from pathlib import Path
 
+from course_lib.core.language import N_, _
 from course_lib.syllabus import chapter
 
 REPOSITORY = "transfer-learning-hands-on/course"
@@ -30,6 +31,11 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Run in a chapter's kernel after its last cell: records its widgets into the file ``{path}``.
 RECORD_CODE = "from course_lib import publishing; publishing.save_recordings({path!r}, {notebook!r})"
 
+#: What the site says around a chapter (``site/_ext/course_pages.py``), in the page's language.
+PAGE_TEXT = {"run": N_("Run this chapter yourself:"), "binder": N_("Launch on Binder"),
+             "colab": N_("Open in Colab"), "download": N_("Download the notebook (.ipynb)"),
+             "slides": N_("Slides"), "show": N_("Show the solution"), "hide": N_("Hide the solution")}
+
 _registered = {}
 
 
@@ -37,7 +43,7 @@ def widget_title(slug):
     """What the recording of chapter ``slug``'s widget is called: its declaration's title
     (``course_lib.syllabus``), e.g. ``"the layer-freezing widget"``."""
     (widget,) = chapter(slug).widgets
-    return widget.title
+    return _(widget.title)
 
 
 def register(widget, record):
@@ -143,30 +149,32 @@ class Recording:
 
     def _links(self):
         if not self.notebook:
-            return "Open this chapter in Jupyter to use the widget yourself."
-        return (f'<a href="{html.escape(binder_url(self.notebook))}">Launch this notebook on Binder</a> '
-                f'or <a href="{html.escape(colab_url(self.notebook))}">open it in Colab</a>, then run '
-                "its cells to use the widget yourself.")
+            return _("Open this chapter in Jupyter to use the widget yourself.")
+        return _('<a href="{binder}">Launch this notebook on Binder</a> or <a href="{colab}">open it in '
+                 'Colab</a>, then run its cells to use the widget yourself.').format(
+            binder=html.escape(binder_url(self.notebook)), colab=html.escape(colab_url(self.notebook)))
 
     def _repr_html_(self):
         steps = "".join(f"<li>{html.escape(step)}</li>" for step in self.steps)
         parts = [
             '<div class="course-recording">',
-            f'<p class="course-recording-label"><strong>Recorded when this page was built:</strong> '
-            f"{html.escape(self.title)} after the steps below. No Python runs behind this page, so "
-            f"the widget cannot answer here. {self._links()}</p>",
+            '<p class="course-recording-label">' + _(
+                "<strong>Recorded when this page was built:</strong> {title} after the steps below. No Python "
+                "runs behind this page, so the widget cannot answer here. {links}").format(
+                title=html.escape(self.title), links=self._links()) + "</p>",
             f'<ol class="course-recording-steps">{steps}</ol>',
         ]
         if self.png is not None:
             data = base64.b64encode(self.png).decode("ascii")
-            parts.append(f'<img class="course-recording-figure" alt="{html.escape(self.title)}: '
-                         f'what it drew after the last step" src="data:image/png;base64,{data}">')
+            alt = _("{title}: what it drew after the last step").format(title=self.title)
+            parts.append(f'<img class="course-recording-figure" alt="{html.escape(alt)}" '
+                         f'src="data:image/png;base64,{data}">')
         parts += [f'<div class="course-recording-table">{self.table_html}</div>', "</div>"]
         return "\n".join(parts)
 
     def __repr__(self):
         steps = "\n".join(f"  {i}. {step}" for i, step in enumerate(self.steps, 1))
-        return f"Recorded when this page was built: {self.title}, after\n{steps}"
+        return _("Recorded when this page was built: {title}, after").format(title=self.title) + f"\n{steps}"
 
 
 def record_layer_freezing(demo, notebook=None):
@@ -179,11 +187,11 @@ def record_layer_freezing(demo, notebook=None):
     units = list(state.units)
     fast = 10 * state.learning_rate
     script = [
-        ("everything trainable, learning rate {rate:g}", [], state.learning_rate),
-        ("only the head trains ({frozen} frozen)", [u for u in units if u != "head"],
+        (_("everything trainable, learning rate {rate:g}"), [], state.learning_rate),
+        (_("only the head trains ({frozen} frozen)"), [u for u in units if u != "head"],
          state.learning_rate),
-        ("{frozen} frozen", units[:1], state.learning_rate),
-        ("everything trainable, a ten times larger learning rate, {rate:g}", [], fast),
+        (_("{frozen} frozen"), units[:1], state.learning_rate),
+        (_("everything trainable, a ten times larger learning rate, {rate:g}"), [], fast),
     ]
     steps = []
     for text, frozen, rate in script:
@@ -192,7 +200,8 @@ def record_layer_freezing(demo, notebook=None):
         state.set_learning_rate(rate)
         row = state.train()
         label = text.format(frozen=", ".join(frozen), rate=rate)
-        steps.append(f"Set {label}; pressed Train: validation accuracy {row['val_accuracy']:.3f}.")
+        steps.append(_("Set {setting}; pressed Train: validation accuracy {accuracy:.3f}.").format(
+            setting=label, accuracy=row["val_accuracy"]))
     recording = Recording(widget_title("task_fine_tuning"), steps, state.results_html(),
                           state.curve_png(), live=demo, notebook=notebook)
     demo.reset()
@@ -219,10 +228,10 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
         summary = state.set_threshold(threshold)
         plot_state(state, axes, curve)
         counts = state.text().split(": ", 1)[1]  # the widget's line, without its "threshold t:"
-        steps.append(f"Moved the slider to {threshold:.2f}: {counts}.")
-        rows.append({"threshold": threshold, "passed": summary["passed"],
-                     "right": summary["correct"], "share right": round(summary["precision"], 3),
-                     "coverage": round(summary["coverage"], 3)})
+        steps.append(_("Moved the slider to {threshold:.2f}: {counts}.").format(threshold=threshold, counts=counts))
+        rows.append({_("threshold"): threshold, _("passed"): summary["passed"],
+                     _("right"): summary["correct"], _("share right"): round(summary["precision"], 3),
+                     _("coverage"): round(summary["coverage"], 3)})
     figure.tight_layout()
     state.set_threshold(start)
     table = pd.DataFrame(rows).to_html(index=False, border=0, classes="course-results")
@@ -237,10 +246,10 @@ def record_adaptation(widget, lab, notebook=None):
         widget: the live widget.
         lab: its ``AdaptationLab``.
     """
-    steps = [f"Run {r['run']}: {r['method']} at weight {r['weight']:g}: source validation "
-             f"{r['source_validation']:.3f}, PAD {r['pad']:.2f}." for r in lab.rows]
-    return Recording(widget_title("domain_adaptation"), steps or ["No runs were made."], lab.html(), live=widget,
-                     notebook=notebook)
+    steps = [_("Run {run}: {method} at weight {weight:g}: source validation {source_validation:.3f}, "
+               "PAD {pad:.2f}.").format(**r) for r in lab.rows]
+    return Recording(widget_title("domain_adaptation"), steps or [_("No runs were made.")], lab.html(),
+                     live=widget, notebook=notebook)
 
 
 def record_budget(widget, settings=(("LoRA", 1, ("block1_conv", "block2_conv")),
@@ -259,9 +268,9 @@ def record_budget(widget, settings=(("LoRA", 1, ("block1_conv", "block2_conv")),
     steps = []
     for method, rank, layers in settings:
         state.set(method, rank, layers)
-        steps.append(f"Chose {state.text()}.")
+        steps.append(_("Chose {setting}.").format(setting=state.text()))
     state.set(*start)
-    steps += [f"Run {r['run']}: trained {r['setting']}: validation accuracy {r['val_accuracy']:.3f}."
+    steps += [_("Run {run}: trained {setting}: validation accuracy {val_accuracy:.3f}.").format(**r)
               for r in state.runs]
     return Recording(widget_title("parameter_efficient"), steps, state.table_html(),
                      png_bytes(state.figure()) if state.runs else None, live=widget, notebook=notebook)

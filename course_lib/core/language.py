@@ -61,6 +61,17 @@ def _(message):
     return _catalogue(catalogue_path(_current)).get(message) or message
 
 
+def in_language(message, language):
+    """``message`` in ``language`` rather than the current one (a process that writes both
+    editions, such as the site's build); unchanged in English or when the catalogue lacks it."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r} is not an edition of the course; "
+                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+    if language == DEFAULT:
+        return message
+    return _catalogue(catalogue_path(language)).get(message) or message
+
+
 def N_(message):
     """Mark ``message`` for the catalogue where it is defined; return it unchanged (show it with ``_()``)."""
     return message

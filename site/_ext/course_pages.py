@@ -25,7 +25,7 @@ from sphinx.util.nodes import split_explicit_title
 from sphinx.util.osutil import relative_uri
 
 from course_lib import publishing
-from course_lib.core.language import LANGUAGES
+from course_lib.core.language import LANGUAGES, in_language
 from course_lib.syllabus import CHAPTERS, EDITIONS
 
 logger = logging.getLogger(__name__)
@@ -45,20 +45,24 @@ def deck_uri(app, docname, chapter):
     return relative_uri(app.builder.get_target_uri(docname), deck)
 
 
+def page_text(docname, key):
+    """``publishing.PAGE_TEXT[key]`` in the language of page ``docname``."""
+    return in_language(publishing.PAGE_TEXT[key], edition(docname)[0])
+
+
 def launch_bar(app, docname):
     notebook = f"{docname}.ipynb"  # the source folder is the repository: this is its path there
     here = app.builder.get_target_uri(docname)
     download = relative_uri(here, f"_sources/{notebook}")
     links = [
-        ("course-launch-binder", publishing.binder_url(notebook), "Launch on Binder", ""),
-        ("course-launch-colab", publishing.colab_url(notebook), "Open in Colab", ""),
-        ("course-download", download, "Download the notebook (.ipynb)",
-         f' download="{html.escape(Path(notebook).name)}"'),
-        ("course-slides", deck_uri(app, docname, docname.removeprefix("chapters/")), "Slides", ""),
+        ("course-launch-binder", publishing.binder_url(notebook), "binder", ""),
+        ("course-launch-colab", publishing.colab_url(notebook), "colab", ""),
+        ("course-download", download, "download", f' download="{html.escape(Path(notebook).name)}"'),
+        ("course-slides", deck_uri(app, docname, docname.removeprefix("chapters/")), "slides", ""),
     ]
-    items = "".join(f'<a class="{cls}" href="{html.escape(url)}"{extra}>{text}</a>'
-                    for cls, url, text, extra in links)
-    return nodes.raw("", f'<div class="course-launch-bar"><span>Run this chapter yourself:</span>'
+    items = "".join(f'<a class="{cls}" href="{html.escape(url)}"{extra}>{html.escape(page_text(docname, key))}</a>'
+                    for cls, url, key, extra in links)
+    return nodes.raw("", f'<div class="course-launch-bar"><span>{html.escape(page_text(docname, "run"))}</span>'
                          f"{items}</div>", format="html")
 
 
@@ -125,8 +129,8 @@ def collapse_solutions(app, doctree):
         tags = cell.get("cell_metadata", {}).get("tags", [])
         if cell.get("nb_element") == "cell_code" and "solution" in tags:
             cell["hide_mode"] = "all"
-            cell["prompt_show"] = "Show the solution"
-            cell["prompt_hide"] = "Hide the solution"
+            cell["prompt_show"] = page_text(app.env.docname, "show")
+            cell["prompt_hide"] = page_text(app.env.docname, "hide")
 
 
 def remote_images_as_text(app, doctree):
