@@ -21,7 +21,8 @@ CHAPTERS = [ROOT / chapter.notebook_in(language) for language in EDITIONS for ch
 def chapter_key(path):
     """A chapter notebook's path below ``chapters/``, without ``.ipynb``: ``zh/02_task_fine_tuning``.
     Its execution stamp, its deck and the walk's execution of it are named by it."""
-    return Path(path).resolve().relative_to(ROOT / "chapters").with_suffix("").as_posix()
+    path = Path(path).resolve().relative_to(ROOT) if Path(path).is_absolute() else Path(path)
+    return path.relative_to("chapters").with_suffix("").as_posix()
 # Results files the instructor's guide quotes: the experiment registry's committed ones first,
 # else the ones site/build.py generates for this build.
 RESULTS_DIRS = [ROOT / "course_lib" / "results", BUILD / "results"]

@@ -11,13 +11,14 @@ The decks load reveal.js (shipped in the ``sphinx-revealjs`` package) and MathJa
 """
 
 import importlib.util
+import posixpath
 import re
 import shutil
 from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 
-from layout import chapter_key
+from layout import ROOT, chapter_key
 
 SITE = Path(__file__).resolve().parent
 TEMPLATES = SITE / "slides_templates"
@@ -27,20 +28,25 @@ LINK = re.compile(r"\]\(([^()\s]+)\)")  # a markdown link's target
 REMOTE_IMAGE = re.compile(r"!\[([^\]]*)\]\([a-z][a-z0-9+.-]*://[^()\s]+\)", re.IGNORECASE)
 
 
-def deck_link(target):
-    """A chapter's relative link, as seen from the decks' folder (``slides/`` in the site).
+def deck_link(target, notebook="chapters/00_welcome.ipynb"):
+    """A relative link of the chapter ``notebook`` (its repository path), as seen from its deck's
+    folder (``slides/``, or ``slides/zh/`` for a translation's deck).
 
-    Another chapter's notebook becomes its deck; another markdown file of ``chapters/``
-    becomes its page of the site; anything else is left as it is.
+    Another chapter's notebook becomes its deck; a markdown file becomes its page of the site;
+    anything else is left as it is.
     """
     if "://" in target or target.startswith(("#", "/", "mailto:")):
         return target
     path, _, fragment = target.partition("#")
-    if path.endswith(".ipynb"):
-        path = deck_name(path)
-    elif path.endswith(".md"):
-        path = f"../chapters/{path[:-3]}.html"
-    return path + (f"#{fragment}" if fragment else "")
+    linked = posixpath.normpath(posixpath.join(posixpath.dirname(notebook), path))
+    if linked.endswith(".ipynb"):
+        page = "slides/" + deck_name(linked)
+    elif linked.endswith(".md"):
+        page = linked[:-3] + ".html"
+    else:
+        return target
+    here = posixpath.dirname("slides/" + deck_name(notebook))
+    return posixpath.relpath(page, here) + (f"#{fragment}" if fragment else "")
 
 
 def split_at_headings(source):
@@ -74,15 +80,17 @@ class HeadingSlides(Preprocessor):
     text, so that a deck never waits for the network."""
 
     def preprocess(self, nb, resources):
+        """``resources["notebook"]``: the chapter's repository path (default: an English chapter)."""
         import nbformat
 
+        notebook = resources.get("notebook", "chapters/00_welcome.ipynb")
         cells = []
         for cell in nb.cells:
             if "solution" in cell.metadata.get("tags", []):
                 continue
             if cell.cell_type == "markdown":
                 source = REMOTE_IMAGE.sub(r"\1", cell.source)
-                source = LINK.sub(lambda m: f"]({deck_link(m.group(1))})", source)
+                source = LINK.sub(lambda m: f"]({deck_link(m.group(1), notebook)})", source)
                 for piece in split_at_headings(source):
                     cells.append(nbformat.v4.new_markdown_cell(piece))
             else:
@@ -149,7 +157,8 @@ def title(nb):
 
 def write_deck(nb, notebook_path, out):
     """The deck of ``notebook_path`` from its executed notebook ``nb``, into ``out``; its path."""
-    nb, _ = HeadingSlides().preprocess(nb, {})
+    repository_path = Path(notebook_path).resolve().relative_to(ROOT).as_posix()
+    nb, _ = HeadingSlides().preprocess(nb, {"notebook": repository_path})
     name = deck_name(notebook_path)
     up = "../" * name.count("/")
     body, _ = exporter(up).from_notebook_node(nb, resources={"metadata": {"name": title(nb)}})
