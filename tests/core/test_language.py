@@ -1,6 +1,9 @@
 """The library speaks the chapter's language: English exactly as written, Chinese complete and whole."""
 
+import ast
+import collections
 import json
+import re
 import warnings
 
 import numpy as np
@@ -81,6 +84,15 @@ def test_missing_names_a_message_the_catalogue_lacks(tmp_path, monkeypatch):
         write_po(file, catalogue)
     monkeypatch.setattr(language, "LOCALE", tmp_path)
     assert language.missing("zh") == sorted([*before, CLAIM])
+
+
+def test_the_catalogue_holds_each_message_once():
+    """Babel keeps the last of two entries of one message (gettext's msgfmt refuses the file)."""
+    text = language.catalogue_path("zh").read_text(encoding="utf-8")
+    ids = ["".join(ast.literal_eval(part) for part in block.splitlines())
+           for block in re.findall(r'^msgid (".*"(?:\n".*")*)', text, flags=re.M)]
+    assert [message for message, count in collections.Counter(ids).items() if count > 1] == []
+    assert len(ids) == len(_chinese_catalogue()) + 1  # every entry read, and the header
 
 
 def test_every_translation_keeps_exactly_the_fields_of_its_message():
