@@ -1,5 +1,6 @@
 """The Chinese edition beside the English one: every file translated, the code cells the same."""
 
+import re
 import shutil
 
 import pytest
@@ -16,6 +17,15 @@ def test_every_english_file_has_its_translation(language, english, translated):
     assert (ROOT / translated).exists(), f"{translated} is missing: the {language} edition of {english}"
     if english.endswith(".py"):
         assert (ROOT / translated).with_suffix(".ipynb").exists(), f"run jupytext --to ipynb {translated}"
+
+
+@pytest.mark.parametrize("language, english, translated", PAIRS, ids=lambda item: str(item))
+def test_a_translation_links_its_original_under_its_title(language, english, translated):
+    original = ROOT / english.replace(".py", ".ipynb")
+    link = re.search(r"\[English\]\(([^)#]+)\)", (ROOT / translated).read_text())
+    assert link, f"{translated}: no [English](...) link to {original.relative_to(ROOT)} under its title"
+    assert ((ROOT / translated).parent / link.group(1)).resolve() == original, (
+        f"{translated}: its [English] link opens {link.group(1)}, not {original.relative_to(ROOT)}")
 
 
 NOTEBOOKS = [pair for pair in PAIRS if pair[1].endswith(".py")]
