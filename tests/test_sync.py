@@ -133,8 +133,11 @@ def _add_the_ninth_chapter(tree):
 
     for english, translated in ((c.notebook, c.notebook_in("zh")), (c.solutions, c.solutions_in("zh"))):
         text = (tree / english).with_suffix(".py").read_text().removeprefix(HEADER)
-        _write_pair((tree / translated).with_suffix(".py"), text.replace(
-            "Transfer in a hurry", "匆忙迁移").replace("course_lib.setup()", 'course_lib.setup(language="zh")'))
+        title, rest = text.split("\n", 2)[1], text.split("\n", 2)[2]
+        original = os.path.relpath(english, os.path.dirname(translated))
+        _write_pair((tree / translated).with_suffix(".py"), "\n".join([
+            "# %% [markdown]", title.replace("Transfer in a hurry", "匆忙迁移"), "#", f"# [English]({original}) · 中文",
+            rest]).replace("course_lib.setup()", 'course_lib.setup(language="zh")'))
 
     package = tree / Path(*c.package.split("."))
     package.mkdir()
@@ -148,7 +151,8 @@ def _add_the_ninth_chapter(tree):
         f"from {c.package}.experiments import hurried_transfer\n\n\n"
         "def test_the_stand_in_runs():\n    assert hurried_transfer(0)['frozen'].value == 0.5\n")
     (tree / c.guide).write_text(f"# {c.label}: the instructor's guide\n\nTen minutes, five cells.\n")
-    (tree / c.guide_in("zh")).write_text(f"# {c.number:02d} · 匆忙迁移：教师指南\n\n十分钟，五个单元格。\n")
+    (tree / c.guide_in("zh")).write_text(f"# {c.number:02d} · 匆忙迁移：教师指南\n\n[English](../../guide/{c.name}.md) · 中文"
+                                         "\n\n十分钟，五个单元格。\n")
 
 
 def _run(tree, *args):
