@@ -9,23 +9,35 @@ without a word about its restarted kernel. Fails too when a chapter's Run All ta
 measurements go to .bench/walk.json (git-ignored; `python -m
 course_lib.tools.walk --table .bench/walk.json` prints its table; `--save`
 keeps a walk as the course's benchmark, course_lib/results/benchmark.json). The walk runs
-once per test run, in the background (tests/executed.py); these tests read its record.
+once per test run and edition (English, then the Chinese), in the background (tests/executed.py);
+these tests read each edition's record.
 """
 
 import json
 
 import pytest
 
+from course_lib.syllabus import EDITIONS
 from course_lib.tools import walk
-from executed import RECORD
+from executed import walk_record_path
 
 pytestmark = pytest.mark.executed
 
 
+@pytest.fixture(scope="module", params=list(EDITIONS))
+def edition(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def record(walk_record):
-    print("\n" + walk.table(walk_record))
-    return walk_record
+def record(walk_record, edition):
+    """The walk's record of one edition (the test command walks each, English first)."""
+    path = walk_record_path(edition)
+    if not path.exists():
+        pytest.fail(f"the walk of the {edition} edition wrote no record ({path}); see .bench/walk.log")
+    found = json.loads(path.read_text())
+    print("\n" + walk.table(found))
+    return found
 
 
 def test_every_chapter_runs_without_an_error(record):
@@ -57,6 +69,6 @@ def test_every_chapter_runs_within_90_s_on_one_cpu(record):
     assert not slow
 
 
-def test_the_record_is_written_for_the_readme(record):
-    written = json.loads(RECORD.read_text())
+def test_the_record_is_written_for_the_readme(record, edition):
+    written = json.loads(walk_record_path(edition).read_text())
     assert written["summary"] == record["summary"] and written["budget"]["judged_on"] == "summed RSS"
