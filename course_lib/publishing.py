@@ -227,7 +227,7 @@ def record_confidence_threshold(widget, plot_state, thresholds=(0.99, 0.9, 0.7, 
     for threshold, axes in zip(thresholds, panels):
         summary = state.set_threshold(threshold)
         plot_state(state, axes, curve)
-        counts = state.text().split(": ", 1)[1]  # the widget's line, without its "threshold t:"
+        counts = state.counts()
         steps.append(_("Moved the slider to {threshold:.2f}: {counts}.").format(threshold=threshold, counts=counts))
         rows.append({_("threshold"): threshold, _("passed"): summary["passed"],
                      _("right"): summary["correct"], _("share right"): round(summary["precision"], 3),

@@ -124,6 +124,22 @@ def test_confidence_threshold_factory_registers_the_slider_moved_and_restored():
     assert recording.state.summary()["passed"] == expected
 
 
+def test_a_chinese_chapter_records_its_widget_in_chinese():
+    """The recording is made in the chapter's kernel, in its language (the Chinese edition's walk)."""
+    from course_lib.core import language
+
+    rng = np.random.default_rng(0)
+    p, y = rng.dirichlet(np.ones(10) * 0.3, size=300), rng.integers(0, 10, size=300)
+    language.use("zh")
+    try:
+        recording = recorded(confidence_threshold.confidence_threshold_widget(p, y, threshold=0.9))
+        page = recording._repr_html_()
+    finally:
+        language.use("en")
+    assert recording.steps[0].startswith("把滑块移到 0.99：") and "构建本页时录制" in page
+    assert "置信度阈值控件" in page and "Moved" not in page
+
+
 def test_adaptation_factory_registers_the_notebooks_runs_and_trains_nothing():
     def runner(method, weight):
         raise AssertionError("the site recording must not train")

@@ -80,17 +80,20 @@ class ThresholdState:
             "right_per_class": np.bincount(predicted[right], minlength=n_classes),
         }
 
-    def text(self):
-        """One line, e.g. ``threshold 0.90: 1,508 of 3,500 pass (43 %), 1,356 right (90 %);
-        the model claims 97 %``."""
+    def counts(self):
+        """What passes at the threshold, e.g. ``1,508 of 3,500 pass (43 %), 1,356 right (90 %); the
+        model claims 97 %``."""
         s = self.summary()
         if not s["passed"]:
-            return _("threshold {threshold:.2f}: 0 of {total:,} pass: none to check").format(
-                threshold=s["threshold"], total=len(self.labels))
-        return _("threshold {threshold:.2f}: {passed:,} of {total:,} pass ({coverage:.0%}), {correct:,} right "
-                 "({precision:.0%}); the model claims {claimed:.0%}").format(
-                     threshold=s["threshold"], passed=s["passed"], total=len(self.labels), coverage=s["coverage"],
-                     correct=s["correct"], precision=s["precision"], claimed=s["claimed_precision"])
+            return _("0 of {total:,} pass: none to check").format(total=len(self.labels))
+        return _("{passed:,} of {total:,} pass ({coverage:.0%}), {correct:,} right ({precision:.0%}); "
+                 "the model claims {claimed:.0%}").format(
+                     passed=s["passed"], total=len(self.labels), coverage=s["coverage"], correct=s["correct"],
+                     precision=s["precision"], claimed=s["claimed_precision"])
+
+    def text(self):
+        """One line: the threshold and ``counts()``, e.g. ``threshold 0.90: 1,508 of 3,500 pass ...``."""
+        return _("threshold {threshold:.2f}: {counts}").format(threshold=self.threshold, counts=self.counts())
 
     def curve(self, thresholds=CURVE_THRESHOLDS):
         """Coverage, claimed precision and true precision at each threshold: a ``pandas.DataFrame``."""
