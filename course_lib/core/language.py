@@ -56,17 +56,13 @@ def current():
 
 def _(message):
     """``message`` in the current language: unchanged in English, or when the catalogue lacks it."""
-    if _current == DEFAULT:
-        return message
-    return _catalogue(catalogue_path(_current)).get(message) or message
+    return in_language(message, _current)
 
 
 def in_language(message, language):
-    """``message`` in ``language`` rather than the current one (a process that writes both
-    editions, such as the site's build); unchanged in English or when the catalogue lacks it."""
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r} is not an edition of the course; "
-                         f"use one of {', '.join(map(repr, LANGUAGES))}")
+    """``message`` in ``language``, whichever is current (a process that writes both editions, such
+    as the site's build); unchanged in English or when the catalogue lacks it."""
+    _check(language)
     if language == DEFAULT:
         return message
     return _catalogue(catalogue_path(language)).get(message) or message
