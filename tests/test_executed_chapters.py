@@ -8,7 +8,7 @@ import pytest
 
 from course_lib import publishing
 from course_lib.syllabus import CHAPTERS as DECLARED, EDITIONS
-from executed import EXECUTED, ROOT
+from executed import EXECUTED
 
 pytestmark = pytest.mark.executed
 #: Every edition's chapters, by their path below chapters/: ``02_task_fine_tuning``, ``zh/02_task_fine_tuning``.

@@ -196,7 +196,7 @@ def _referred(function, seen=None):
     values += [sys.modules[name] for name in imported if name in sys.modules]
     values += [cell.cell_contents for cell in (function.__closure__ or ()) if _filled(cell)]
     reached = {id(v) for v in values}
-    for _ in range(ATTRIBUTE_DEPTH):
+    for _depth in range(ATTRIBUTE_DEPTH):
         found = []
         for value in values:
             yield value
