@@ -2,13 +2,15 @@
 
 Every chapter's ``experiments.py`` defines its experiments with ``@experiment``, and the
 registry finds them there (the chapters are declared in ``course_lib.syllabus``); an
-experiment maps a seed to ``{arm: Measured(value, seconds)}``, and may state
-its **claims**: what the lesson says that the numbers show, checked over every seed::
+experiment maps a seed to a list of ``Measured`` records (``course_lib.results.report``: an arm,
+its value and seconds, a metric other than the experiment's if it says one, and the arm's
+configuration as fields), and may state its **claims**: what the lesson says that the numbers
+show, checked over every seed::
 
     @experiment("target_accuracy", "source model tested on each domain")
     def domain_gap(seed):
         ...
-        return {"mnist": Measured(0.96, 0.1), "mnist_m": Measured(0.41, 0.1)}
+        return [Measured("mnist", 0.96, 0.1), Measured("mnist_m", 0.41, 0.1)]
 
     @domain_gap.claim("mnist_m costs the source model more than 35 points on every seed")
     def _(report):
@@ -37,14 +39,12 @@ and a committed one::
 
 import argparse
 import concurrent.futures
-import dataclasses
 import datetime
 import importlib
 import json
 import multiprocessing
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,11 +52,8 @@ import time
 from pathlib import Path
 
 from course_lib.core import checks
-from course_lib.core.language import N_, _
+from course_lib.results.report import Measured, Measurements, Report, label, series_key  # noqa: F401
 
-#: A claim's line in ``Report.claims_text``, whether it holds or not (messages of the catalogue).
-CLAIM_HOLDS = N_("holds on seeds {seeds}: {claim}")
-CLAIM_FAILS = N_("does NOT hold on seeds {seeds}: {claim}")
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The numerics settings ``--numerics`` compares, as environment variables for a fresh process:
 #: TensorFlow's defaults (oneDNN on, with every instruction set the processor has); oneDNN off
@@ -69,14 +66,6 @@ NUMERICS_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")
 #: Instruction-set extensions that change which kernels oneDNN and Eigen run (x86 and Arm).
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile",
              "amx_bf16", "neon", "asimd", "sve")
-
-
-@dataclasses.dataclass(frozen=True)
-class Measured:
-    """One arm's result on one seed: ``value`` (e.g. an accuracy) and the ``seconds`` it took."""
-
-    value: float
-    seconds: float
 
 
 class Stopwatch:
@@ -92,8 +81,9 @@ class Stopwatch:
 
 
 class Experiment:
-    """A registered experiment: ``run(seed) -> {arm: Measured}`` with a metric, a description
-    and claims (``{description: check(report) -> bool}``). Calling it runs one seed."""
+    """A registered experiment: ``run(seed) -> [Measured, ...]`` with a metric (what a record
+    measures unless it says another), a description and claims (``{description: check(report) ->
+    bool}``). Calling it runs one seed and returns its ``Measurements``."""
 
     def __init__(self, run, metric, description):
         self.name, self.run, self.metric, self.description = run.__name__, run, metric, description
@@ -101,7 +91,7 @@ class Experiment:
         self.__doc__ = run.__doc__
 
     def __call__(self, seed, **options):
-        return self.run(seed, **options)
+        return Measurements(self.run(seed, **options), self.metric)
 
     def claim(self, description):
         """Decorator: register ``check(report) -> bool`` as a claim the lesson makes."""
@@ -115,7 +105,7 @@ class Experiment:
 
 
 def experiment(metric, description):
-    """Decorator: make ``run(seed) -> {arm: Measured}`` an experiment named after it. The registry
+    """Decorator: make ``run(seed) -> [Measured, ...]`` an experiment named after it. The registry
     finds it in its chapter's ``experiments`` module (``course_lib.syllabus``)."""
     def make(run):
         return Experiment(run, metric, description)
@@ -159,98 +149,6 @@ def get(name):
     return found[name]
 
 
-class Report:
-    """An experiment's results over seeds: ``results[arm]`` and ``seconds[arm]``, one per seed."""
-
-    def __init__(self, experiment, metric, seeds, results, seconds, made=None, description="",
-                 numerics=None):
-        self.experiment, self.metric, self.description = experiment, metric, description
-        self.seeds = list(seeds)
-        self.results = {arm: list(map(float, v)) for arm, v in results.items()}
-        self.seconds = {arm: list(map(float, v)) for arm, v in seconds.items()}
-        self.made = made or {}
-        self.numerics = numerics or {}
-
-    @classmethod
-    def from_dict(cls, d):
-        return cls(d["experiment"], d["metric"], d["seeds"], d["results"], d["seconds"],
-                   d.get("made"), d.get("description", ""), d.get("numerics"))
-
-    def to_dict(self):
-        found = {"experiment": self.experiment, "metric": self.metric,
-                 "description": self.description, "seeds": self.seeds, "results": self.results,
-                 "seconds": self.seconds, "made": self.made}
-        if self.numerics:
-            found["numerics"] = self.numerics
-        return found
-
-    def spread(self, arm):
-        """How far ``arm``'s value moved between numerics settings (``NUMERICS``) and machines,
-        as ``--numerics`` measured it: the largest difference on any measured seed.
-
-        Raises:
-            ValueError: when the spread of this experiment was not measured.
-        """
-        self.values(arm)
-        if not self.numerics:
-            raise ValueError(f"the spread of {self.experiment} was not measured; run python -m "
-                             f"course_lib.experiments {self.experiment} --seeds 0 1 --numerics --save")
-        return self.numerics["spread"][arm]
-
-    def values(self, arm):
-        """The arm's value on each seed, in seed order."""
-        if arm not in self.results:
-            raise ValueError(f"{self.experiment} has no arm {arm!r}; arms: {', '.join(self.results)}")
-        return self.results[arm]
-
-    def median(self, arm):
-        return statistics.median(self.values(arm))
-
-    def gains(self, arm, baselines):
-        """Per seed: ``arm``'s value minus the best of ``baselines`` on that seed."""
-        columns = [self.values(b) for b in baselines]
-        return [v - max(c[i] for c in columns) for i, v in enumerate(self.values(arm))]
-
-    def rows(self):
-        """One dict per arm: ``arm``, ``median``, ``min``, ``max``, ``values``, ``seconds`` (median)."""
-        return [{"arm": arm, "median": statistics.median(v), "min": min(v), "max": max(v),
-                 "values": v, "seconds": statistics.median(self.seconds.get(arm, [float("nan")]))}
-                for arm, v in self.results.items()]
-
-    def table(self):
-        """A ``pandas.DataFrame``: one row per arm, median, min, max over the seeds, and each seed."""
-        import pandas as pd
-
-        frame = pd.DataFrame([{"arm": r["arm"], "median": r["median"], "min": r["min"],
-                               "max": r["max"], **{f"seed {s}": v for s, v in zip(self.seeds, r["values"])}}
-                              for r in self.rows()])
-        return frame.set_index("arm").round(3)
-
-    def format(self):
-        """The report as plain text: one row per arm, median and spread over seeds."""
-        rows = self.rows()
-        width = max([len("arm")] + [len(r["arm"]) for r in rows])
-        lines = [f"{self.experiment}: {self.metric} over seeds {self.seeds}",
-                 f"{'arm':<{width}}  median   min    max    seconds  per seed"]
-        for r in rows:
-            per_seed = " ".join(f"{v:.3f}" for v in r["values"])
-            lines.append(f"{r['arm']:<{width}}  {r['median']:.3f}  {r['min']:.3f}  {r['max']:.3f}"
-                         f"  {r['seconds']:7.1f}  {per_seed}")
-        return "\n".join(lines)
-
-    def claims(self):
-        """``{claim: holds}`` for every claim of the experiment, checked on these seeds."""
-        return {text: bool(check(self)) for text, check in get(self.experiment).claims.items()}
-
-    def claims_text(self):
-        """The claims as lines a learner reads: ``holds on seeds 0, 1, 2, 3, 4: <claim>``, or
-        ``does NOT hold on seeds ...`` for one that fails. Each claim says itself whether it is
-        about every seed or about the median over them."""
-        seeds = ", ".join(map(str, self.seeds))
-        return "\n".join(_(CLAIM_HOLDS if holds else CLAIM_FAILS).format(seeds=seeds, claim=_(text))
-                         for text, holds in self.claims().items())
-
-
 def processor():
     """``{"model": ..., "isa": [...]}``: the processor's name and the instruction-set extensions
     of ``ISA_FLAGS`` it has (read from ``/proc/cpuinfo`` on Linux; elsewhere the model only)."""
@@ -283,11 +181,17 @@ def _made():
 
 
 def _one_seed(name, seed):
-    """Run one seed of ``name`` after ``setup(seed)``: ``{arm: (value, seconds)}``."""
+    """Run one seed of ``name`` after ``setup(seed)``: its records, each a dict."""
     import course_lib
 
     course_lib.setup(seed)
-    return {arm: (float(m.value), round(float(m.seconds), 2)) for arm, m in get(name)(seed).items()}
+    found = get(name)
+    records = [m.record(found.metric, seed) for m in found(seed)]
+    twice = {series_key(r) for r in records if sum(series_key(o) == series_key(r) for o in records) > 1}
+    if twice:
+        raise ValueError(f"{name} measured {sorted(twice)} more than once on seed {seed}: "
+                         "give each arm's measurements their own arm, metric or fields")
+    return records
 
 
 def _fresh_process_results(name, seeds, jobs):
@@ -306,7 +210,7 @@ def run(name, seeds=(0,), jobs=None, on_seed=None):
         seeds: distinct seeds >= 0, in the order the report lists them.
         jobs: None runs every seed in this process (a notebook); a number runs each seed
             in a fresh process, ``jobs`` at a time (the shell: same numbers for any ``jobs``).
-        on_seed: optional ``on_seed(seed, {arm: (value, seconds)})`` after each seed.
+        on_seed: optional ``on_seed(seed, records)`` after each seed.
 
     Returns:
         a ``Report``.
@@ -321,14 +225,12 @@ def run(name, seeds=(0,), jobs=None, on_seed=None):
         pairs = ((seed, _one_seed(name, seed)) for seed in seeds)
     else:
         pairs = _fresh_process_results(name, seeds, checks.whole_number(jobs, "jobs"))
-    results, seconds = {}, {}
+    records = []
     for seed, measured in pairs:
-        for arm, (value, took) in measured.items():
-            results.setdefault(arm, []).append(value)
-            seconds.setdefault(arm, []).append(took)
+        records += measured
         if on_seed:
             on_seed(seed, measured)
-    return Report(name, found.metric, seeds, results, seconds, _made(), found.description)
+    return Report(name, found.metric, seeds, records, _made(), found.description)
 
 
 def _run_in_fresh_process(name, seeds, environment):
@@ -350,25 +252,31 @@ def measure_numerics(report, seeds=(0, 1), on_setting=None):
 
     Returns:
         the ``numerics`` block of a results file: the processor and versions (``made``), the
-        ``seeds``, each setting's environment and ``values`` (``{setting: {arm: [per seed]}}``)
-        and each arm's ``spread``: the largest difference, on any of these seeds, between two of
-        the settings and ``report``'s own values (made on another day, maybe another machine).
+        ``seeds``, each setting's environment, its ``records`` (each with its ``setting``) and
+        each series' ``spread`` (``{arm, ...fields, metric, spread}``): the largest difference, on
+        any of these seeds, between two of the settings and ``report``'s own values (made on
+        another day, maybe another machine).
     """
     seeds = [checks.seed(s) for s in seeds]
     missing = [s for s in seeds if s not in report.seeds]
     if missing:
         raise ValueError(f"seeds {missing} are not in {report.experiment}'s results (seeds {report.seeds})")
-    values = {}
+    measured = [{"setting": "file", **r} for r in report.records if r["seed"] in seeds]
     for setting, environment in NUMERICS.items():
-        values[setting] = _run_in_fresh_process(report.experiment, seeds, environment).results
+        found = _run_in_fresh_process(report.experiment, seeds, environment)
+        measured += [{"setting": setting, **r} for r in found.records]
         if on_setting:
-            on_setting(setting, values[setting])
+            on_setting(setting, found)
     spread = {}
-    for arm in report.results:
-        columns = [[report.values(arm)[report.seeds.index(s)] for s in seeds],
-                   *[found[arm] for found in values.values()]]
-        spread[arm] = max(max(c[i] for c in columns) - min(c[i] for c in columns) for i in range(len(seeds)))
-    return {"made": _made(), "seeds": seeds, "settings": NUMERICS, "values": values, "spread": spread}
+    for r in measured:
+        key = (series_key({k: v for k, v in r.items() if k != "setting"}), r["seed"])
+        spread.setdefault(key, []).append(r["value"])
+    widest = {}
+    for (key, _seed), values in spread.items():
+        widest[key] = max(widest.get(key, 0.0), max(values) - min(values))
+    return {"made": _made(), "seeds": seeds, "settings": NUMERICS,
+            "records": [r for r in measured if r["setting"] != "file"],
+            "spread": [{**s["record"], "spread": widest[series_key(s["record"])]} for s in report.series()]}
 
 
 def save(report, folder=RESULTS):
@@ -376,7 +284,7 @@ def save(report, folder=RESULTS):
     from course_lib.core.cache import atomic_write
 
     path = Path(folder) / f"{report.experiment}.json"
-    text = json.dumps(report.to_dict(), indent=1) + "\n"
+    text = report.to_json()
     return atomic_write(path, lambda temporary: temporary.write_text(text))
 
 
@@ -412,14 +320,13 @@ def main(argv=None):
     for name in names:
         print(f"{name}: {get(name).description}", flush=True)
         report = run(name, args.seeds, jobs=args.jobs, on_seed=lambda seed, measured: print(
-            f"  seed {seed}: " + ", ".join(f"{arm} {v:.3f}" for arm, (v, _) in measured.items()),
-            flush=True))
+            f"  seed {seed}: " + ", ".join(f"{label(r)} {r['value']:.3f}" for r in measured), flush=True))
         print("\n" + report.format())
         print(report.claims_text())
         if args.save:
             print(f"wrote {save(report)}")
         if args.json:
-            Path(args.json).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+            Path(args.json).write_text(report.to_json())
             print(f"wrote {args.json}")
         print(flush=True)
     return 0
@@ -433,8 +340,8 @@ def _numerics_main(names, seeds, keep):
         report = Report.from_dict(json.loads(path.read_text()))
         print(f"{name}: seeds {seeds} under {', '.join(NUMERICS)}", flush=True)
         report.numerics = measure_numerics(report, seeds, on_setting=lambda setting, found: print(
-            f"  {setting}: " + ", ".join(f"{arm} {v}" for arm, v in found.items()), flush=True))
-        print("  spread: " + ", ".join(f"{arm} {v:.3f}" for arm, v in report.numerics["spread"].items()))
+            f"  {setting}:\n" + found.format(), flush=True))
+        print("  spread: " + ", ".join(f"{label({k: v for k, v in s.items() if k != 'spread'})} {s['spread']:.3f}" for s in report.numerics["spread"]))
         if keep:
             print(f"wrote {save(report)}")
     return 0
