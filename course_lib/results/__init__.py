@@ -1,10 +1,12 @@
-"""The experiments' results over seeds, as the registry last wrote them (``<experiment>.json``).
+"""The experiments' results over seeds, as the registry last wrote them (``<experiment>.json``,
+records as ``report.py`` describes them).
 
 The notebooks quote these files instead of typing numbers into their prose::
 
     from course_lib import results
     report = results.load("domain_adaptation")
-    report.table()          # every arm: median, min, max and each seed
+    report.table()          # every series: median, min, max and each seed
+    report.median("dann", metric="proxy_a_distance")
     report.claims()         # what the lesson says, checked on every seed
 
 Regenerate one with ``python -m course_lib.experiments NAME --seeds 0 1 2 3 4 --save``,

@@ -194,6 +194,8 @@ class Report:
     def _one(self, arm, metric, fields):
         wanted = {"arm": arm, "metric": metric or self.metric, **fields}
         found = self.series(**wanted)
+        exact = [s for s in found if set(fields_of(s["record"])) <= set(wanted)]
+        found = exact if len(found) > 1 and len(exact) == 1 else found
         if len(found) != 1:
             raise ValueError(f"{self.experiment}: " + _describe_miss(
                 wanted, [s["label"] for s in found], [s["label"] for s in self.series()]))
@@ -201,7 +203,7 @@ class Report:
 
     def values(self, arm, metric=None, **fields):
         """The value on each seed, in seed order, of the one series of ``arm`` with ``metric``
-        (default: the experiment's) and ``fields``.
+        (default: the experiment's) and ``fields``; of several, the one with no other fields.
 
         Raises:
             ValueError: when no series or several match, naming them.

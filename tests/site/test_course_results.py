@@ -11,15 +11,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "site" / "_ext"))
 import course_results  # noqa: E402
 
 
+def _file(experiment, seeds, series):
+    """A results file of records: ``series`` is ``[(arm, fields and metric), values per seed]``."""
+    records = [{**{"metric": "target_accuracy", **selected}, "seed": seed, "value": value, "seconds": 0.0}
+               for selected, values in series for seed, value in zip(seeds, values)]
+    return {"experiment": experiment, "metric": "target_accuracy", "seeds": seeds, "records": records}
+
+
 @pytest.fixture
 def app(tmp_path):
     committed, generated = tmp_path / "committed", tmp_path / "generated"
     committed.mkdir()
     generated.mkdir()
-    report = {"experiment": "toy", "metric": "target_accuracy", "seeds": [0, 1, 2],
-              "results": {"full": [0.8, 0.7, 0.9], "scratch": [0.6, 0.65, 0.6], "epochs": [3.0, 3.0, 4.0]},
-              "seconds": {}}
-    (generated / "toy.json").write_text(json.dumps(report))
+    (generated / "toy.json").write_text(json.dumps(_file("toy", [0, 1, 2], [
+        ({"arm": "full"}, [0.8, 0.7, 0.9]), ({"arm": "scratch"}, [0.6, 0.65, 0.6]),
+        ({"arm": "full", "metric": "epochs"}, [3.0, 3.0, 4.0]),
+        ({"arm": "dann", "lambda_max": 0.3}, [0.7, 0.7, 0.7]), ({"arm": "dann", "lambda_max": 3}, [0.9, 0.8, 0.8])])))
     dependencies = []
     course_results._loaded.clear()
     yield SimpleNamespace(config=SimpleNamespace(course_results_dirs=[str(committed), str(generated)]),
@@ -41,18 +48,25 @@ def test_a_difference_is_taken_seed_by_seed_in_points(app):
 
 
 def test_whole_numbers_show_without_decimals(app):
-    assert course_results.render(app, "toy/epochs")[0] == "3 to 4"
+    assert course_results.render(app, "toy/full; metric=epochs")[0] == "3 to 4"
+
+
+def test_fields_select_a_series_and_numbers_match_as_numbers(app):
+    assert course_results.render(app, "toy/dann; lambda_max=3")[0] == "0.80 to 0.90"
+    assert course_results.render(app, "toy/dann; lambda_max=3 - dann; lambda_max=0.3")[0] == "+10.0 to +20.0 points"
 
 
 def test_the_committed_file_wins(app):
-    (app.committed / "toy.json").write_text(json.dumps(
-        {"experiment": "toy", "metric": "m", "seeds": [0], "results": {"full": [0.5]}}))
+    (app.committed / "toy.json").write_text(json.dumps(_file("toy", [0], [({"arm": "full"}, [0.5])])))
     assert course_results.render(app, "toy/full")[0] == "0.50"
 
 
 @pytest.mark.parametrize("text, message", [
     ("nothing/full", "no results file for the experiment 'nothing'.*course_lib.experiments nothing"),
-    ("toy/missing", "has no arm 'missing'; its arms: 'full', 'scratch', 'epochs'"),
+    ("toy/missing", "toy.json: toy: no series matches arm='missing', metric='target_accuracy'; the series: "
+                    "full: target_accuracy; scratch: target_accuracy; full: epochs; dann \\(lambda_max=0.3\\)"),
+    ("toy/dann", "2 series match arm='dann', metric='target_accuracy'; say which with metric= or a field"),
+    ("toy/dann; lambda_max", "after the arm, write key=value parts separated by '; ', not 'lambda_max'"),
     ("toy", "write .*experiment/arm"),
 ])
 def test_errors_say_what_to_do(app, text, message):
@@ -61,17 +75,20 @@ def test_errors_say_what_to_do(app, text, message):
 
 
 def test_a_file_with_a_value_missing_is_refused(app):
-    (app.committed / "bad.json").write_text(json.dumps(
-        {"experiment": "bad", "metric": "m", "seeds": [0, 1], "results": {"a": [0.5]}}))
-    with pytest.raises(course_results.ResultsError, match="1 values for 2 seeds"):
+    bad = _file("bad", [0, 1], [({"arm": "a"}, [0.5, 0.6])])
+    bad["records"].pop()
+    (app.committed / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(course_results.ResultsError, match="bad.json is not a results file of records: "
+                                                          "bad: a: target_accuracy has seeds \\[0\\], the report \\[0, 1\\]"):
         course_results.render(app, "bad/a")
 
 
-def test_a_table_shows_every_arm_or_the_arms_asked_for(app):
-    report = course_results.load(app, "toy")
-    assert [row[0] for row in course_results.table_rows(report)] == ["full", "scratch", "epochs"]
-    rows = course_results.table_rows(report, ["scratch", "full"])
+def test_a_table_shows_every_series_or_the_ones_asked_for(app):
+    report, path = course_results.load(app, "toy")
+    assert [row[0] for row in course_results.table_rows(report, path)][:3] == [
+        "full: target_accuracy", "scratch: target_accuracy", "full: epochs"]
+    rows = course_results.table_rows(report, path, ["scratch", "dann; lambda_max=3"])
     assert rows[0] == ["scratch", "0.600", "0.600 to 0.650", "0.600, 0.650, 0.600"]
-    assert [row[0] for row in rows] == ["scratch", "full"]
-    with pytest.raises(course_results.ResultsError, match="no arm 'nothing'"):
-        course_results.table_rows(report, ["nothing"])
+    assert [row[0] for row in rows] == ["scratch", "dann; lambda_max=3"]
+    with pytest.raises(course_results.ResultsError, match="no series matches arm='nothing'"):
+        course_results.table_rows(report, path, ["nothing"])
