@@ -230,7 +230,7 @@ def run(name, seeds=(0,), jobs=None, on_seed=None):
         records += measured
         if on_seed:
             on_seed(seed, measured)
-    return Report(name, found.metric, seeds, records, _made(), found.description)
+    return Report(name, found.metric, seeds, records, _made(), found.description, checks=found.claims)
 
 
 def _run_in_fresh_process(name, seeds, environment):
@@ -244,7 +244,7 @@ def _run_in_fresh_process(name, seeds, environment):
         if done.returncode != 0:
             raise RuntimeError(f"{name} failed with {environment or 'the default settings'}:\n"
                                + done.stderr[-2000:])
-        return Report.from_dict(json.loads(path.read_text()))
+        return Report.from_dict(json.loads(path.read_text()), checks=get(name).claims)
 
 
 def measure_numerics(report, seeds=(0, 1), on_setting=None):

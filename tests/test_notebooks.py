@@ -61,30 +61,40 @@ def test_notebook_is_committed_without_outputs(path):
                        "jupyter nbconvert --clear-output --inplace " + path.name)
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_chapter_opens_as_the_course_says(path):
-    nb = nbformat.read(path, as_version=4)
-    title = nb.cells[0].source
-    for needed in ("Prerequisites", "learn", "Run time",
-                   f"urlpath=lab/tree/chapters/{path.name}", f"blob/main/chapters/{path.name}"):
-        assert needed in title, f"{path.name}: the title cell lacks {needed!r}"
-    chapter = DECLARED[CHAPTERS.index(path)]
-    assert title.startswith(f"# {chapter.number:02d} · "), f"{path.name}: the title does not start with its number"
+#: What every chapter's title cell and ending say, in each edition's words.
+WORDS = {"en": {"opening": ("Prerequisites", "learn", "Run time"), "chapter": "chapter {number}",
+                "ending": ("## Key points", "## Review questions")},
+         "zh": {"opening": ("预备知识", "本章你将学会", "运行时间"), "chapter": "第 {number} 章",
+                "ending": ("## 要点", "## 复习题")}}
+#: Every chapter of every edition, with its language.
+EDITION_CHAPTERS = [(language, chapter) for language in syllabus.EDITIONS for chapter in DECLARED]
+
+
+@pytest.mark.parametrize("language, chapter", EDITION_CHAPTERS, ids=lambda c: getattr(c, "name", c))
+def test_chapter_opens_as_the_course_says(language, chapter):
+    relative = chapter.notebook_in(language)
+    nb = nbformat.read(ROOT / relative, as_version=4)
+    title, words = nb.cells[0].source, WORDS[language]
+    for needed in (*words["opening"], f"urlpath=lab/tree/{relative}", f"blob/main/{relative}"):
+        assert needed in title, f"{relative}: the title cell lacks {needed!r}"
+    assert title.startswith(f"# {chapter.number:02d} · "), f"{relative}: the title does not start with its number"
     for needed in chapter.prerequisites:
         before = syllabus.chapter(needed.chapter)
-        assert re.search(rf"chapter {before.number:02d}\b|{before.name}\.ipynb", title, re.IGNORECASE), (
-            f"{path.name}: the title cell does not name its prerequisite, chapter {before.number:02d} "
+        named = re.escape(words["chapter"].format(number=f"{before.number:02d}"))
+        assert re.search(rf"{named}\b|{before.name}\.ipynb", title, re.IGNORECASE), (
+            f"{relative}: the title cell does not name its prerequisite, chapter {before.number:02d} "
             f"({needed.why}), as course_lib/syllabus.py declares")
     colab, setup = _code(nb)[:2]
     assert 'if "google.colab" in sys.modules:' in colab and COLAB_INSTALL in colab
-    assert "course_lib.setup(" in setup and f'course_lib.check_env("{path.stem}")' in setup
+    assert "course_lib.setup(" in setup and f'course_lib.check_env("{chapter.name}")' in setup
 
 
 #: The most numbered sections a chapter may have: a longer one is two chapters (one class each).
 MAX_SECTIONS = 9
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [ROOT / c.notebook_in(lang) for lang, c in EDITION_CHAPTERS],
+                         ids=lambda p: p.relative_to(ROOT / "chapters").as_posix())
 def test_no_chapter_has_more_sections_than_a_class_can_take(path):
     headings = [line for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
                 for line in cell.source.splitlines() if re.match(r"## \d+\s*[·.]", line)]
@@ -93,13 +103,13 @@ def test_no_chapter_has_more_sections_than_a_class_can_take(path):
         "chapter in course_lib/syllabus.py and run python3 make.py sync)")
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_chapter_holds_no_solution_and_ends_with_key_points(path):
-    nb = nbformat.read(path, as_version=4)
+@pytest.mark.parametrize("language, chapter", EDITION_CHAPTERS, ids=lambda c: getattr(c, "name", c))
+def test_chapter_holds_no_solution_and_ends_with_key_points(language, chapter):
+    nb = nbformat.read(ROOT / chapter.notebook_in(language), as_version=4)
     tagged = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
-    assert not tagged, f"{path.name}: solutions belong in chapters/solutions/, not in the learner's notebook"
+    assert not tagged, f"{chapter.notebook_in(language)}: solutions belong in the solutions notebook"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "## Key points" in text and "## Review questions" in text
+    assert all(heading in text for heading in WORDS[language]["ending"])
 
 
 def _pins(lines):

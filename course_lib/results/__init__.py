@@ -27,14 +27,15 @@ def available():
 
 
 def load(name):
-    """The ``experiments.Report`` saved for experiment ``name``."""
-    from course_lib.experiments import Report
+    """The ``Report`` saved for experiment ``name``, with the registry's claims."""
+    from course_lib.experiments import get
+    from course_lib.results.report import Report
 
     path = FOLDER / f"{name}.json"
     if not path.exists():
         raise ValueError(f"no results file for {name!r}; files exist for: {', '.join(available())}. "
                          f"Make it with: python -m course_lib.experiments {name} --seeds 0 1 2 3 4 --save")
-    return Report.from_dict(json.loads(path.read_text()))
+    return Report.from_dict(json.loads(path.read_text()), checks=get(name).claims)
 
 
 def beside(report, live, seed=0):

@@ -70,7 +70,8 @@ def test_run_collects_one_value_per_seed_in_seed_order_and_checks_claims():
     assert report.claims_text() == ("holds on seeds 2, 0, 1: "
                                     "the method beats source-only by 5 points on every seed")
     worse = experiments.Report("toy_for_tests", "target_accuracy", [0], [
-        {"arm": arm, "metric": "target_accuracy", "seed": 0, "value": 0.5, "seconds": 1.0} for arm in ("method", "source_only")])
+        {"arm": arm, "metric": "target_accuracy", "seed": 0, "value": 0.5, "seconds": 1.0} for arm in ("method", "source_only")],
+        checks=toy_for_tests.claims)
     assert worse.claims_text().startswith("does NOT hold on seeds 0: ")
     assert "\nmethod (weight=3): target_accuracy  0.910  0.900  0.920      2.0  0.920 0.900 0.910" in report.format()
     assert report.table(arm="method", metric="target_accuracy").loc[("method", 3), "seed 2"] == 0.92
