@@ -202,16 +202,24 @@ def test_consensus_agreement_outvotes_a_lone_mistake():
     assert chapter.consensus_agreement([good, good, odd]).tolist() == [1.0, 1.0, 0.75]
 
 
+def self_training_report(balanced_round_3_seed_1):
+    """A ``self_training`` report on seeds 0 and 1 whose claims hold unless the class-balanced
+    third round on seed 1 is set below its second (0.68)."""
+    series = [({"arm": "source model"}, [0.4, 0.4]),
+              *(({"arm": "threshold from source", "threshold": 0.9, "round": r}, [0.45, 0.46]) for r in (1, 2, 3)),
+              ({"arm": "AdaBN"}, [0.55, 0.6]),
+              *(({"arm": "class-balanced from AdaBN", "round": r}, [0.55 + 0.05 * r, 0.6 + 0.04 * r])
+                for r in (1, 2)),
+              ({"arm": "class-balanced from AdaBN", "round": 3}, [0.7, balanced_round_3_seed_1])]
+    records = [{**fields, "metric": "target_accuracy", "seed": seed, "value": value, "seconds": 0.0}
+               for fields, values in series for seed, value in enumerate(values)]
+    return registry.Report("self_training", "target_accuracy", [0, 1], records)
+
+
 def test_the_self_training_claims_read_the_rounds():
-    report = registry.Report("self_training", "target_accuracy", [0, 1], {
-        "source model (start)": [0.4, 0.4], "AdaBN (start)": [0.55, 0.6],
-        **{f"threshold 0.9 from source, round {r}": [0.45, 0.46] for r in (1, 2, 3)},
-        **{f"class-balanced from AdaBN, round {r}": [0.55 + 0.05 * r, 0.6 + 0.04 * r] for r in (1, 2, 3)},
-    }, {})
-    claims = report.claims()
+    claims = self_training_report(0.72).claims()
     assert all(claims.values()), claims
-    report.results["class-balanced from AdaBN, round 3"][1] = 0.6  # worse than round 2 on seed 1
-    assert not all(report.claims().values())
+    assert not all(self_training_report(0.6).claims().values())  # worse than round 2 on seed 1
 
 
 # The figures ----------------------------------------------------------------------------------
@@ -245,16 +253,20 @@ def test_the_rounds_figure_shows_true_and_claimed_precision():
 
 # The results files the notebook quotes --------------------------------------------------------
 
-ARMS = {
-    "adabn": {"source only", "AdaBN"},
-    "self_training": {"source model (start)", "AdaBN (start)",
-                      *(f"{run}, round {r}" for r in (1, 2, 3)
-                        for run in ("threshold 0.9 from source", "class-balanced from AdaBN"))},
-    "source_free": {"AdaBN", "information maximisation", "information maximisation + SHOT clusters"},
-    "shot_labels": {f"{labels}, epoch {e}" for labels in ("predictions", "clusters")
-                    for e in range(1, source_free.EPOCHS + 1)},
-    "threshold_choice": {*(f"threshold {t}" for t in chapter.THRESHOLDS), *chapter.CRITERIA,
-                         "chosen with target labels (cheating)", chapter.CLASS_BALANCED},
+ROUNDS = range(1, chapter.ROUNDS + 1)
+#: Each experiment's series, as (arm, fields): what its results file holds, with its own metric.
+SERIES = {
+    "adabn": [("source only", {}), ("AdaBN", {})],
+    "self_training": [("source model", {}),
+                      *(("threshold from source", {"threshold": chapter.NAIVE_THRESHOLD, "round": r}) for r in ROUNDS),
+                      ("AdaBN", {}), *(("class-balanced from AdaBN", {"round": r}) for r in ROUNDS)],
+    "source_free": [("AdaBN", {}), ("information maximisation", {}),
+                    ("information maximisation + SHOT clusters", {})],
+    "shot_labels": [(labels, {"epoch": e}) for e in range(1, source_free.EPOCHS + 1)
+                    for labels in ("predictions", "clusters")],
+    "threshold_choice": [*(("threshold", {"threshold": t}) for t in chapter.THRESHOLDS),
+                         *(("threshold", {"criterion": c}) for c in [*chapter.CRITERIA, chapter.CHEATING]),
+                         (chapter.CLASS_BALANCED, {})],
 }
 
 
@@ -262,16 +274,17 @@ ARMS = {
 def test_results_files_cover_seeds_0_to_4_and_their_claims_hold(name):
     report = results.load(name)
     assert report.seeds == [0, 1, 2, 3, 4]
-    assert set(report.results) == ARMS[name]
+    assert [s["record"] for s in report.series()] == [
+        {"arm": arm, **fields, "metric": registry.get(name).metric} for arm, fields in SERIES[name]]
     assert all(report.claims().values()), report.claims()
 
 
 def test_threshold_study_results_hold_every_arm_the_plot_needs():
     report = results.load("threshold_choice")
-    cheating = report.values("chosen with target labels (cheating)")
+    assert report.distinct("threshold", arm="threshold") == list(chapter.THRESHOLDS)
+    cheating = report.values("threshold", criterion=chapter.CHEATING)
     for j in range(5):
-        assert cheating[j] == max(report.values(f"threshold {t}")[j] for t in chapter.THRESHOLDS)
-    ax = chapter_plots.threshold_study(report, chapter.THRESHOLDS, list(chapter.CRITERIA),
-                                       "chosen with target labels (cheating)", chapter.CLASS_BALANCED)
+        assert cheating[j] == max(report.values("threshold", threshold=t)[j] for t in chapter.THRESHOLDS)
+    ax = chapter_plots.threshold_study(report, list(chapter.CRITERIA), chapter.CHEATING, chapter.CLASS_BALANCED)
     assert len(ax.get_legend().get_texts()) == 2 + len(chapter.CRITERIA) + 1 + 1
     plt.close("all")

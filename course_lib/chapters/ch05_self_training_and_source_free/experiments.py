@@ -102,10 +102,10 @@ def _timed_watch(data):
     return watch
 
 
-def _rounds(history, label):
-    """``{"<label>, round r": Measured(test accuracy, seconds)}`` for rounds 1, 2, ..."""
-    return {f"{label}, round {h.round}": Measured(h.watched["test_accuracy"], h.watched["seconds"])
-            for h in history[1:]}
+def _rounds(history, arm, **fields):
+    """``[Measured(arm, test accuracy, seconds, **fields, round=r)]`` for rounds r = 1, 2, ..."""
+    return [Measured(arm, h.watched["test_accuracy"], h.watched["seconds"], **fields, round=h.round)
+            for h in history[1:]]
 
 
 @experiment("target_accuracy", "mnist_m test accuracy of the grey mnist source model as it is, and "
@@ -114,15 +114,15 @@ def adabn(seed, keep=None):
     """Source model as-is against AdaBN.
 
     Returns:
-        ``{"source only", "AdaBN": Measured(accuracy, seconds)}``; ``keep`` gets
-        ``"source"``, ``"adabn"`` (the models) and ``"data"``.
+        ``[Measured(arm, accuracy, seconds)]`` for the arms ``"source only"`` and ``"AdaBN"``;
+        ``keep`` gets ``"source"``, ``"adabn"`` (the models) and ``"data"``.
     """
     model = source_model(channels=CHANNELS, seed=seed, progress=None)
     data = target_data(seed)
-    measured = {"source only": Measured(accuracy(model, data.x_test, data.y_test), 0.0)}
+    measured = [Measured("source only", accuracy(model, data.x_test, data.y_test), 0.0)]
     with Stopwatch() as t:
         adapted = batchnorm.adabn(model, data.x_adapt)
-    measured["AdaBN"] = Measured(accuracy(adapted, data.x_test, data.y_test), t.seconds)
+    measured.append(Measured("AdaBN", accuracy(adapted, data.x_test, data.y_test), t.seconds))
     for name, value in (("source", model), ("adabn", adapted), ("data", data)):
         _store(keep, name, value)
     return measured
@@ -140,21 +140,21 @@ def self_training(seed, keep=None):
     """Naive and class-balanced self-training, each next to its starting model.
 
     Returns:
-        ``{"source model (start)", "threshold 0.9 from source, round 1..3", "AdaBN (start)",
-        "class-balanced from AdaBN, round 1..3": Measured(accuracy, seconds)}``; ``keep``
-        gets the round histories ``"naive"`` and ``"balanced"`` (lists of ``Round``) and
-        ``"data"``.
+        ``[Measured(arm, accuracy, seconds, **fields)]``: ``"source model"`` (the start), then
+        ``"threshold from source"`` with ``threshold=NAIVE_THRESHOLD, round=1..3``;
+        ``"AdaBN"`` (the start), then ``"class-balanced from AdaBN"`` with ``round=1..3``.
+        ``keep`` gets the round histories ``"naive"`` and ``"balanced"`` (lists of ``Round``)
+        and ``"data"``.
     """
     model = source_model(channels=CHANNELS, seed=seed, progress=None)
     data = target_data(seed)
-    measured = {}
     _, naive = self_training_run(model, data, "threshold", seed, _threshold_progress(NAIVE_THRESHOLD))
-    measured["source model (start)"] = Measured(naive[0].watched["test_accuracy"], 0.0)
-    measured.update(_rounds(naive, "threshold 0.9 from source"))
+    measured = [Measured("source model", naive[0].watched["test_accuracy"], 0.0),
+                *_rounds(naive, "threshold from source", threshold=NAIVE_THRESHOLD)]
     start = batchnorm.adabn(model, data.x_adapt)
     _, balanced = self_training_run(start, data, "balanced", seed, language._("self-training, class-balanced"))
-    measured["AdaBN (start)"] = Measured(balanced[0].watched["test_accuracy"], 0.0)
-    measured.update(_rounds(balanced, "class-balanced from AdaBN"))
+    measured += [Measured("AdaBN", balanced[0].watched["test_accuracy"], 0.0),
+                 *_rounds(balanced, "class-balanced from AdaBN")]
     for name, value in (("naive", naive), ("balanced", balanced), ("data", data)):
         _store(keep, name, value)
     return measured
@@ -172,23 +172,23 @@ def _threshold_progress(threshold):
     return language._("self-training, threshold {threshold}").format(threshold=threshold)
 
 
-def _round_gains(report, label):
-    arms = [f"{label}, round {r}" for r in range(1, ROUNDS + 1)]
-    return [b - a for earlier, later in zip(arms, arms[1:])
-            for a, b in zip(report.values(earlier), report.values(later))]
+def _round_gains(report, arm):
+    """Per seed and round after the first: ``arm``'s value minus its value the round before."""
+    rounds = [report.values(arm, round=r) for r in range(1, ROUNDS + 1)]
+    return [b - a for earlier, later in zip(rounds, rounds[1:]) for a, b in zip(earlier, later)]
 
 
 @self_training.claim("class-balanced self-training from AdaBN gains more than 1 point in every round")
 def _(report):
-    first = report.gains("class-balanced from AdaBN, round 1", ["AdaBN (start)"])
+    first = report.gains({"arm": "class-balanced from AdaBN", "round": 1}, ["AdaBN"])
     return min(first + _round_gains(report, "class-balanced from AdaBN")) > 0.01
 
 
 @self_training.claim("threshold-0.9 self-training from the source model ends more than 5 points "
                      "below class-balanced self-training from AdaBN")
 def _(report):
-    last = f"class-balanced from AdaBN, round {ROUNDS}"
-    return min(report.gains(last, [f"threshold 0.9 from source, round {ROUNDS}"])) > 0.05
+    naive = {"arm": "threshold from source", "threshold": NAIVE_THRESHOLD}
+    return min(report.gains("class-balanced from AdaBN", [naive], round=ROUNDS)) > 0.05
 
 
 @experiment("target_accuracy", "mnist_m test accuracy adapting the grey source model without source "
@@ -201,25 +201,26 @@ def source_free(seed, keep=None, shot=True):
         shot: also run information maximisation with SHOT's cluster pseudo-labels.
 
     Returns:
-        ``{"AdaBN", "information maximisation", "information maximisation + SHOT clusters":
-        Measured(accuracy, seconds)}``; ``keep`` gets ``"im_model"``, ``"im_history"``
-        (Keras's per-epoch logs) and ``"data"``.
+        ``[Measured(arm, accuracy, seconds)]`` for the arms ``"AdaBN"``, ``"information
+        maximisation"`` and (with ``shot``) ``"information maximisation + SHOT clusters"``;
+        ``keep`` gets ``"im_model"``, ``"im_history"`` (Keras's per-epoch logs) and ``"data"``.
     """
     model = source_model(channels=CHANNELS, seed=seed, progress=None)
     data = target_data(seed)
     with Stopwatch() as t:
         start = batchnorm.adabn(model, data.x_adapt)
-    measured = {"AdaBN": Measured(accuracy(start, data.x_test, data.y_test), t.seconds)}
+    measured = [Measured("AdaBN", accuracy(start, data.x_test, data.y_test), t.seconds)]
     with Stopwatch() as t:
         adapted, history = source_free_im(model, data, seed, 0.0)
-    measured["information maximisation"] = Measured(accuracy(adapted, data.x_test, data.y_test), t.seconds)
+    measured.append(Measured("information maximisation", accuracy(adapted, data.x_test, data.y_test),
+                             t.seconds))
     for name, value in (("im_model", adapted), ("im_history", history), ("data", data)):
         _store(keep, name, value)
     if shot:
         with Stopwatch() as t:
             clustered, _ = source_free_im(model, data, seed, SHOT_CLUSTER_WEIGHT)
-        measured["information maximisation + SHOT clusters"] = Measured(
-            accuracy(clustered, data.x_test, data.y_test), t.seconds)
+        measured.append(Measured("information maximisation + SHOT clusters",
+                                 accuracy(clustered, data.x_test, data.y_test), t.seconds))
     return measured
 
 
@@ -270,18 +271,19 @@ def shot_labels(seed, keep=None):
     which the method never sees.
 
     Returns:
-        ``{"predictions, epoch e", "clusters, epoch e": Measured(share right, seconds since the
-        start)}`` for e = 1 (the AdaBN model) to ``IM_EPOCHS``; ``keep`` gets ``"data"``.
+        ``[Measured(arm, share right, seconds since the start, epoch=e)]`` for the arms
+        ``"predictions"`` and ``"clusters"`` and e = 1 (the AdaBN model) to ``IM_EPOCHS``;
+        ``keep`` gets ``"data"``.
     """
     model = source_model(channels=CHANNELS, seed=seed, progress=None)
     data = target_data(seed)
     right = _RightLabels(data.x_adapt, data.hidden_labels)
     information_maximisation(model, data.x_adapt, cluster_weight=SHOT_CLUSTER_WEIGHT, seed=seed,
                              callbacks=[right], progress=language._("information maximisation + SHOT clusters"))
-    measured = {}
+    measured = []
     for epoch, (predictions, clusters, seconds) in enumerate(right.shares, start=1):
-        measured[f"predictions, epoch {epoch}"] = Measured(predictions, seconds)
-        measured[f"clusters, epoch {epoch}"] = Measured(clusters, seconds)
+        measured += [Measured("predictions", predictions, seconds, epoch=epoch),
+                     Measured("clusters", clusters, seconds, epoch=epoch)]
     _store(keep, "data", data)
     return measured
 
@@ -289,13 +291,13 @@ def shot_labels(seed, keep=None):
 @shot_labels.claim("made from the AdaBN model, before the first epoch, SHOT's cluster labels are right "
                    "more than 3 points less often than the model's own predictions")
 def _(report):
-    return max(report.gains("clusters, epoch 1", ["predictions, epoch 1"])) < -0.03
+    return max(report.gains("clusters", ["predictions"], epoch=1)) < -0.03
 
 
 @shot_labels.claim("in no epoch are SHOT's cluster labels right more than 1 point more often than the "
                    "predictions they are made from: the clusters never correct the model")
 def _(report):
-    return max(max(report.gains(f"clusters, epoch {e}", [f"predictions, epoch {e}"]))
+    return max(max(report.gains("clusters", ["predictions"], epoch=e))
                for e in range(1, IM_EPOCHS + 1)) < 0.01
 
 
@@ -327,10 +329,11 @@ def consensus_agreement(candidates):
 
 
 #: The arm of ``threshold_choice`` that needs no threshold.
-CLASS_BALANCED = "class-balanced (no threshold)"
-#: The label-free criteria of ``threshold_choice``: arm name -> column of its table.
-CRITERIA = {"label-free choice: most even predictions": "balance",
-            "label-free choice: agreement with the consensus": "agreement"}
+CLASS_BALANCED = "class-balanced"
+#: The label-free criteria of ``threshold_choice``: its ``criterion`` field -> column of its table.
+CRITERIA = {"most even predictions": "balance", "agreement with the consensus": "agreement"}
+#: The ``criterion`` of the threshold chosen with the target's test labels.
+CHEATING = "target labels (cheating)"
 
 
 @experiment("target_accuracy", "mnist_m test accuracy of 3 rounds of self-training from AdaBN at "
@@ -341,16 +344,18 @@ def threshold_choice(seed, keep=None):
     """Self-training from AdaBN at every threshold of ``THRESHOLDS``; honest and cheating choices.
 
     Returns:
-        ``{"threshold 0.5", ..., "threshold 0.99", <each of CRITERIA>, "chosen with target
-        labels (cheating)", CLASS_BALANCED: Measured(accuracy, seconds)}``; ``keep`` gets
-        ``"table"`` (a ``pandas.DataFrame``: threshold, balance, agreement, test_accuracy).
+        ``[Measured(arm, accuracy, seconds, **fields)]``: the arm ``"threshold"`` with
+        ``threshold=t`` for each t of ``THRESHOLDS``, then with ``criterion=c``, the threshold
+        chosen by c, for each c of ``CRITERIA`` and ``CHEATING``; then ``CLASS_BALANCED``.
+        ``keep`` gets ``"table"`` (a ``pandas.DataFrame``: threshold, balance, agreement,
+        test_accuracy).
     """
     import pandas as pd
 
     model = source_model(channels=CHANNELS, seed=seed, progress=None)
     data = target_data(seed)
     start = batchnorm.adabn(model, data.x_adapt)
-    rows, held_out, measured = [], [], {}
+    rows, held_out, measured = [], [], []
     for threshold in THRESHOLDS:
         with Stopwatch() as t:
             student, _ = self_train(start, data.x_adapt, rounds=ROUNDS, selection="threshold",
@@ -359,16 +364,17 @@ def threshold_choice(seed, keep=None):
         held_out.append(predict(student, data.x_held_out))
         rows.append({"threshold": threshold, "balance": prediction_balance(held_out[-1]),
                      "test_accuracy": accuracy(student, data.x_test, data.y_test)})
-        measured[f"threshold {threshold}"] = Measured(rows[-1]["test_accuracy"], t.seconds)
+        measured.append(Measured("threshold", rows[-1]["test_accuracy"], t.seconds, threshold=threshold))
     table = pd.DataFrame(rows)
     table["agreement"] = consensus_agreement(held_out)
-    for arm, column in CRITERIA.items():
-        measured[arm] = Measured(table.loc[table[column].idxmax(), "test_accuracy"], 0.0)
-    measured["chosen with target labels (cheating)"] = Measured(table["test_accuracy"].max(), 0.0)
+    for criterion, column in CRITERIA.items():
+        measured.append(Measured("threshold", table.loc[table[column].idxmax(), "test_accuracy"],
+                                 criterion=criterion))
+    measured.append(Measured("threshold", table["test_accuracy"].max(), criterion=CHEATING))
     with Stopwatch() as t:
         student, _ = self_train(start, data.x_adapt, rounds=ROUNDS, selection="balanced", seed=seed,
                                 progress=language._("self-training, class-balanced"))
-    measured[CLASS_BALANCED] = Measured(accuracy(student, data.x_test, data.y_test), t.seconds)
+    measured.append(Measured(CLASS_BALANCED, accuracy(student, data.x_test, data.y_test), t.seconds))
     _store(keep, "table", table)
     return measured
 
@@ -376,4 +382,4 @@ def threshold_choice(seed, keep=None):
 @threshold_choice.claim("class-balanced self-training, which needs no threshold, beats self-training at "
                         "the threshold chosen with target labels")
 def _(report):
-    return min(report.gains(CLASS_BALANCED, ["chosen with target labels (cheating)"])) > 0
+    return min(report.gains(CLASS_BALANCED, [{"arm": "threshold", "criterion": CHEATING}])) > 0

@@ -122,34 +122,36 @@ def rounds(histories, hidden_labels):
     return fig
 
 
-def threshold_study(report, thresholds, honest, cheating, reference=None):
+def threshold_study(report, honest, cheating, reference=None):
     """Test accuracy of self-training at each threshold, one line per seed, and the choices made.
 
     Args:
-        report: the ``threshold_choice`` experiment's ``Report``.
-        thresholds: the thresholds it tried, in order.
-        honest: the arms of the label-free choices (each gets its own marker).
-        cheating: the arm of the choice made with target labels.
+        report: the ``threshold_choice`` experiment's ``Report``: the arm ``"threshold"`` with a
+            ``threshold`` field for each threshold tried, and with a ``criterion`` field for each
+            choice of one.
+        honest: the ``criterion`` of each label-free choice (each gets its own marker).
+        cheating: the ``criterion`` of the choice made with target labels.
         reference: an arm with no threshold, drawn as a dashed line at its median (or None).
 
     Returns:
         the ``Axes``.
     """
     ax = plt.subplots(figsize=(12, 4.4))[1]
-    accuracies = np.array([report.values(f"threshold {t}") for t in thresholds])  # (thresholds, seeds)
+    thresholds = report.distinct("threshold", arm="threshold")
+    accuracies = np.array([report.values("threshold", threshold=t) for t in thresholds])  # (thresholds, seeds)
     thresholds = np.asarray(thresholds)
     for j in range(len(report.seeds)):
         ax.plot(thresholds, accuracies[:, j], "-", color=PALETTE[0], alpha=0.35,
                 label=_("each seed") if j == 0 else None)
     markers = [(PALETTE[1], "o"), (PALETTE[5], "s"), (PALETTE[4], "^")]
-    arms = [*honest, cheating]
+    criteria = [*honest, cheating]
     styles = [*markers[:len(honest)], (PALETTE[7], "x")]
-    for k, (arm, (colour, marker)) in enumerate(zip(arms, styles)):
-        chosen = np.array(report.values(arm))
+    for k, (criterion, (colour, marker)) in enumerate(zip(criteria, styles)):
+        chosen = np.array(report.values("threshold", criterion=criterion))
         # The threshold each seed's choice picked: the one whose accuracy it reports.
         picked = thresholds[np.argmin(np.abs(accuracies - chosen), axis=0)]
-        ax.plot(picked + (k - len(arms) / 2) * 0.004, chosen, marker, color=colour, markersize=8,
-                mew=2, linestyle="none", label=arm)
+        ax.plot(picked + (k - len(criteria) / 2) * 0.004, chosen, marker, color=colour, markersize=8,
+                mew=2, linestyle="none", label=criterion)
     ax.plot(thresholds, np.median(accuracies, axis=1), "-", color=PALETTE[0], linewidth=3,
             label=_("median over seeds"))
     if reference is not None:
