@@ -128,9 +128,9 @@ for layer in chapter.CANDIDATE_LAYERS:
     shape = tuple(source_0_4.get_layer(layer).output.shape[1:])
     print(f"{layer:14s} output {shape}: {int(np.prod(shape)):5d} numbers per image")
 measured = chapter.feature_extraction(seed=0)
-new_task = {arm.removeprefix("new_task_"): m.value for arm, m in measured.items() if arm.startswith("new_task_")}
-validation_scores = {layer: new_task[f"validation@{layer}"] for layer in chapter.CANDIDATE_LAYERS}
-chosen = chapter.CANDIDATE_LAYERS[int(new_task["chosen_layer"])]
+validation_scores = {layer: measured.value("frozen_head", "validation_accuracy", target="new_task", layer=layer)
+                     for layer in chapter.CANDIDATE_LAYERS}
+chosen = chapter.CANDIDATE_LAYERS[int(measured.value("frozen_head", "chosen_layer_index", target="new_task"))]
 plots.bar_chart(validation_scores, ylabel="validation accuracy", chance=0.2,
                 title="a linear head on each layer's frozen features (mnist_m 5-9)")
 print(f"chosen on validation: {chosen}")
@@ -155,12 +155,13 @@ print(f"chosen on validation: {chosen}")
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-for ax, prefix, title, chance in ((left, "new_task", "new task (mnist_m 5-9), 10 labels/class", 0.2),
+for ax, target, title, chance in ((left, "new_task", "new task (mnist_m 5-9), 10 labels/class", 0.2),
                                   (right, "new_domain", "new domain (mnist -> mnist_m), 10 labels/class", 0.1)):
-    plots.bar_chart({"frozen + head": measured[f"{prefix}_frozen_head"].value,
-                     "scratch": measured[f"{prefix}_scratch"].value},
+    plots.bar_chart({"frozen + head": measured.value("frozen_head", target=target),
+                     "scratch": measured.value("scratch", target=target)},
                     ylabel="test accuracy", title=title, ax=ax, chance=chance)
-head_params, scratch_params = new_task["head_params"], new_task["scratch_params"]
+head_params, scratch_params = (measured.value(arm, "trainable_parameters", target="new_task")
+                               for arm in ("frozen_head", "scratch"))
 print(f"trainable parameters: new head {head_params:,.0f}, scratch CNN {scratch_params:,.0f} "
       f"({scratch_params / head_params:.0f} times more)")
 
@@ -173,10 +174,9 @@ print(f"trainable parameters: new head {head_params:,.0f}, scratch CNN {scratch_
 from course_lib import results
 
 report = results.load("feature_extraction")
-display(report.table().loc[["new_task_frozen_head", "new_task_scratch", "new_domain_frozen_head",
-                            "new_domain_scratch"]])
+display(report.table(metric="target_accuracy"))
 print(report.claims_text())
-gain = measured["new_task_frozen_head"].value - measured["new_task_scratch"].value
+gain = measured.value("frozen_head", target="new_task") - measured.value("scratch", target="new_task")
 print(f"this run (seed 0): the frozen extractor is {100 * gain:+.1f} points ahead of scratch on the new task")
 assert all(report.claims().values())
 assert head_params * 20 <= scratch_params

@@ -261,7 +261,7 @@ arms = ["source model", *chapter.ALL_STRATEGIES]
 chapter_plots.seed_bars(strategies, arms, ylabel="mnist_m test accuracy");
 
 # %%
-strategies.table().loc[arms]
+strategies.table(metric="target_accuracy").loc[arms]
 
 # %% [markdown]
 # The learning rate validation chose for each strategy, seed by seed (each strategy's grid is in
@@ -270,7 +270,7 @@ strategies.table().loc[arms]
 # %%
 import pandas as pd
 
-pd.DataFrame({f"seed {seed}": [strategies.values(s + chapter.RATE)[i] for s in chapter.ALL_STRATEGIES]
+pd.DataFrame({f"seed {seed}": [strategies.values(s, "learning_rate")[i] for s in chapter.ALL_STRATEGIES]
               for i, seed in enumerate(strategies.seeds)}, index=list(chapter.ALL_STRATEGIES))
 
 # %% [markdown]
@@ -325,9 +325,9 @@ print(f"the mapping trains {layers.parameter_counts(ft.build('mapping', source))
 # %%
 forgetting = pd.DataFrame({
     "mnist_m (target)": [strategies.median(a) for a in arms],
-    "mnist (source)": [strategies.median(a + chapter.MNIST) for a in arms],
-    "forgotten (points)": [100 * (strategies.median("source model" + chapter.MNIST)
-                                  - strategies.median(a + chapter.MNIST)) for a in arms],
+    "mnist (source)": [strategies.median(a, "source_accuracy") for a in arms],
+    "forgotten (points)": [100 * (strategies.median("source model", "source_accuracy")
+                                  - strategies.median(a, "source_accuracy")) for a in arms],
 }, index=arms).round(3)
 forgetting
 
@@ -354,7 +354,7 @@ forgetting
 
 # %%
 budgets = results.load("labels_per_class")
-chapter_plots.budget_curve(budgets, chapter.BUDGET_STRATEGIES, chapter.BUDGETS);
+chapter_plots.budget_curve(budgets);
 print(budgets.claims_text())
 assert all(budgets.claims().values())
 

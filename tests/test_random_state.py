@@ -69,6 +69,6 @@ def test_an_arm_is_the_same_in_any_order_and_in_any_experiment():
     forward = fine_tuning_strategies(seed, strategies=("new_head", "full"))
     backward = fine_tuning_strategies(seed, strategies=("full", "new_head"))
     for arm in ("new_head", "full"):
-        assert forward[arm].value == backward[arm].value, f"{arm} depends on the order of the arms"
-    shared = label_smoothing(seed)["cross-entropy"]  # the same full fine-tuning, first in its experiment
-    assert shared.value == forward["full"].value, "full fine-tuning differs between two experiments"
+        assert forward.value(arm) == backward.value(arm), f"{arm} depends on the order of the arms"
+    shared = label_smoothing(seed).value("cross-entropy")  # the same full fine-tuning, first in its experiment
+    assert shared == forward.value("full"), "full fine-tuning differs between two experiments"

@@ -145,7 +145,7 @@ cnn.block_table(source)
 from course_lib.chapters.ch00_welcome import experiments as chapter
 
 gap = chapter.domain_gap(seed=0)
-accuracy = {name: m.value for name, m in gap.items()}
+accuracy = {m.arm: m.value for m in gap}
 for name, value in accuracy.items():
     print(f"source model on {name:8s}: accuracy {value:.3f}")
 plots.bar_chart(accuracy, ylabel="test accuracy", title="Source model (trained on mnist) on each domain",

@@ -50,3 +50,17 @@ def test_hints_exist_for_both_exercises(capsys):
     for n in (1, 2):
         exercises.show_hint(n)
     assert capsys.readouterr().out.count("Hint: ") == 2
+
+
+def test_the_experiment_returns_the_series_of_its_results_file_in_its_order(monkeypatch):
+    """The model and data stubbed out: only what the records are (arm, metric) is checked."""
+    from course_lib import results
+    from course_lib.chapters.ch00_welcome import experiments as chapter
+    from course_lib.experiments import series_key
+
+    monkeypatch.setattr(chapter, "source_model", lambda **kwargs: None)
+    monkeypatch.setattr(chapter, "load_domain", lambda name, split, seed: (None, None))
+    monkeypatch.setattr(chapter, "accuracy", lambda *args: 0.5)
+    measured = chapter.domain_gap(0)
+    assert [series_key(m.record(None)) for m in measured] == [
+        series_key(s["record"]) for s in results.load("domain_gap").series()]

@@ -118,3 +118,29 @@ def test_the_cut_diagram_freezes_up_to_the_cut_and_adds_a_new_head():
     with pytest.raises(ValueError, match="state 'melted'"):
         from course_lib.core.plots import block_diagram
         block_diagram({"a": [("block1", "melted")]})
+
+
+def test_the_experiment_returns_the_series_of_its_results_file_in_its_order(monkeypatch):
+    """Training stubbed out: only what the records are (arm, fields, metric) is checked."""
+    from course_lib import results
+    from course_lib.experiments import series_key
+
+    class Cache:
+        def __init__(self, source):
+            pass
+
+        def get(self, layer, split, x):
+            return x
+
+    scores = {layer: 0.5 for layer in chapter.CANDIDATE_LAYERS}
+    monkeypatch.setattr(chapter, "trained", lambda recipe: None)
+    monkeypatch.setattr(chapter, "task_data", lambda seed, new_task: ((None, None),) * 3)
+    monkeypatch.setattr(chapter, "layer_scores", lambda *args, **kwargs: scores)
+    monkeypatch.setattr(chapter, "FeatureCache", Cache)
+    monkeypatch.setattr(chapter, "train_head", lambda *args, **kwargs: None)
+    monkeypatch.setattr(chapter, "scratch_model", lambda *args, **kwargs: None)
+    monkeypatch.setattr(chapter, "accuracy", lambda *args: 0.5)
+    monkeypatch.setattr(chapter, "parameter_counts", lambda model: (10, 10))
+    measured = chapter.feature_extraction(0)
+    assert [series_key(m.record(None)) for m in measured] == [
+        series_key(s["record"]) for s in results.load("feature_extraction").series()]

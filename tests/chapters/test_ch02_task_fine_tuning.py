@@ -21,7 +21,7 @@ from course_lib.chapters.ch02_task_fine_tuning.task import load_task  # noqa: E4
 from course_lib.core.cnn import BLOCKS  # noqa: E402
 from course_lib.core.layers import train_only  # noqa: E402
 from course_lib.core.pretrained import SOURCE  # noqa: E402
-from course_lib.experiments import Report, registry  # noqa: E402
+from course_lib.experiments import Report, registry, series_key  # noqa: E402
 from course_lib.methods import fine_tuning as ft  # noqa: E402
 
 EXPERIMENTS = ("fine_tuning_strategies", "labels_per_class")
@@ -59,20 +59,43 @@ def test_the_experiments_are_registered_with_their_recipes():
     assert ex.RECIPES == (SOURCE,)
 
 
-def fake_report(name, results_by_arm):
-    seeds = list(range(len(next(iter(results_by_arm.values())))))
-    return Report(name, "target_accuracy", seeds, results_by_arm,
-                  {arm: [0.0] * len(seeds) for arm in results_by_arm})
+def fake_report(name, series):
+    """A report of target accuracies: ``series`` maps ``(arm, ((field, value), ...))`` to the
+    values on seeds 0, 1, ..."""
+    seeds = list(range(len(next(iter(series.values())))))
+    records = [{"arm": arm, **dict(fields), "metric": "target_accuracy", "seed": seed, "value": value,
+                "seconds": 0.0} for (arm, fields), values in series.items() for seed, value in zip(seeds, values)]
+    return Report(name, "target_accuracy", seeds, records)
+
+
+def budget_report(values):
+    """A ``labels_per_class`` report from ``{(strategy, labels per class): values per seed}``."""
+    return fake_report("labels_per_class", {(strategy, (("labels_per_class", n),)): v
+                                            for (strategy, n), v in values.items()})
 
 
 def test_the_label_budget_claim_reads_the_right_arms():
-    arms = {ex.arm(s, n): [0.5, 0.5] for s in ex.BUDGET_STRATEGIES for n in ex.BUDGETS}
-    arms.update({"head@6": [0.55, 0.55], "head@60": [0.6, 0.6],"full@6": [0.7, 0.7], "scratch@6": [0.3, 0.4], "full@60": [0.9, 0.9],
-                 "scratch@60": [0.85, 0.8], "full@20": [0.8, 0.8], "scratch@20": [0.6, 0.6]})
-    holds = fake_report("labels_per_class", arms).claims()
+    values = {(s, n): [0.5, 0.5] for s in ex.BUDGET_STRATEGIES for n in ex.BUDGETS}
+    values.update({("head", 6): [0.55, 0.55], ("head", 60): [0.6, 0.6], ("full", 6): [0.7, 0.7],
+                   ("scratch", 6): [0.3, 0.4], ("full", 60): [0.9, 0.9], ("scratch", 60): [0.85, 0.8],
+                   ("full", 20): [0.8, 0.8], ("scratch", 20): [0.6, 0.6]})
+    holds = budget_report(values).claims()
     assert all(holds.values()), holds
-    arms["scratch@6"] = [0.3, 0.69]  # seed 1: a smaller lead with few labels than with many
-    assert not all(fake_report("labels_per_class", arms).claims().values())
+    values["scratch", 6] = [0.3, 0.69]  # seed 1: a smaller lead with few labels than with many
+    assert not all(budget_report(values).claims().values())
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_an_experiment_returns_the_series_of_its_results_file_in_its_order(name, monkeypatch):
+    """Training stubbed out: only what the records are (arm, fields, metric) is checked."""
+    kept = ft.Selection(None, 1e-3, {})
+    monkeypatch.setattr(ex, "source_model", lambda **kwargs: None)
+    monkeypatch.setattr(ex, "load_task", lambda *args, **kwargs: {"test": (None, None), "source_test": (None, None)})
+    monkeypatch.setattr(ex, "tune", lambda *args, **kwargs: kept)
+    monkeypatch.setattr(ex, "accuracy", lambda *args: 0.5)
+    measured = registry()[name](0)
+    assert [series_key(m.record(None)) for m in measured] == [
+        series_key(s["record"]) for s in results.load(name).series()]
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -159,14 +182,13 @@ def test_the_strategy_diagram_says_what_trains_in_words():
 
 
 def test_the_result_plots_draw_what_they_are_given():
-    report = fake_report("x", {"a": [0.2, 0.4, 0.3], "b": [0.8, 0.7, 0.9]})
+    report = fake_report("x", {("a", ()): [0.2, 0.4, 0.3], ("b", ()): [0.8, 0.7, 0.9]})
     ax = plots.seed_bars(report, ["a", "b"])
     assert [round(p.get_height(), 2) for p in ax.patches] == [0.3, 0.8]
     selection = ft.Selection(None, 1e-3, {1e-3: ft.validation_summary([0.4, 0.6], 50),
                                           3e-3: ft.validation_summary([0.5, 0.5], 50)})
     ax = plots.rate_curves(selection)
     assert "rate 0.001 (kept)" in [t.get_text() for t in ax.get_legend().get_texts()]
-    budgets = fake_report("labels_per_class", {f"{s}@{n}": [0.5, 0.6] for s in ("full", "scratch")
-                                               for n in (6, 60)})
-    ax = plots.budget_curve(budgets, ("full", "scratch"), (6, 60))
-    assert len(ax.lines) == 2
+    budgets = budget_report({(s, n): [0.5, 0.6] for s in ("full", "scratch") for n in (6, 60)})
+    ax = plots.budget_curve(budgets)
+    assert len(ax.lines) == 2 and ax.lines[0].get_xdata().tolist() == [6, 60]

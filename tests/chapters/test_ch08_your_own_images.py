@@ -122,3 +122,20 @@ def test_hints_exist_before_a_first_try(capsys):
 
 def test_the_chapter_lists_no_source_models_and_measures_random_init():
     assert RECIPES == () and SETTINGS.pretrained is False and SETTINGS.fine_epochs > 0
+
+
+def test_the_experiment_returns_the_series_of_its_results_file_in_its_order(monkeypatch):
+    """Training stubbed out: only what the records are (arm, metric) is checked."""
+    from types import SimpleNamespace
+
+    from course_lib import results
+    from course_lib.chapters.ch08_your_own_images import experiments as chapter
+    from course_lib.experiments import series_key
+
+    run = SimpleNamespace(head_only=SimpleNamespace(accuracy=0.5), final=SimpleNamespace(accuracy=0.7))
+    monkeypatch.setattr(chapter, "sample_folder", lambda: None)
+    monkeypatch.setattr(chapter, "train_folder", lambda *args, **kwargs: run)
+    measured = chapter.own_images_two_stage(0)
+    assert [series_key(m.record(None)) for m in measured] == [
+        series_key(s["record"]) for s in results.load("own_images_two_stage").series()]
+    assert measured.value(chapter.TWO_STAGES) == 0.7

@@ -11,15 +11,15 @@ def domain_gap(seed):
     """Train (or load) the source model for ``seed`` and test it on every domain's test split.
 
     Returns:
-        ``{domain: Measured(accuracy, seconds to test)}``.
+        One ``Measured(domain, accuracy, seconds to test)`` per domain: the arm is the domain's name.
     """
     model = source_model(seed=seed, progress=None)
-    measured = {}
+    measured = []
     for name in DOMAINS:
         x, y = load_domain(name, "test", seed=seed)
         with Stopwatch() as t:
             value = accuracy(model, x, y)
-        measured[name] = Measured(value, t.seconds)
+        measured.append(Measured(name, value, t.seconds))
     return measured
 
 

@@ -65,10 +65,10 @@ def frozen_vs_scratch(source, data, n_classes, seed):
     """Choose the layer on validation, train a head there, and a scratch CNN on the same labels.
 
     Returns:
-        ``{"frozen_head", "scratch"}`` -> ``Measured(test accuracy, seconds to train)``,
-        ``"head_params"``, ``"scratch_params"`` -> ``Measured(trainable parameters, 0)``,
-        ``"validation@LAYER"`` -> ``Measured(validation accuracy of a head at LAYER, 0)`` and
-        ``"chosen_layer"`` -> ``Measured(index of the chosen layer in CANDIDATE_LAYERS, 0)``.
+        ``Measured`` records of the arms ``"frozen_head"`` and ``"scratch"``: the test accuracy
+        (seconds to train) and ``metric="trainable_parameters"`` of each; for ``"frozen_head"``
+        also ``metric="chosen_layer_index"`` (the chosen layer's index in ``CANDIDATE_LAYERS``) and
+        ``metric="validation_accuracy"`` of a head at each candidate, with ``layer=LAYER``.
     """
     train, validation, test = data
     with Stopwatch() as t:
@@ -79,41 +79,44 @@ def frozen_vs_scratch(source, data, n_classes, seed):
     frozen = accuracy(head, cache.get(chosen, "test", test[0]), test[1])
     with Stopwatch() as s:
         scratch = scratch_model(train, n_classes, seed=seed)
-    return {"frozen_head": Measured(frozen, t.seconds),
-            "scratch": Measured(accuracy(scratch, *test), s.seconds),
-            "head_params": Measured(parameter_counts(head)[0], 0.0),
-            "scratch_params": Measured(parameter_counts(scratch)[0], 0.0),
-            "chosen_layer": Measured(CANDIDATE_LAYERS.index(chosen), 0.0),
-            **{f"validation@{layer}": Measured(value, 0.0) for layer, value in scores.items()}}
+    return [Measured("frozen_head", frozen, t.seconds),
+            Measured("scratch", accuracy(scratch, *test), s.seconds),
+            Measured("frozen_head", parameter_counts(head)[0], metric="trainable_parameters"),
+            Measured("scratch", parameter_counts(scratch)[0], metric="trainable_parameters"),
+            Measured("frozen_head", CANDIDATE_LAYERS.index(chosen), metric="chosen_layer_index"),
+            *(Measured("frozen_head", value, metric="validation_accuracy", layer=layer)
+              for layer, value in scores.items())]
 
 
 @experiment("target_accuracy", "20 labels per class (10 train, 10 validation): a frozen extractor "
                                "(layer chosen on validation) + new head vs the CNN from scratch, on "
                                "mnist_m 5-9 after an mnist_m 0-4 source, and on mnist -> mnist_m")
 def feature_extraction(seed):
-    """Both targets for one seed: ``frozen_vs_scratch``'s arms, prefixed ``new_task_`` and ``new_domain_``."""
+    """Both targets for one seed: ``frozen_vs_scratch``'s records, each with the field
+    ``target="new_task"`` or ``target="new_domain"``."""
     targets = {"new_task": (OLD_TASK, True, len(NEW_CLASSES)), "new_domain": (SOURCE, False, 10)}
-    measured = {}
-    for prefix, (recipe, new_task, n_classes) in targets.items():
+    measured = []
+    for target, (recipe, new_task, n_classes) in targets.items():
         source = trained(dataclasses.replace(recipe, seed=seed))
-        arms = frozen_vs_scratch(source, task_data(seed, new_task), n_classes, seed)
-        measured.update({f"{prefix}_{arm}": m for arm, m in arms.items()})
+        for m in frozen_vs_scratch(source, task_data(seed, new_task), n_classes, seed):
+            measured.append(Measured(m.arm, m.value, m.seconds, metric=m.metric, target=target, **m.fields))
     return measured
 
 
 @feature_extraction.claim("on the new task on the source's kind of images, the frozen extractor with a new "
                           "head beats the CNN trained from scratch by more than 5 points on every seed")
 def _(report):
-    return min(report.gains("new_task_frozen_head", ["new_task_scratch"])) > 0.05
+    return min(report.gains("frozen_head", ["scratch"], target="new_task")) > 0.05
 
 
 @feature_extraction.claim("the head trains at least 20 times fewer parameters than the scratch CNN")
 def _(report):
-    return all(s >= 20 * h for h, s in zip(report.values("new_task_head_params"),
-                                           report.values("new_task_scratch_params")))
+    head, scratch = (report.values(arm, "trainable_parameters", target="new_task")
+                     for arm in ("frozen_head", "scratch"))
+    return all(s >= 20 * h for h, s in zip(head, scratch))
 
 
 @feature_extraction.claim("on a new domain, frozen source features are no better than scratch "
                           "by more than 5 points on any seed")
 def _(report):
-    return max(report.gains("new_domain_frozen_head", ["new_domain_scratch"])) < 0.05
+    return max(report.gains("frozen_head", ["scratch"], target="new_domain")) < 0.05

@@ -3,9 +3,10 @@ task (``task.py``), which chapter 03's experiments reuse with ``tune`` and ``rec
 
 Every run chooses on the validation split of the labelled target images: its learning
 rate from a small grid and its number of steps (the best validation point is kept); each
-arm's number is then its accuracy on the test split, measured once. Arms named
-``"<arm> | mnist"`` are accuracies on the source domain's test split (what fine-tuning
-left of the source task); ``"<arm> | rate"`` is the learning rate validation chose.
+arm's number is then its accuracy on the test split, measured once. Besides that
+``target_accuracy``, an arm has the metrics ``source_accuracy`` (its accuracy on the source
+domain's test split: what fine-tuning left of the source task) and ``learning_rate`` (the
+rate validation chose).
 """
 
 from course_lib.chapters.ch02_task_fine_tuning.task import LABELS_PER_CLASS, load_task
@@ -22,8 +23,6 @@ ALL_STRATEGIES = ("scratch", "new_head", "mapping", "head", "top", "full")
 BUDGETS = (6, 20, 60)
 #: The arms of ``labels_per_class``.
 BUDGET_STRATEGIES = ("scratch", "head", "full")
-#: Suffixes of arm names: the accuracy on ``mnist`` test, the learning rate validation chose.
-MNIST, RATE = " | mnist", " | rate"
 
 
 def tune(strategy, source, task, seed=0, loss=None, progress=None):
@@ -49,13 +48,14 @@ def final_accuracy(model, task):
     return accuracy(model, *task["test"])
 
 
-def record(measured, arm_name, task, select):
-    """Run ``select()`` (which returns a ``Selection``), timed; record the kept model's test
-    accuracy as ``arm_name`` and its rate as ``arm_name + RATE``; return the ``Selection``."""
+def record(measured, arm, task, select):
+    """Run ``select()`` (which returns a ``Selection``), timed; append to the list ``measured``
+    two ``Measured`` of ``arm``: the kept model's test accuracy and, as
+    ``metric="learning_rate"``, its rate. Return the ``Selection``."""
     with Stopwatch() as t:
         chosen = select()
-    measured[arm_name] = Measured(final_accuracy(chosen.model, task), t.seconds)
-    measured[arm_name + RATE] = Measured(chosen.learning_rate, 0.0)
+    measured.append(Measured(arm, final_accuracy(chosen.model, task), t.seconds))
+    measured.append(Measured(arm, chosen.learning_rate, metric="learning_rate"))
     return chosen
 
 
@@ -66,17 +66,19 @@ def fine_tuning_strategies(seed, strategies=ALL_STRATEGIES, labels_per_class=LAB
     """Each strategy, its rate chosen on validation, tested once on ``mnist_m`` and on ``mnist``.
 
     Returns:
-        ``{arm: Measured}``: ``"<strategy>"`` (mnist_m test accuracy), ``"<strategy> | mnist"``
-        (mnist test accuracy after fine-tuning), ``"<strategy> | rate"``, and the same for
+        ``Measured`` records, the arm being the strategy: its ``mnist_m`` test accuracy (seconds
+        to choose and train), its ``metric="learning_rate"`` and ``metric="source_accuracy"``
+        (``mnist`` test accuracy after fine-tuning); and the two accuracies of the arm
         ``"source model"`` as-is (no training).
     """
     source = source_model(seed=seed, progress=None)
     task = load_task(labels_per_class, seed=seed)
-    measured = {"source model": Measured(final_accuracy(source, task), 0.0),
-                "source model" + MNIST: Measured(accuracy(source, *task["source_test"]), 0.0)}
+    measured = [Measured("source model", final_accuracy(source, task)),
+                Measured("source model", accuracy(source, *task["source_test"]), metric="source_accuracy")]
     for strategy in strategies:
         chosen = record(measured, strategy, task, lambda: tune(strategy, source, task, seed))
-        measured[strategy + MNIST] = Measured(accuracy(chosen.model, *task["source_test"]), 0.0)
+        measured.append(Measured(strategy, accuracy(chosen.model, *task["source_test"]),
+                                 metric="source_accuracy"))
     return measured
 
 
@@ -106,32 +108,28 @@ def _(report):
             and min(report.gains("new_head", ["mapping"])) > 0)
 
 
-def arm(strategy, labels_per_class):
-    """The name of a ``labels_per_class`` arm, e.g. ``"full@20"``."""
-    return f"{strategy}@{labels_per_class}"
-
-
 @experiment("target_accuracy", "mnist -> mnist_m with 6, 20 or 60 labels per class (half of them "
                                "validate): scratch, the head only, the whole model")
 def labels_per_class(seed, budgets=BUDGETS, strategies=BUDGET_STRATEGIES):
     """Each strategy at each label budget, rates chosen on each budget's validation half.
 
     Returns:
-        ``{"<strategy>@<labels per class>": Measured(mnist_m test accuracy, seconds)}``.
+        ``Measured(strategy, mnist_m test accuracy, seconds, labels_per_class=n)`` for each
+        strategy and budget ``n``.
     """
     source = source_model(seed=seed, progress=None)
-    measured = {}
+    measured = []
     for n in budgets:
         task = load_task(n, seed=seed)
         for strategy in strategies:
             with Stopwatch() as t:
                 model = tune(strategy, source, task, seed).model
-            measured[arm(strategy, n)] = Measured(final_accuracy(model, task), t.seconds)
+            measured.append(Measured(strategy, final_accuracy(model, task), t.seconds, labels_per_class=n))
     return measured
 
 
 def _budget_gains(report):
-    return {n: report.gains(arm("full", n), [arm("scratch", n)]) for n in BUDGETS}
+    return {n: report.gains("full", ["scratch"], labels_per_class=n) for n in BUDGETS}
 
 
 @labels_per_class.claim("the fewer the labels, the more the source weights are worth: full "
@@ -152,5 +150,5 @@ def _(report):
                         "what more labels can teach")
 def _(report):
     few, many = BUDGETS[0], BUDGETS[-1]
-    return (min(report.gains(arm("head", few), [arm("scratch", few)])) > 0.10
-            and min(report.gains(arm("scratch", many), [arm("head", many)])) > 0.05)
+    return (min(report.gains("head", ["scratch"], labels_per_class=few)) > 0.10
+            and min(report.gains("scratch", ["head"], labels_per_class=many)) > 0.05)

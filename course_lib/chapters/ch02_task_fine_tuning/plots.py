@@ -95,20 +95,22 @@ def rate_curves(selection, ax=None, title=N_("choosing the learning rate on the 
     return ax
 
 
-def budget_curve(report, strategies, budgets, ax=None, ylabel=N_("mnist_m test accuracy")):
-    """Test accuracy against labelled images per class: the median over seeds, and the range.
+def budget_curve(report, ax=None, ylabel=N_("mnist_m test accuracy")):
+    """Test accuracy against labelled images per class, one line per strategy the report has:
+    the median over seeds, and the range.
 
     Args:
-        report: the ``labels_per_class`` report; its arms are ``"<strategy>@<budget>"``.
+        report: the ``labels_per_class`` report; its arms are the strategies, each measured at
+            every budget it has (the field ``labels_per_class``).
 
     Returns:
         the matplotlib ``Axes``.
     """
     if ax is None:
         ax = plt.subplots(figsize=(7, 4))[1]
-    budgets = list(budgets)
-    for i, strategy in enumerate(strategies):
-        values = np.array([report.values(f"{strategy}@{n}") for n in budgets])
+    budgets = report.distinct("labels_per_class")
+    for i, strategy in enumerate(report.distinct("arm")):
+        values = np.array([report.values(strategy, labels_per_class=n) for n in budgets])
         color = PALETTE[i % len(PALETTE)]
         ax.plot(budgets, np.median(values, axis=1), "-o", color=color, linewidth=2.5,
                 markersize=8, label=strategy)

@@ -17,7 +17,8 @@ RECIPES = ()
 SAMPLE_PER_CLASS = 50
 #: The chapter's settings: 96-pixel images, 10 epochs of the head, 10 of the top two blocks.
 SETTINGS = Settings(image_size=96, head_epochs=10, fine_epochs=10, top_blocks=2, pretrained=False)
-HEAD_ONLY, TWO_STAGES = "stage 1: head only", "stages 1 and 2: head, then top blocks"
+#: The arms: the model after stage 1 (the head only), and after stages 1 and 2.
+HEAD_ONLY, TWO_STAGES = "head only", "head, then top blocks"
 #: Chance for the sample folder's four classes, and the margins the claims state over it
 #: (measured over seeds 0-7: the head alone is at least 0.20 above chance, both stages 0.25).
 CHANCE, HEAD_MARGIN, MARGIN = 1 / 4, 0.15, 0.2
@@ -33,9 +34,9 @@ CACHED = (sample_folder, make_new_images)
 
 
 def arms(run, seconds=0.0):
-    """A ``train.Run``'s test accuracies after each stage, as the experiment reports them."""
-    return {HEAD_ONLY: Measured(run.head_only.accuracy, seconds),
-            TWO_STAGES: Measured(run.final.accuracy, seconds)}
+    """A ``train.Run``'s test accuracies after each stage, as the experiment reports them: a
+    ``Measured`` of ``HEAD_ONLY`` and one of ``TWO_STAGES``."""
+    return [Measured(HEAD_ONLY, run.head_only.accuracy, seconds), Measured(TWO_STAGES, run.final.accuracy, seconds)]
 
 
 @experiment("test_accuracy", "two-stage recipe on the sample folder (4 classes), random init, not transfer")
@@ -43,7 +44,7 @@ def own_images_two_stage(seed):
     """Train the chapter's recipe on the sample folder with ``seed`` (split, initialisation, order).
 
     Returns:
-        ``{arm: Measured(test accuracy, seconds for the whole run)}``.
+        ``arms``: ``Measured(arm, test accuracy, seconds for the whole run)`` after each stage.
     """
     with Stopwatch() as watch:
         run = train_folder(sample_folder(), settings=dataclasses.replace(SETTINGS, seed=seed), progress=None)
