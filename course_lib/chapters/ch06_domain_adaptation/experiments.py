@@ -66,8 +66,6 @@ SOURCE_ONLY = ("source_only", "source_only_bn", "source_only_trained")
 ARMS = (*SOURCE_ONLY, *METHODS)
 #: The method name of ``source_only_trained``: the two-domain loop, adaptation weight 0.
 NO_ADAPTATION = "none"
-#: The lambda_max values ``choosing_lambda`` tries (0: no adaptation).
-LAMBDA_GRID = WEIGHT_GRIDS["dann"]
 #: The criteria ``choosing_lambda`` and ``choosing_weights`` choose a weight by (the ``criterion``
 #: field of a choice's records): held-out source labels; ``label_free_score``; the target test
 #: accuracy, which a project could not use.
@@ -385,7 +383,7 @@ def default_weight(report, method):
     return min(report.distinct(WEIGHT_FIELDS[method], arm=method), key=lambda w: (median_score(w), w))
 
 
-@experiment("target_accuracy", "DANN at lambda_max in LAMBDA_GRID: each lambda's source "
+@experiment("target_accuracy", "DANN at each lambda_max of WEIGHT_GRIDS: its source "
                                "validation accuracy, proxy A-distance (held-out digits) and target "
                                "test accuracy, and the target accuracy of the lambda each criterion chooses")
 def choosing_lambda(seed, keep=None, progress=False):
