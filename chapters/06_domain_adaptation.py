@@ -101,9 +101,9 @@ for what, images in (("labelled source (mnist train)", task.x_source),
 # %%
 runs = {}
 measured = chapter.domain_adaptation(seed=0, arms=("source_only", "source_only_bn"), keep=runs)
-for arm, m in measured.items():
-    if ":" not in arm:
-        print(f"{arm:16s} target test accuracy {m.value:.3f}")
+for m in measured:
+    if m.metric == "target_accuracy":
+        print(f"{m.arm:16s} target test accuracy {m.value:.3f}")
 
 # %% [markdown]
 # ## 2 · What adaptation aligns, and why
@@ -227,13 +227,13 @@ assert largest < 1e-2  # rounding only (Adam turns a rounding-sized gradient int
 # comparison. Both train for the same steps (the progress lines show each one's time).
 
 # %%
-measured.update(chapter.domain_adaptation(seed=0, arms=("source_only_trained", "dann"), keep=runs, progress=True))
+measured.extend(chapter.domain_adaptation(seed=0, arms=("source_only_trained", "dann"), keep=runs, progress=True))
 dann_model = runs["dann"].model
 print(f"trained {dann_model.total_steps} steps of {chapter.BATCH_SIZE} source + {chapter.BATCH_SIZE} target "
       f"images; lambda reached {dann_model.reversal.lambda_.numpy():.3f} (lambda_max {dann_model.lambda_max:g})")
-strongest = max(chapter.SOURCE_ONLY, key=lambda arm: measured[arm].value)
-print(f"strongest source-only arm on this seed: {strongest} {measured[strongest].value:.3f}")
-print(f"DANN: {measured['dann'].value:.3f} ({100 * (measured['dann'].value - measured[strongest].value):+.1f} points)")
+strongest = max(chapter.SOURCE_ONLY, key=measured.value)
+print(f"strongest source-only arm on this seed: {strongest} {measured.value(strongest):.3f}")
+print(f"DANN: {measured.value('dann'):.3f} ({100 * (measured.value('dann') - measured.value(strongest)):+.1f} points)")
 
 # %% [markdown]
 # The results file holds the same experiment over seeds 0-4 (`python -m course_lib.experiments
@@ -248,7 +248,7 @@ print(f"DANN: {measured['dann'].value:.3f} ({100 * (measured['dann'].value - mea
 from course_lib import results
 
 report = results.load("domain_adaptation")
-print(results.beside(report, {arm: measured[arm].value for arm in ("source_only_trained", "dann")}))
+print(results.beside(report, {arm: measured.value(arm) for arm in ("source_only_trained", "dann")}))
 
 # %% [markdown]
 # ### An adversary that can keep up
@@ -262,9 +262,9 @@ print(results.beside(report, {arm: measured[arm].value for arm in ("source_only_
 # scaled, so a separate optimizer is the way to make one part learn faster: chapter 03's discriminative
 # learning rates), and the $\lambda_{\max}$ that section 6's label-free protocol chose (`chapter.WEIGHTS`). The
 # registered experiment `dann_adversary` runs both adversaries
-# at $\lambda_{\max} = 0.3$; its ": label-free score" rows are what chose the adversary without a target label
-# (section 6 defines the score; lower is better), its ": domain accuracy" rows the domain classifier's accuracy in
-# the last epoch (on the training batches), the other rows the target test accuracy.
+# at $\lambda_{\max} = 0.3$; its `label_free_score` rows are what chose the adversary without a target label
+# (section 6 defines the score; lower is better), its `domain_accuracy` rows the domain classifier's accuracy in
+# the last epoch (on the training batches), its `target_accuracy` rows the target test accuracy.
 
 # %%
 adversary = results.load("dann_adversary")
@@ -327,12 +327,12 @@ print(f"MMD^2 between the source model's features of the two domains: plain {flo
 assert abs(float(mmd(f_s, f_t)) - float(mmd_loss(f_s, f_t))) < 1e-5
 
 # %% [markdown]
-# Every arm over seeds 0-4 (the ": PAD" and ": source validation" rows come in section 5), and the lesson's
+# Every arm's target test accuracy over seeds 0-4 (its proxy A-distance comes in section 5), and the lesson's
 # claims checked on every one of those seeds:
 
 # %%
 arms = [*chapter.SOURCE_ONLY, *chapter.METHODS]
-display(report.table().loc[arms])
+display(report.table(arm=arms, metric="target_accuracy"))
 print(report.claims_text())
 for method in chapter.METHODS:
     gains = chapter.gains_over_source_only(report, method)
@@ -378,10 +378,10 @@ print(f"{len(runs['dann'].scores.source_features):,} source and {len(runs['dann'
       f"target images, {runs['dann'].scores.source_features.shape[1]} features each");
 
 # %%
-display(report.table().loc[[f"{arm}: PAD" for arm in ("source_only_bn", "source_only_trained", *chapter.METHODS)]])
-before = np.array(report.values("source_only_trained: PAD"))
+display(report.table(metric="proxy_a_distance"))
+before = np.array(report.values("source_only_trained", "proxy_a_distance"))
 for method in chapter.METHODS:
-    lower = int(np.sum(np.array(report.values(f"{method}: PAD")) < before))
+    lower = int(np.sum(np.array(report.values(method, "proxy_a_distance")) < before))
     print(f"{method:6s} lowered the PAD below source-only training on {lower} of {len(report.seeds)} seeds")
 
 # %% [markdown]
@@ -415,14 +415,14 @@ for method in chapter.METHODS:
 
 # %%
 choosing = results.load("choosing_lambda")
-grid = [chapter.weight_arm("dann", lam, what) for lam in chapter.LAMBDA_GRID for what in chapter.WEIGHT_MEASURES]
-display(choosing.table().loc[grid + [c for choice in chapter.CHOICES for c in (choice, f"{choice}: lambda")]])
+display(choosing.table())
 print(choosing.claims_text())
 assert all(choosing.claims().values())
-same = sum(a == b for a, b in zip(choosing.values(f"{chapter.CHOSEN_LABEL_FREE}: lambda"),
-                                  choosing.values(f"{chapter.CHOSEN_ON_TEST}: lambda")))
+same = sum(a == b for a, b in zip(choosing.values("dann", "lambda_max", criterion=chapter.CHOSEN_LABEL_FREE),
+                                  choosing.values("dann", "lambda_max", criterion=chapter.CHOSEN_ON_TEST)))
 print(f"the label-free criterion chose the same lambda_max as the test set on {same} of {len(choosing.seeds)} seeds")
-flattery = choosing.gains(chapter.CHOSEN_ON_TEST, [chapter.CHOSEN_LABEL_FREE])
+flattery = choosing.gains({"arm": "dann", "criterion": chapter.CHOSEN_ON_TEST},
+                          [{"arm": "dann", "criterion": chapter.CHOSEN_LABEL_FREE}])
 print("choosing on the test set would have reported, per seed, "
       + ", ".join(f"{100 * g:+.1f}" for g in flattery) + " points more than the honest, label-free choice")
 weights = results.load("choosing_weights")
@@ -461,8 +461,8 @@ for method in chapter.METHODS:
 from course_lib.chapters.ch06_domain_adaptation.widget import AdaptationLab, adaptation_widget, lab_runner
 
 lab = AdaptationLab(lab_runner(source, task, seed=0))
-lab.add("no adaptation", 0.0, runs["source_only_trained"].scores, measured["source_only_trained"].seconds)
-lab.add("dann", chapter.WEIGHTS["dann"], runs["dann"].scores, measured["dann"].seconds)
+lab.add("no adaptation", 0.0, runs["source_only_trained"].scores, measured.get("source_only_trained").seconds)
+lab.add("dann", chapter.WEIGHTS["dann"], runs["dann"].scores, measured.get("dann").seconds)
 adaptation_widget(lab)
 
 # %% [markdown]

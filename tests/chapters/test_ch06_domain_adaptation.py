@@ -27,6 +27,29 @@ def test_the_experiments_are_registered_with_claims():
     assert chapter.RECIPES == (SOURCE,)
 
 
+@pytest.mark.parametrize("name", ["domain_adaptation", "choosing_lambda", "choosing_weights", "dann_adversary"])
+def test_each_experiment_returns_the_records_of_its_results_file(monkeypatch, name):
+    """Arms, fields (their values and types) and metrics, in the file's order; the training is faked."""
+    class History:
+        history = {"domain_accuracy": [0.7]}
+
+    def fake_run_arm(arm, source, task, seed=0, weight=None, progress=None, dann_options=None):
+        return chapter.Run(None, History(), _scores(0.9, 0.2, 0.5)), 1.0
+
+    monkeypatch.setattr(chapter, "run_arm", fake_run_arm)
+    monkeypatch.setattr(chapter, "load_task", lambda seed: chapter.Task(*[None] * 8))
+    monkeypatch.setattr(chapter, "source_model", lambda seed: None)
+    monkeypatch.setattr(chapter, "accuracy", lambda model, x, y: 0.4)
+
+    def described(record):
+        return [(k, type(v), v) for k, v in record.items() if k not in ("seed", "value", "seconds")]
+
+    experiment = registry.get(name)
+    returned = [described(m.record(experiment.metric)) for m in experiment(0)]
+    report = results.load(name)
+    assert returned == [described(s["record"]) for s in report.series()]
+
+
 def _images(x):
     return {image.tobytes() for image in x}
 
@@ -140,18 +163,21 @@ def test_choose_picks_by_each_criterion_and_breaks_ties_towards_the_smaller_lamb
     assert chosen[chapter.CHOSEN_ON_TEST] == 3.0
 
 
-def _report(name, results):
-    seeds = list(range(len(next(iter(results.values())))))
-    return Report(name, "target_accuracy", seeds, results, {arm: [0.0] * len(seeds) for arm in results})
+def _report(name, series):
+    """A ``Report`` of ``series``: ``[(arm, metric, fields, values)]``, one value per seed."""
+    seeds = list(range(len(series[0][-1])))
+    records = [{"arm": arm, **fields, "metric": metric, "seed": seed, "value": value, "seconds": 0.0}
+               for arm, metric, fields, values in series for seed, value in zip(seeds, values)]
+    return Report(name, "target_accuracy", seeds, records)
 
 
 def _adaptation_results(dann, pads=None):
-    results = {"source_only": [0.40, 0.42], "source_only_bn": [0.55, 0.60],
-               "source_only_trained": [0.58, 0.59], "dann": dann, "coral": [0.65, 0.66], "mmd": [0.70, 0.71]}
+    accuracies = {"source_only": [0.40, 0.42], "source_only_bn": [0.55, 0.60],
+                  "source_only_trained": [0.58, 0.59], "dann": dann, "coral": [0.65, 0.66], "mmd": [0.70, 0.71]}
     pads = pads or {}
-    for arm in ("source_only_trained", *chapter.METHODS):
-        results[f"{arm}: PAD"] = pads.get(arm, [0.2, 0.2] if arm == "source_only_trained" else [0.1, 0.1])
-    return results
+    return ([(arm, "target_accuracy", {}, values) for arm, values in accuracies.items()]
+            + [(arm, "proxy_a_distance", {}, pads.get(arm, [0.2, 0.2] if arm == "source_only_trained" else [0.1, 0.1]))
+               for arm in ("source_only_trained", *chapter.METHODS)])
 
 
 def test_domain_adaptation_claims_compare_with_the_strongest_source_only_arm():
@@ -439,12 +465,11 @@ def test_peer_comparison_table_puts_the_course_arm_beside():
     assert "adapt_dann       median accuracy 0.775, the course's dann 0.790, over 2 seeds" in text
 
 
-def test_weight_medians_reads_each_weights_arms():
-    results_by_arm = {chapter.weight_arm("mmd", w, what): [v, v + 0.2]
-                      for w, v in zip(chapter.WEIGHT_GRIDS["mmd"], (0.1, 0.2, 0.3, 0.4))
-                      for what in chapter.WEIGHT_MEASURES}
-    report = Report("choosing_weights", "target_accuracy", [0, 1], results_by_arm,
-                    {arm: [0.0, 0.0] for arm in results_by_arm})
-    table = chapter.weight_medians(report, ("mmd",))
+def test_weight_medians_reads_each_weights_records():
+    series = [("mmd", what, {"weight": w}, [v + i, v + i + 0.2])
+              for w, v in zip(chapter.WEIGHT_GRIDS["mmd"], (0.1, 0.2, 0.3, 0.4))
+              for i, what in enumerate(chapter.WEIGHT_MEASURES)]
+    series += [("mmd", "target_accuracy", {"criterion": c}, [0.5, 0.5]) for c in chapter.CRITERIA]
+    table = chapter.weight_medians(_report("choosing_weights", series), ("mmd",))
     assert list(table.columns) == list(chapter.WEIGHT_MEASURES) and len(table) == len(chapter.WEIGHT_GRIDS["mmd"])
-    assert table.loc[("mmd", chapter.WEIGHT_GRIDS["mmd"][1]), "PAD"] == pytest.approx(0.3)
+    assert table.loc[("mmd", chapter.WEIGHT_GRIDS["mmd"][1]), "proxy_a_distance"] == pytest.approx(1.3)

@@ -50,8 +50,10 @@ LEARNING_RATE = 3e-4
 #: each the label-free choice on seeds 0-4 (``default_weight``; a test checks them).
 WEIGHTS = {"dann": 3.0, "coral": 30.0, "mmd": 8.0}
 #: The weights each method is tried at to choose its default (0: no adaptation).
-WEIGHT_GRIDS = {"dann": (0.0, 0.1, 0.3, 1.0, 3.0, 10.0), "coral": (30.0, 100.0, 300.0, 1000.0),
-                "mmd": (2.0, 8.0, 32.0, 128.0)}
+WEIGHT_GRIDS = {"dann": (0, 0.1, 0.3, 1, 3, 10), "coral": (30, 100, 300, 1000), "mmd": (2, 8, 32, 128)}
+#: The field that holds each method's weight in ``choosing_lambda`` and ``choosing_weights``, and
+#: the metric of the weight a criterion chose.
+WEIGHT_FIELDS = {"dann": "lambda_max", "coral": "weight", "mmd": "weight"}
 #: Digits held out of both training splits: labelled ``mnist`` ones validate the source task,
 #: unlabelled ``mnist_m`` ones are the target validation the proxy A-distance reads.
 VALIDATION_IMAGES = 1000
@@ -64,18 +66,18 @@ SOURCE_ONLY = ("source_only", "source_only_bn", "source_only_trained")
 ARMS = (*SOURCE_ONLY, *METHODS)
 #: The method name of ``source_only_trained``: the two-domain loop, adaptation weight 0.
 NO_ADAPTATION = "none"
-#: The lambda_max values ``choosing_lambda`` tries (0: no adaptation).
-LAMBDA_GRID = WEIGHT_GRIDS["dann"]
-#: The choices ``choosing_lambda`` compares, by what each looks at.
-CHOSEN_ON_SOURCE = "chosen on source validation"
-CHOSEN_LABEL_FREE = "chosen label-free (source error + PAD / 2)"
-CHOSEN_ON_TEST = "chosen on target test (cheating)"
-CHOICES = (CHOSEN_ON_SOURCE, CHOSEN_LABEL_FREE, CHOSEN_ON_TEST)
+#: The criteria ``choosing_lambda`` and ``choosing_weights`` choose a weight by (the ``criterion``
+#: field of a choice's records): held-out source labels; ``label_free_score``; the target test
+#: accuracy, which a project could not use.
+CHOSEN_ON_SOURCE = "source validation"
+CHOSEN_LABEL_FREE = "label-free"
+CHOSEN_ON_TEST = "target test (cheating)"
+CRITERIA = (CHOSEN_ON_SOURCE, CHOSEN_LABEL_FREE, CHOSEN_ON_TEST)
 #: ``dann_adversary``'s arms: a weak adversary (a 64-unit domain classifier trained by the
 #: extractor's optimizer) and the course's, both at lambda_max 0.3; the course's recipe
 #: itself is ``domain_adaptation``'s ``dann`` arm.
-WEAK_ADVERSARY = "64-unit adversary, one optimizer, lambda_max 0.3"
-STRONG_ADVERSARY = "256-256 adversary, own Adam x10, lambda_max 0.3"
+WEAK_ADVERSARY = "64-unit adversary, one optimizer"
+STRONG_ADVERSARY = "256-256 adversary, own Adam x10"
 ADVERSARIES = {WEAK_ADVERSARY: (0.3, {"domain_units": (64,), "domain_rate_factor": 1.0}),
                STRONG_ADVERSARY: (0.3, {})}
 #: The source models this chapter loads (``python -m course_lib.tools.warm`` trains them).
@@ -238,29 +240,30 @@ def run_arm(arm, source, task, seed=0, weight=None, progress=None, dann_options=
 
 @experiment("target_accuracy", "mnist -> mnist_m (grey), no target labels: source-only arms vs "
                                "DANN, Deep CORAL and MMD; same network, warm start, steps and "
-                               "AdaBN for all; ': PAD' arms are proxy A-distances")
+                               "AdaBN for all; every arm that adapts or trains also has its proxy "
+                               "A-distance and source validation accuracy")
 def domain_adaptation(seed, arms=ARMS, keep=None, progress=False):
     """Every arm of one seed.
 
     Returns:
-        ``{arm: Measured(target test accuracy, seconds)}``, and for each arm but
-        ``source_only``: ``"<arm>: PAD"`` and ``"<arm>: source validation"``. ``keep`` (a dict)
-        gets a ``Run`` per arm.
+        ``[Measured]``: per arm its target test accuracy (with the seconds), and for each arm
+        but ``source_only`` its ``proxy_a_distance`` and ``source_validation_accuracy``.
+        ``keep`` (a dict) gets a ``Run`` per arm.
     """
     for arm in arms:
         checks.choice(arm, "arm", ARMS)
     task, source = load_task(seed), source_model(seed)
-    measured = {}
+    measured = []
     for arm in arms:
         if arm == "source_only":
             with Stopwatch() as t:
                 value = accuracy(source, task.x_test, task.y_test)
-            measured[arm] = Measured(value, t.seconds)
+            measured.append(Measured(arm, value, t.seconds))
             continue
         run, seconds = run_arm(arm, source, task, seed, progress=arm if progress else None)
-        measured[arm] = Measured(run.scores.target_test, seconds)
-        measured[f"{arm}: PAD"] = Measured(run.scores.pad, 0.0)
-        measured[f"{arm}: source validation"] = Measured(run.scores.source_validation, 0.0)
+        measured += [Measured(arm, run.scores.target_test, seconds),
+                     Measured(arm, run.scores.pad, metric="proxy_a_distance"),
+                     Measured(arm, run.scores.source_validation, metric="source_validation_accuracy")]
         if keep is not None:
             keep[arm] = run
     return measured
@@ -293,15 +296,14 @@ def _(report):
 @domain_adaptation.claim("DANN and MMD leave the domains' features harder to tell apart than "
                          "source-only training: a lower proxy A-distance on every seed")
 def _(report):
-    before = report.values("source_only_trained: PAD")
-    return all(all(a < b for a, b in zip(report.values(f"{m}: PAD"), before)) for m in ("dann", "mmd"))
+    before = report.values("source_only_trained", "proxy_a_distance")
+    return all(all(a < b for a, b in zip(report.values(m, "proxy_a_distance"), before)) for m in ("dann", "mmd"))
 
 
-def weight_arm(method, weight, what):
-    """The arm of ``choosing_lambda`` or ``choosing_weights`` holding ``what`` (``"source
-    validation"``, ``"PAD"`` or ``"target test"``) at one weight: ``"lambda 0.3: PAD"`` for DANN,
-    ``"coral 300: PAD"`` for the others."""
-    return f"{'lambda' if method == 'dann' else method} {weight:g}: {what}"
+def at_weight(method, weight):
+    """The fields of ``method``'s records at one weight of ``choosing_lambda`` or
+    ``choosing_weights``: ``{"lambda_max": 0.3}`` for DANN, ``{"weight": 300}`` for the others."""
+    return {WEIGHT_FIELDS[method]: weight}
 
 
 def label_free_score(source_validation, pad):
@@ -318,7 +320,7 @@ def choose(scores):
     - on target test (cheating): the highest target test accuracy.
 
     Returns:
-        ``{choice: weight}`` for the ``CHOICES``.
+        ``{criterion: weight}`` for the ``CRITERIA``.
     """
     grid = sorted(scores)
     return {CHOSEN_ON_SOURCE: max(grid, key=lambda w: (scores[w].source_validation, -w)),
@@ -331,64 +333,66 @@ def _weight_grid(method, task, source, seed, progress):
     """``method`` at each weight of ``WEIGHT_GRIDS[method]``, measured, and each criterion's choice.
 
     Returns:
-        ``({arm: Measured}, {weight: Scores})``: per weight its source validation accuracy,
-        PAD and target test accuracy; per choice (``"<method> <choice>"`` for CORAL and MMD)
-        its target test accuracy and its weight (``": weight"``).
+        ``([Measured], {weight: Scores})``: arm ``method`` with its weight as a field
+        (``at_weight``): per weight its ``WEIGHT_MEASURES``; per criterion of ``CRITERIA`` (the
+        field ``criterion``) the target test accuracy of its choice, and the weight it chose (the
+        metric ``WEIGHT_FIELDS[method]``).
     """
-    scores, measured = {}, {}
+    scores, measured = {}, []
     for weight in WEIGHT_GRIDS[method]:
         label = language._("{method} weight {weight:g}").format(method=method, weight=weight) if progress else None
         run, seconds = run_arm(method, source, task, seed, weight=weight, progress=label)
         scores[weight] = run.scores
-        measured[weight_arm(method, weight, "source validation")] = Measured(run.scores.source_validation, 0.0)
-        measured[weight_arm(method, weight, "PAD")] = Measured(run.scores.pad, 0.0)
-        measured[weight_arm(method, weight, "target test")] = Measured(run.scores.target_test, seconds)
-    for choice, weight in choose(scores).items():
-        name = choice if method == "dann" else f"{method} {choice}"
-        measured[name] = Measured(scores[weight].target_test, 0.0)
-        measured[f"{name}: {'lambda' if method == 'dann' else 'weight'}"] = Measured(weight, 0.0)
+        fields = at_weight(method, weight)
+        measured += [Measured(method, run.scores.source_validation, metric="source_validation_accuracy", **fields),
+                     Measured(method, run.scores.pad, metric="proxy_a_distance", **fields),
+                     Measured(method, run.scores.target_test, seconds, **fields)]
+    for criterion, weight in choose(scores).items():
+        measured += [Measured(method, scores[weight].target_test, criterion=criterion),
+                     Measured(method, weight, metric=WEIGHT_FIELDS[method], criterion=criterion)]
     return measured, scores
 
 
-#: What ``choosing_lambda`` and ``choosing_weights`` measure at each weight.
-WEIGHT_MEASURES = ("source validation", "PAD", "target test")
+#: What ``choosing_lambda`` and ``choosing_weights`` measure at each weight (metrics).
+WEIGHT_MEASURES = ("source_validation_accuracy", "proxy_a_distance", "target_accuracy")
 
 
 def weight_medians(report, methods):
-    """The medians over seeds at each weight of ``WEIGHT_GRIDS``, one row per (method, weight).
+    """The medians over seeds at each weight ``report`` holds, one row per (method, weight).
 
     Returns:
         a ``pandas.DataFrame`` with the columns ``WEIGHT_MEASURES``.
     """
     import pandas as pd
 
-    rows = {(method, weight): [report.median(weight_arm(method, weight, what)) for what in WEIGHT_MEASURES]
-            for method in methods for weight in WEIGHT_GRIDS[method]}
+    rows = {(method, weight): [report.median(method, what, **at_weight(method, weight)) for what in WEIGHT_MEASURES]
+            for method in methods for weight in report.distinct(WEIGHT_FIELDS[method], arm=method)}
     return pd.DataFrame(rows, index=list(WEIGHT_MEASURES)).T
 
 
 def default_weight(report, method):
-    """The weight of ``WEIGHT_GRIDS[method]`` with the lowest median label-free score over the
-    seeds of ``report`` (``choosing_lambda`` for DANN, ``choosing_weights`` otherwise): how the
-    course chose ``WEIGHTS``, without a target label."""
+    """The weight ``report`` holds for ``method`` with the lowest median label-free score over its
+    seeds (``choosing_lambda`` for DANN, ``choosing_weights`` otherwise): how the course chose
+    ``WEIGHTS``, without a target label."""
     def median_score(weight):
+        fields = at_weight(method, weight)
         return float(np.median([label_free_score(v, pad) for v, pad in zip(
-            report.values(weight_arm(method, weight, "source validation")),
-            report.values(weight_arm(method, weight, "PAD")))]))
+            report.values(method, "source_validation_accuracy", **fields),
+            report.values(method, "proxy_a_distance", **fields))]))
 
-    return min(WEIGHT_GRIDS[method], key=lambda w: (median_score(w), w))
+    return min(report.distinct(WEIGHT_FIELDS[method], arm=method), key=lambda w: (median_score(w), w))
 
 
-@experiment("target_accuracy", "DANN at lambda_max in LAMBDA_GRID: each lambda's source "
+@experiment("target_accuracy", "DANN at each lambda_max of WEIGHT_GRIDS: its source "
                                "validation accuracy, proxy A-distance (held-out digits) and target "
                                "test accuracy, and the target accuracy of the lambda each criterion chooses")
 def choosing_lambda(seed, keep=None, progress=False):
     """One seed: a DANN per lambda_max, measured; then each criterion's choice.
 
     Returns:
-        ``{arm: Measured}``: ``"lambda L: source validation"``, ``"lambda L: PAD"`` and
-        ``"lambda L: target test"`` per L; per choice in ``CHOICES`` its target test
-        accuracy and ``"<choice>: lambda"``, the lambda_max it picked. ``keep`` gets the
+        ``[Measured]`` of arm ``"dann"``: per ``lambda_max`` (a field) its ``WEIGHT_MEASURES``;
+        per ``criterion`` (a field, one of ``CRITERIA``) the target test accuracy of its choice
+        and the metric ``lambda_max``, the lambda_max it chose. ``keep`` gets the
         ``{lambda_max: Scores}``.
     """
     measured, scores = _weight_grid("dann", load_task(seed), source_model(seed), seed, progress)
@@ -404,37 +408,40 @@ def choosing_weights(seed, methods=("coral", "mmd"), progress=False):
     """One seed: ``choosing_lambda``'s measurements and choices for Deep CORAL and MMD.
 
     Returns:
-        ``{arm: Measured}``: ``"<method> W: source validation | PAD | target test"`` per
-        weight W, and ``"<method> <choice>"`` with ``": weight"`` per choice.
+        ``[Measured]`` of arms ``"coral"`` and ``"mmd"``: per ``weight`` (a field) its
+        ``WEIGHT_MEASURES``; per ``criterion`` (a field) the target test accuracy of its choice
+        and the metric ``weight``, the weight it chose.
     """
     task, source = load_task(seed), source_model(seed)
-    measured = {}
+    measured = []
     for method in methods:
-        measured.update(_weight_grid(method, task, source, seed, progress)[0])
+        measured += _weight_grid(method, task, source, seed, progress)[0]
     return measured
 
 
 @experiment("target_accuracy", "DANN with a weak adversary (64 units, the extractor's optimizer) and "
                                "with the course's (256-256, own Adam at 10x), both at lambda_max 0.3; "
-                               "': domain accuracy' arms: the domain classifier's accuracy in the last "
-                               "epoch; ': label-free score': source validation error + PAD / 2")
+                               "domain_accuracy: the domain classifier's accuracy in the last epoch; "
+                               "label_free_score: source validation error + PAD / 2")
 def dann_adversary(seed, keep=None, progress=False):
     """One seed: DANN with each adversary of ``ADVERSARIES``.
 
     Returns:
-        ``{arm: Measured(target test accuracy, seconds)}``, ``"<arm>: domain accuracy"`` and
-        ``"<arm>: label-free score"`` (what chose the adversary) per arm. ``keep`` gets a ``Run`` per arm (its ``history`` has the domain accuracy
-        per epoch).
+        ``[Measured]``: per arm, with its ``lambda_max`` as a field, its target test accuracy
+        (with the seconds), its ``domain_accuracy`` in the last epoch and its ``label_free_score``
+        (what chose the adversary). ``keep`` gets a ``Run`` per arm (its ``history`` has the
+        domain accuracy per epoch).
     """
     task, source = load_task(seed), source_model(seed)
-    measured = {}
+    measured = []
     for arm, (lambda_max, options) in ADVERSARIES.items():
         run, seconds = run_arm("dann", source, task, seed, weight=lambda_max,
                                progress=arm if progress else None, dann_options=options)
-        measured[arm] = Measured(run.scores.target_test, seconds)
-        measured[f"{arm}: domain accuracy"] = Measured(run.history.history["domain_accuracy"][-1], 0.0)
-        measured[f"{arm}: label-free score"] = Measured(
-            label_free_score(run.scores.source_validation, run.scores.pad), 0.0)
+        measured += [Measured(arm, run.scores.target_test, seconds, lambda_max=lambda_max),
+                     Measured(arm, run.history.history["domain_accuracy"][-1], metric="domain_accuracy",
+                              lambda_max=lambda_max),
+                     Measured(arm, label_free_score(run.scores.source_validation, run.scores.pad),
+                              metric="label_free_score", lambda_max=lambda_max)]
         if keep is not None:
             keep[arm] = run
     return measured
@@ -443,8 +450,7 @@ def dann_adversary(seed, keep=None, progress=False):
 @dann_adversary.claim("without a target label, the label-free score prefers the course's adversary to the "
                       "weak one at the median over seeds (how the course chose it)")
 def _(report):
-    return (float(np.median(report.values(f"{STRONG_ADVERSARY}: label-free score")))
-            < float(np.median(report.values(f"{WEAK_ADVERSARY}: label-free score"))))
+    return report.median(STRONG_ADVERSARY, "label_free_score") < report.median(WEAK_ADVERSARY, "label_free_score")
 
 
 @dann_adversary.claim("at the same lambda_max, the course's adversary beats the weak 64-unit one by more "
@@ -456,25 +462,27 @@ def _(report):
 @dann_adversary.claim("the weak adversary ends every run closer to chance (0.5) than the course's: a lower "
                       "domain accuracy in the last epoch on every seed")
 def _(report):
-    return max(report.gains(f"{WEAK_ADVERSARY}: domain accuracy", [f"{STRONG_ADVERSARY}: domain accuracy"])) < 0
+    return max(report.gains(WEAK_ADVERSARY, [STRONG_ADVERSARY], "domain_accuracy")) < 0
 
 
 @choosing_lambda.claim("source validation accuracy alone never chooses a lambda_max above 0.1: it prefers "
                        "(almost) no adaptation, since adapting costs the source task a little")
 def _(report):
-    return max(report.values(f"{CHOSEN_ON_SOURCE}: lambda")) <= 0.1
+    return max(report.values("dann", "lambda_max", criterion=CHOSEN_ON_SOURCE)) <= 0.1
 
 
 @choosing_lambda.claim("the label-free choice beats the source-validation choice by more than 10 points at "
                        "the median over seeds")
 def _(report):
-    return float(np.median(report.gains(CHOSEN_LABEL_FREE, [CHOSEN_ON_SOURCE]))) > 0.10
+    return float(np.median(report.gains({"arm": "dann", "criterion": CHOSEN_LABEL_FREE},
+                                        [{"arm": "dann", "criterion": CHOSEN_ON_SOURCE}]))) > 0.10
 
 
 @choosing_weights.claim("Deep CORAL's proxy A-distance rises with its weight: at the median over seeds it is "
                         "higher at its largest weight than at its smallest, so the label-free score leans to "
                         "its smallest weight")
 def _(report):
-    low, high = WEIGHT_GRIDS["coral"][0], WEIGHT_GRIDS["coral"][-1]
-    return (float(np.median(report.values(weight_arm("coral", high, "PAD"))))
-            > float(np.median(report.values(weight_arm("coral", low, "PAD")))))
+    tried = report.distinct("weight", arm="coral")
+    low, high = min(tried), max(tried)
+    return (report.median("coral", "proxy_a_distance", weight=high)
+            > report.median("coral", "proxy_a_distance", weight=low))
