@@ -70,5 +70,5 @@ def test_an_arm_is_the_same_in_any_order_and_in_any_experiment():
     backward = fine_tuning_strategies(seed, strategies=("full", "new_head"))
     for arm in ("new_head", "full"):
         assert forward[arm].value == backward[arm].value, f"{arm} depends on the order of the arms"
-    shared = label_smoothing(seed).get("cross-entropy")  # the same full fine-tuning, first in its experiment
+    shared = label_smoothing(seed)["cross-entropy"]  # the same full fine-tuning, first in its experiment
     assert shared.value == forward["full"].value, "full fine-tuning differs between two experiments"
