@@ -98,9 +98,10 @@ print(f"chapter 02's full fine-tuning: median mnist_m test accuracy {strategies.
 from course_lib.methods import learning_rates as lr
 
 schedules = results.load("unfreezing_schedules")
-block_rates = lr.layerwise_rates(top_rate=schedules.median("discriminative" + chapter.RATE),
+block_rates = lr.layerwise_rates(top_rate=schedules.median("discriminative", metric="learning_rate"),
                                  factor=chapter.RATE_FACTOR)
-chapter_plots.schedule_diagram(schedules.median("full" + chapter.RATE), block_rates, chapter.UNFREEZING_STAGES);
+chapter_plots.schedule_diagram(schedules.median("full", metric="learning_rate"), block_rates,
+                               chapter.UNFREEZING_STAGES);
 
 
 # %% [markdown]
@@ -139,14 +140,14 @@ for momentum, whose in ((keras_default, "Keras's default"), (BN_MOMENTUM, "this 
 
 # %%
 demo = chapter.batchnorm_freezing(seed=0)
-measures = ("statistics drift", "feature change", "mnist", "mnist_m validation")
-pd.DataFrame({chapter.FREEZINGS[way]: {m: demo[f"{way}: {m}"].value for m in measures}
+measures = ("statistics_drift", "feature_change", "source_accuracy", "target_validation_accuracy")
+pd.DataFrame({chapter.FREEZINGS[way]: {m: demo.value(way, metric=m) for m in measures}
               for way in chapter.FREEZINGS}).T.round(3)
 
 # %%
 bn_runs = results.load("batchnorm_freezing")
 print(bn_runs.claims_text())
-assert demo["frozen: statistics drift"].value == 0 and demo["frozen: feature change"].value == 0
+assert demo.value("frozen", metric="statistics_drift") == 0 and demo.value("frozen", metric="feature_change") == 0
 assert all(bn_runs.claims().values())
 
 # %% [markdown]
@@ -186,7 +187,7 @@ lr.step_sizes(layers.copy_model(source), *task["train"], rates)
 # bottom of each stage:
 
 # %%
-top_rate = schedules.median("gradual" + chapter.RATE)
+top_rate = schedules.median("gradual", metric="learning_rate")
 gradual_model = ft.build("full", source)
 gradual, log = chapter.gradual_run(gradual_model, task, top_rate, seed=0, progress="gradual")
 print(f"head's rate {top_rate:g}; the model ends at step {gradual['best_step']}, "
@@ -202,14 +203,14 @@ ways = ["full", "discriminative", "gradual"]
 seed_bars(schedules, ways, ylabel="mnist_m test accuracy");
 print(schedules.claims_text())
 assert all(schedules.claims().values())
-schedules.table().loc[ways]
+schedules.table(arm=ways, metric="target_accuracy")
 
 # %% [markdown]
 # The head's rate validation chose for each way, seed by seed (the early blocks learn
 # `RATE_FACTOR` times slower per block below it):
 
 # %%
-pd.DataFrame({f"seed {seed}": [schedules.values(w + chapter.RATE)[i] for w in ways]
+pd.DataFrame({f"seed {seed}": [schedules.values(w, metric="learning_rate")[i] for w in ways]
               for i, seed in enumerate(schedules.seeds)}, index=ways)
 
 # %% [markdown]
@@ -251,8 +252,7 @@ print(ft.smoothed_targets([3], n_classes=10, smoothing=ft.LABEL_SMOOTHING).round
 
 # %%
 smoothing = results.load("label_smoothing")
-smoothing.table().loc[["cross-entropy", "label smoothing", "cross-entropy" + chapter.ECE,
-                       "label smoothing" + chapter.ECE]]
+smoothing.table(metric=["target_accuracy", "expected_calibration_error"])
 
 # %%
 more_accurate = sum(s > c for s, c in zip(smoothing.values("label smoothing"), smoothing.values("cross-entropy")))
@@ -296,8 +296,7 @@ for activation in chapter.ACTIVATIONS:
 
 # %%
 activations = results.load("swapped_activation")
-activations.table().loc[[a + chapter.MNIST + " before" for a in chapter.ACTIVATIONS]
-                        + list(chapter.FINE_TUNED_ACTIVATIONS)]
+activations.table(metric=["source_accuracy_before", "target_accuracy"])
 
 # %%
 print(activations.claims_text())

@@ -84,9 +84,10 @@ print(f"chapter 02's full fine-tuning: median mnist_m test accuracy {strategies.
 from course_lib.methods import learning_rates as lr
 
 schedules = results.load("unfreezing_schedules")
-block_rates = lr.layerwise_rates(top_rate=schedules.median("discriminative" + chapter.RATE),
+block_rates = lr.layerwise_rates(top_rate=schedules.median("discriminative", metric="learning_rate"),
                                  factor=chapter.RATE_FACTOR)
-chapter_plots.schedule_diagram(schedules.median("full" + chapter.RATE), block_rates, chapter.UNFREEZING_STAGES);
+chapter_plots.schedule_diagram(schedules.median("full", metric="learning_rate"), block_rates,
+                               chapter.UNFREEZING_STAGES);
 
 
 # %% [markdown]
@@ -114,14 +115,14 @@ for momentum, whose in ((keras_default, "Keras's default"), (BN_MOMENTUM, "this 
 
 # %%
 demo = chapter.batchnorm_freezing(seed=0)
-measures = ("statistics drift", "feature change", "mnist", "mnist_m validation")
-pd.DataFrame({chapter.FREEZINGS[way]: {m: demo[f"{way}: {m}"].value for m in measures}
+measures = ("statistics_drift", "feature_change", "source_accuracy", "target_validation_accuracy")
+pd.DataFrame({chapter.FREEZINGS[way]: {m: demo.value(way, metric=m) for m in measures}
               for way in chapter.FREEZINGS}).T.round(3)
 
 # %%
 bn_runs = results.load("batchnorm_freezing")
 print(bn_runs.claims_text())
-assert demo["frozen: statistics drift"].value == 0 and demo["frozen: feature change"].value == 0
+assert demo.value("frozen", metric="statistics_drift") == 0 and demo.value("frozen", metric="feature_change") == 0
 assert all(bn_runs.claims().values())
 
 # %% [markdown]
@@ -148,7 +149,7 @@ lr.step_sizes(layers.copy_model(source), *task["train"], rates)
 # **逐层解冻**（gradual unfreezing）先训练分类头，然后每个阶段从顶部起多解冻一个块，以免拟合不佳的分类头早期产生的大梯度毁掉预训练的块。每个阶段保留它在验证集上的最佳点。分类头的学习率取下面结果文件中验证集所选值的中位数；曲线是验证准确率，每个阶段正在训练的块写在该阶段的底部：
 
 # %%
-top_rate = schedules.median("gradual" + chapter.RATE)
+top_rate = schedules.median("gradual", metric="learning_rate")
 gradual_model = ft.build("full", source)
 gradual, log = chapter.gradual_run(gradual_model, task, top_rate, seed=0, progress="gradual")
 print(f"head's rate {top_rate:g}; the model ends at step {gradual['best_step']}, "
@@ -163,13 +164,13 @@ ways = ["full", "discriminative", "gradual"]
 seed_bars(schedules, ways, ylabel="mnist_m test accuracy");
 print(schedules.claims_text())
 assert all(schedules.claims().values())
-schedules.table().loc[ways]
+schedules.table(arm=ways, metric="target_accuracy")
 
 # %% [markdown]
 # 验证集为每种方式选出的分类头学习率，逐个种子列出（其下的浅层块每往下一块，就学得慢 `RATE_FACTOR` 倍）：
 
 # %%
-pd.DataFrame({f"seed {seed}": [schedules.values(w + chapter.RATE)[i] for w in ways]
+pd.DataFrame({f"seed {seed}": [schedules.values(w, metric="learning_rate")[i] for w in ways]
               for i, seed in enumerate(schedules.seeds)}, index=ways)
 
 # %% [markdown]
@@ -197,8 +198,7 @@ print(ft.smoothed_targets([3], n_classes=10, smoothing=ft.LABEL_SMOOTHING).round
 
 # %%
 smoothing = results.load("label_smoothing")
-smoothing.table().loc[["cross-entropy", "label smoothing", "cross-entropy" + chapter.ECE,
-                       "label smoothing" + chapter.ECE]]
+smoothing.table(metric=["target_accuracy", "expected_calibration_error"])
 
 # %%
 more_accurate = sum(s > c for s, c in zip(smoothing.values("label smoothing"), smoothing.values("cross-entropy")))
@@ -228,8 +228,7 @@ for activation in chapter.ACTIVATIONS:
 
 # %%
 activations = results.load("swapped_activation")
-activations.table().loc[[a + chapter.MNIST + " before" for a in chapter.ACTIVATIONS]
-                        + list(chapter.FINE_TUNED_ACTIVATIONS)]
+activations.table(metric=["source_accuracy_before", "target_accuracy"])
 
 # %%
 print(activations.claims_text())

@@ -142,10 +142,10 @@ plots.validation_curves({arm: runs[arm] for arm in (chapter.ARM_COPIED, chapter.
 
 # %%
 for arm in (chapter.ARM_COPIED, chapter.ARM_RANDOM):
-    print(f"{arm:15s} kept epoch {runs[arm].best_epoch:2d}, test accuracy {copying[arm].value:.3f}")
+    print(f"{arm:15s} kept epoch {runs[arm].best_epoch:2d}, test accuracy {copying.value(arm):.3f}")
 print(f"the copied model reaches random init's best validation accuracy after "
-      f"{copying[chapter.ARM_REACH].value:.0f} epochs")
-assert copying[chapter.ARM_COPIED].value - copying[chapter.ARM_RANDOM].value > 0.15
+      f"{copying.value(chapter.ARM_COPIED, metric='epochs_to_match_random'):.0f} epochs")
+assert copying.value(chapter.ARM_COPIED) - copying.value(chapter.ARM_RANDOM) > 0.15
 
 # %% [markdown]
 # 这只是一个随机种子。实验注册表在种子 0-4 上运行了同样的实验并保存了结果；本课的论断在每个种子上都经过检查：
@@ -409,12 +409,12 @@ diagrams.fusion_diagram("concat");
 from course_lib.core.layers import trainable_summary
 
 fused = {}
-chapter.fusion(seed=0, arms=(chapter.ARM_CONCAT,), keep=fused, progress=True)
-summary = trainable_summary(fused[chapter.ARM_CONCAT].model).set_index("layer")
+chapter.fusion(seed=0, arms=(chapter.ARM_FUSION,), modes=("concat",), keep=fused, progress=True)
+concat = fused[chapter.ARM_FUSION]["concat"]
+summary = trainable_summary(concat.model).set_index("layer")
 display(summary)
 assert summary.loc["source_branch", "trainable_params"] == 0  # the frozen branch does no learning
-print(f"concatenation, seed 0: kept epoch {fused[chapter.ARM_CONCAT].best_epoch}, "
-      f"test accuracy {fused[chapter.ARM_CONCAT].test:.3f}")
+print(f"concatenation, seed 0: kept epoch {concat.best_epoch}, test accuracy {concat.test:.3f}")
 
 # %% [markdown]
 # 与各分支单独使用、以及与门控求和相比较，跨多个种子（实验注册表的结果）：
@@ -448,8 +448,8 @@ diagrams.multimodal_diagram();
 # %%
 multimodal_report = results.load("multimodal_transfer")
 display(multimodal_report.table())
-plots.seeds(multimodal_report, arms=[chapter.ARM_INK_ON_PHOTOS, chapter.ARM_PHOTO_FEW,
-                                     chapter.ARM_PHOTO_TAUGHT, chapter.ARM_PHOTO_ALL]);
+plots.seeds(multimodal_report, arm=[chapter.ARM_INK_ON_PHOTOS, chapter.ARM_PHOTO_FEW,
+                                    chapter.ARM_PHOTO_TAUGHT, chapter.ARM_PHOTO_ALL]);
 multimodal_report.claims()
 
 # %% [markdown]
@@ -461,11 +461,11 @@ multimodal_report.claims()
 taught = {}
 live = chapter.multimodal_transfer(seed=0, arms=(chapter.ARM_INK_LABELS, chapter.ARM_PHOTO_TAUGHT),
                                    keep=taught, progress=True)
-print(f"the ink model labelled the pairs right {live[chapter.ARM_INK_LABELS].value:.1%} of the time; "
-      f"the photo model it taught scores {live[chapter.ARM_PHOTO_TAUGHT].value:.3f} on the test photos")
+print(f"the ink model labelled the pairs right {live.value(chapter.ARM_INK_LABELS):.1%} of the time; "
+      f"the photo model it taught scores {live.value(chapter.ARM_PHOTO_TAUGHT):.3f} on the test photos")
 few_labels = multimodal_report.values(chapter.ARM_PHOTO_FEW)[multimodal_report.seeds.index(0)]
 print(f"the photo model trained on the few labels alone scored {few_labels:.3f} on this seed")
-assert live[chapter.ARM_PHOTO_TAUGHT].value - few_labels > 0.05
+assert live.value(chapter.ARM_PHOTO_TAUGHT) - few_labels > 0.05
 
 # %% [markdown]
 # ### 值得注意的地方

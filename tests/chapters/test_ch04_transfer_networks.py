@@ -27,6 +27,12 @@ def test_experiments_refuse_unknown_arms():
         chapter.fusion(0, arms=["both"])
     with pytest.raises(ValueError, match="unknown arm"):
         chapter.shared_embedding(0, arms=["ccsa"])
+    with pytest.raises(ValueError, match="unknown mode 'sum'"):
+        chapter.fusion(0, modes=["sum"])
+    with pytest.raises(ValueError, match="a mode goes with the arm 'fusion' only"):
+        chapter.build_fusion_arm(chapter.ARM_SOURCE_BRANCH, None, mode="concat")
+    with pytest.raises(ValueError, match="a mode goes with the arm 'fusion' only"):
+        chapter.build_fusion_arm(chapter.ARM_FUSION, None)
 
 
 def test_epochs_to_reach_reads_the_curve():
@@ -64,10 +70,15 @@ def test_the_target_split_can_train_on_fewer_labels_with_the_same_validation_siz
         chapter.target_split(0, train_per_class=0)
 
 
-def test_the_search_names_its_arms_and_tries_the_papers_values_first():
-    assert chapter.search_arm(3, chapter.SEARCH_PAPER) == "3 per digit: CCSA, the paper's alpha and margin"
-    with pytest.raises(ValueError, match="unknown kind"):
-        chapter.search_arm(3, "CCSA")
+def fake_report(name, series):
+    """A ``Report`` of ``series``: ``[(fields, values per seed)]``, ``fields`` with the arm."""
+    seeds = list(range(len(series[0][1])))
+    return registry.Report(name, "target_accuracy", seeds, [
+        {**fields, "metric": "target_accuracy", "seed": seed, "value": value, "seconds": 1.0}
+        for fields, values in series for seed, value in zip(seeds, values)])
+
+
+def test_the_search_tries_the_papers_values_first():
     assert chapter.SEARCH_GRID[0] == (se.ALPHA, se.MARGIN)  # the paper's values win ties
     assert "ccsa_search" in registry.registry()
 
@@ -75,10 +86,13 @@ def test_the_search_names_its_arms_and_tries_the_papers_values_first():
 def test_search_gains_counts_points_and_the_seeds_ccsa_won():
     arms = {chapter.SEARCH_BASELINE: [0.50, 0.60, 0.70], chapter.SEARCH_PAPER: [0.52, 0.59, 0.75],
             chapter.SEARCH_CHOSEN: [0.50, 0.61, 0.71]}
-    report = registry.Report("ccsa_search", "target_accuracy", [0, 1, 2],
-                             {chapter.search_arm(3, k): v for k, v in arms.items()},
-                             {chapter.search_arm(3, k): [1.0] * 3 for k in arms})
+    other = {chapter.SEARCH_BASELINE: [0.9] * 3, chapter.SEARCH_PAPER: [0.1] * 3, chapter.SEARCH_CHOSEN: [0.1] * 3}
+    report = fake_report("ccsa_search", [({"arm": arm, "labels_per_class": count}, values)
+                                         for count, by_arm in ((3, arms), (5, other))
+                                         for arm, values in by_arm.items()])
     table = chapter.search_gains(report)
+    assert list(table.index) == [(n, arm) for n in (3, 5) for arm in (chapter.SEARCH_PAPER, chapter.SEARCH_CHOSEN)]
+    assert table.loc[(5, chapter.SEARCH_PAPER), "median gain (points)"] == -80.0
     paper, chosen = table.loc[(3, chapter.SEARCH_PAPER)], table.loc[(3, chapter.SEARCH_CHOSEN)]
     assert paper["median gain (points)"] == 2.0 and paper["min"] == -1.0 and paper["max"] == 5.0
     assert paper["seeds won"] == "2 of 3: 0, 2"
@@ -258,11 +272,15 @@ def test_filters_and_pair_distances_check_their_input():
     assert len(fig.axes) == 1
 
 
-def test_seed_plot_draws_every_seed_of_every_arm():
-    report = registry.Report("fusion", "target_accuracy", [0, 1, 2],
-                             {"a": [0.5, 0.6, 0.7], "b": [0.2, 0.3, 0.4]}, {"a": [1, 1, 1], "b": [1, 1, 1]})
+def test_seed_plot_draws_every_seed_of_every_series():
+    report = fake_report("fusion", [({"arm": "a"}, [0.5, 0.6, 0.7]), ({"arm": "b", "mode": "m"}, [0.2, 0.3, 0.4]),
+                                    ({"arm": "b", "mode": "n"}, [0.3, 0.3, 0.3])])
     ax = plots.seeds(report)
-    assert len(ax.lines) == 3 + 2 + 1  # a grey line per seed, the dots of each arm, chance
+    assert len(ax.lines) == 3 + 3 + 1  # a grey line per seed, the dots of each series, chance
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b\nmode m", "b\nmode n"]
+    assert len(plots.seeds(report, arm=["a"]).lines) == 3 + 1 + 1
+    with pytest.raises(ValueError, match="no series of fusion"):
+        plots.seeds(report, arm="c")
 
 
 @pytest.mark.parametrize("draw", [diagrams.channel_copying_diagram, diagrams.shared_embedding_diagram,

@@ -2,14 +2,14 @@
 
 BatchNorm frozen or left trainable, one learning rate or one per block, all blocks at once or
 one more per stage, cross-entropy or label smoothing, ReLU kept or swapped. Every run that
-trains the whole model chooses its rate on the validation split (``tune`` and ``record`` are
-chapter 02's); its number is its accuracy on the test split, measured once. Arm names end in
-chapter 02's suffixes (``" | mnist"``, ``" | rate"``) or in ``" | ECE"``.
+trains the whole model chooses its rate on the validation split (``tune`` is chapter 02's);
+its number is its accuracy on the test split, measured once, and the rate it chose is recorded
+beside it as the arm's ``learning_rate``.
 """
 
 import numpy as np
 
-from course_lib.chapters.ch02_task_fine_tuning.experiments import MNIST, RATE, record, tune  # noqa: F401 (RATE: for readers of the results)
+from course_lib.chapters.ch02_task_fine_tuning.experiments import final_accuracy, tune
 from course_lib.chapters.ch02_task_fine_tuning.task import load_task
 from course_lib.core.cnn import FEATURE_LAYER
 from course_lib.core.evaluation import accuracy, layer_output, predict
@@ -37,8 +37,6 @@ UNFREEZING_STAGES = ("head", "features", "block2", "block1")
 #: them the experiment also fine-tunes.
 ACTIVATIONS = ("relu", "gelu", "tanh")
 FINE_TUNED_ACTIVATIONS = ("relu", "tanh")
-#: Suffix of the arms that are expected calibration errors.
-ECE = " | ECE"
 
 
 def freeze_all_but_batchnorm(model):
@@ -69,23 +67,24 @@ FREEZINGS = {"frozen": "BatchNorm frozen with the rest (right)",
              "trainable": "BatchNorm left trainable (wrong)"}
 
 
-@experiment("various", "head-only fine-tuning on mnist_m with BatchNorm frozen (right) or left "
+@experiment("target_validation_accuracy", "head-only fine-tuning on mnist_m with BatchNorm frozen (right) or left "
                        "trainable (wrong): drift of its statistics, change of the frozen "
                        "features of mnist images, accuracies")
 def batchnorm_freezing(seed, steps=BATCHNORM_STEPS):
     """Train the source model's head on the target twice, BatchNorm frozen or left trainable.
 
     Returns:
-        for each way (``"frozen"``, ``"trainable"``): ``"<way>: statistics drift"`` (mean
-        over the BatchNorm layers of ``batchnorm.statistics_drift``), ``"<way>: feature
-        change"`` (of the feature layer on the mnist test images, ``feature_change``),
-        ``"<way>: mnist"`` (mnist test accuracy), ``"<way>: mnist_m validation"``.
+        ``[Measured]``, four for each way (arm ``"frozen"``, ``"trainable"``), by metric:
+        ``statistics_drift`` (mean over the BatchNorm layers of ``batchnorm.statistics_drift``,
+        in units of the features' spread), ``feature_change`` (of the feature layer on the
+        mnist test images, ``feature_change``), ``source_accuracy`` (mnist test) and
+        ``target_validation_accuracy`` (mnist_m validation).
     """
     source = source_model(seed=seed, progress=None)
     task = load_task(seed=seed)
     x_source = task["source_test"][0]
     features_before = layer_output(source, FEATURE_LAYER, x_source)
-    measured = {}
+    measured = []
     for way in FREEZINGS:
         model = build("head", source, seed=seed)
         if way == "trainable":
@@ -94,25 +93,41 @@ def batchnorm_freezing(seed, steps=BATCHNORM_STEPS):
         with Stopwatch() as t:
             fit(model, task["train"], steps=steps, learning_rate=BATCHNORM_RATE, seed=seed)
         drift = batchnorm.statistics_drift(statistics, batchnorm.moving_statistics(model))
-        measured[f"{way}: statistics drift"] = Measured(float(np.mean(list(drift.values()))), t.seconds)
-        measured[f"{way}: feature change"] = Measured(
-            feature_change(features_before, layer_output(model, FEATURE_LAYER, x_source)), 0.0)
-        measured[f"{way}: mnist"] = Measured(accuracy(model, *task["source_test"]), 0.0)
-        measured[f"{way}: mnist_m validation"] = Measured(accuracy(model, *task["validation"]), 0.0)
+        changed = feature_change(features_before, layer_output(model, FEATURE_LAYER, x_source))
+        measured += [
+            Measured(way, np.mean(list(drift.values())), t.seconds, metric="statistics_drift"),
+            Measured(way, changed, metric="feature_change"),
+            Measured(way, accuracy(model, *task["source_test"]), metric="source_accuracy"),
+            Measured(way, accuracy(model, *task["validation"])),
+        ]
     return measured
 
 
 @batchnorm_freezing.claim("frozen the right way, the BatchNorm statistics and the frozen features "
                           "do not move at all")
 def _(report):
-    return max(report.values("frozen: statistics drift") + report.values("frozen: feature change")) == 0
+    return max(report.values("frozen", "statistics_drift") + report.values("frozen", "feature_change")) == 0
 
 
 @batchnorm_freezing.claim("left trainable, the statistics drift by more than 0.2 of the features' "
                           "spread and the 'frozen' features of mnist images change by more than 50 %")
 def _(report):
-    return (min(report.values("trainable: statistics drift")) > 0.2
-            and min(report.values("trainable: feature change")) > 0.5)
+    return (min(report.values("trainable", "statistics_drift")) > 0.2
+            and min(report.values("trainable", "feature_change")) > 0.5)
+
+
+def tuned(arm, task, select):
+    """Run ``select()`` (which returns a ``fine_tuning.Selection``), timed.
+
+    Returns:
+        ``(selection, [Measured(arm, test accuracy, seconds), Measured(arm, rate,
+        metric="learning_rate")])``: the kept model's accuracy on the task's test split, and
+        the rate validation chose.
+    """
+    with Stopwatch() as t:
+        chosen = select()
+    return chosen, [Measured(arm, final_accuracy(chosen.model, task), t.seconds),
+                    Measured(arm, chosen.learning_rate, metric="learning_rate")]
 
 
 def gradual_run(model, task, top_rate, seed=0, progress=None):
@@ -143,8 +158,9 @@ def unfreezing_schedules(seed):
     """Three ways to train the whole model for the same number of steps.
 
     Returns:
-        ``{"full" | "discriminative" | "gradual": Measured(mnist_m test accuracy, seconds)}``
-        and ``"<arm> | rate"`` (the rate, or the head's rate, validation chose).
+        ``[Measured]``: for each arm (``"full"``, ``"discriminative"``, ``"gradual"``) its
+        mnist_m test accuracy (and seconds), and its ``learning_rate`` (the rate, or the
+        head's rate, validation chose).
     """
     source = source_model(seed=seed, progress=None)
     task = load_task(seed=seed)
@@ -161,9 +177,9 @@ def unfreezing_schedules(seed):
             steps=steps, seed=seed)),
         "gradual": (TOP_RATES, lambda model, rate: gradual_run(model, task, rate, seed)[0]),
     }
-    measured = {}
+    measured = []
     for way, (rates, train_at) in ways.items():
-        record(measured, way, task, lambda: select_learning_rate(make, rates, train_at))
+        measured += tuned(way, task, lambda: select_learning_rate(make, rates, train_at))[1]
     return measured
 
 
@@ -174,30 +190,30 @@ def _(report):
 
 
 @experiment("target_accuracy", "mnist -> mnist_m, 20 labels per class, the whole model fine-tuned "
-                               "with cross-entropy or with label smoothing (0.1); ECE arms: "
+                               "with cross-entropy or with label smoothing (0.1); also their "
                                "expected calibration error on the test split")
 def label_smoothing(seed):
     """Full fine-tuning with plain cross-entropy and with label-smoothed targets.
 
     Returns:
-        ``{"cross-entropy" | "label smoothing": Measured(mnist_m test accuracy, seconds)}``,
-        ``"<arm> | ECE"`` (expected calibration error on the test split, lower is better
-        calibrated) and ``"<arm> | rate"``.
+        ``[Measured]``: for each arm (``"cross-entropy"``, ``"label smoothing"``) its mnist_m
+        test accuracy (and seconds), its ``learning_rate`` and its
+        ``expected_calibration_error`` on the test split (a fraction; lower is better calibrated).
     """
     source = source_model(seed=seed, progress=None)
     task = load_task(seed=seed)
-    measured = {}
+    measured = []
     for name, loss in (("cross-entropy", None), ("label smoothing", SmoothedCrossentropy())):
-        chosen = record(measured, name, task, lambda: tune("full", source, task, seed, loss=loss))
-        measured[name + ECE] = Measured(calibration_error(predict(chosen.model, task["test"][0]),
-                                                          task["test"][1]), 0.0)
+        chosen, found = tuned(name, task, lambda: tune("full", source, task, seed, loss=loss))
+        error = calibration_error(predict(chosen.model, task["test"][0]), task["test"][1])
+        measured += [*found, Measured(name, error, metric="expected_calibration_error")]
     return measured
 
 
 @label_smoothing.claim("label smoothing leaves the fine-tuned model worse calibrated: its expected "
                        "calibration error on the test split is more than 3 points above cross-entropy's")
 def _(report):
-    return min(report.gains("label smoothing" + ECE, ["cross-entropy" + ECE])) > 0.03
+    return min(report.gains("label smoothing", ["cross-entropy"], "expected_calibration_error")) > 0.03
 
 
 @experiment("target_accuracy", "the source model with its ReLUs swapped for GELU or tanh: mnist "
@@ -208,31 +224,32 @@ def swapped_activation(seed, activations=ACTIVATIONS, fine_tuned=FINE_TUNED_ACTI
     """Swap the source model's activation, then fine-tune the whole model on the target.
 
     Returns:
-        ``"<activation> | mnist before"`` for each of ``activations``: mnist test accuracy
-        of the swapped source model before any training (ReLU: the source model itself);
-        for each of ``fine_tuned``: ``"<activation>"``, mnist_m test accuracy after full
-        fine-tuning, and ``"<activation> | rate"``.
+        ``[Measured]``, the arm being the activation: for each of ``activations`` its
+        ``source_accuracy_before``, the mnist test accuracy of the swapped source model before
+        any training (ReLU: the source model itself); for each of ``fine_tuned`` also its
+        mnist_m test accuracy after full fine-tuning (and seconds) and its ``learning_rate``.
     """
     source = source_model(seed=seed, progress=None)
     task = load_task(seed=seed)
-    measured = {}
+    measured = []
     for activation in activations:
         swapped = source if activation == "relu" else with_activation(source, activation, seed=seed)
-        measured[activation + MNIST + " before"] = Measured(accuracy(swapped, *task["source_test"]), 0.0)
+        measured.append(Measured(activation, accuracy(swapped, *task["source_test"]),
+                                 metric="source_accuracy_before"))
         if activation in fine_tuned:
-            record(measured, activation, task, lambda: tune("full", swapped, task, seed))
+            measured += tuned(activation, task, lambda: tune("full", swapped, task, seed))[1]
     return measured
 
 
 @swapped_activation.claim("swapping ReLU for tanh in the trained source model, without retraining, "
                           "costs it more than 50 points on its own mnist test images")
 def _(report):
-    return min(report.gains("relu" + MNIST + " before", ["tanh" + MNIST + " before"])) > 0.50
+    return min(report.gains("relu", ["tanh"], "source_accuracy_before")) > 0.50
 
 
 @swapped_activation.claim("swapping ReLU for GELU costs it less than 2 points")
 def _(report):
-    return max(report.gains("relu" + MNIST + " before", ["gelu" + MNIST + " before"])) < 0.02
+    return max(report.gains("relu", ["gelu"], "source_accuracy_before")) < 0.02
 
 
 @swapped_activation.claim("after fine-tuning the whole model, the tanh model stays more than 5 points "

@@ -7,7 +7,9 @@ after every epoch, keeps the weights of its best validation epoch and is tested 
 the ``mnist_m`` test split.
 
 Each experiment takes ``keep=``, a dict it fills with what the notebook draws (validation
-curves, trained models), and ``arms=`` to run only some arms.
+curves, trained models), and ``arms=`` to run only some arms. Each returns ``Measured``
+records: mostly one test accuracy per arm; ``ccsa_search``'s arms have the field
+``labels_per_class``, ``fusion``'s fused arm the field ``mode``.
 """
 
 import dataclasses
@@ -33,7 +35,6 @@ VALIDATION_PER_CLASS = 5
 COPYING_EPOCHS = 16
 COPYING_BATCH = 16
 ARM_COPIED, ARM_RANDOM = "copied kernels", "random init"
-ARM_REACH = "copied: epochs to reach random's best validation accuracy"
 
 #: Shared embedding: gradient steps per arm, batch sizes.
 EMBEDDING_STEPS = 150
@@ -53,14 +54,13 @@ SEARCH_LABELS = (1, 3, 5, LABELS_PER_CLASS - VALIDATION_PER_CLASS)
 SEARCH_GRID = ((se.ALPHA, se.MARGIN), (0.1, se.MARGIN), (0.5, se.MARGIN), (se.ALPHA, 1.4))
 SEARCH_BASELINE, SEARCH_PAPER, SEARCH_CHOSEN = (
     "no alignment", "CCSA, the paper's alpha and margin", "CCSA, alpha and margin chosen on validation")
-SEARCH_KINDS = (SEARCH_BASELINE, SEARCH_PAPER, SEARCH_CHOSEN)
 
 #: Fusion: epochs on the few labels, batch size.
 FUSION_EPOCHS = 30
 FUSION_BATCH = 16
-ARM_SOURCE_BRANCH, ARM_TARGET_BRANCH = "source branch alone", "target branch alone"
-ARM_CONCAT, ARM_GATED = "fusion: concat", "fusion: gated"
-FUSION_ARMS = (ARM_SOURCE_BRANCH, ARM_TARGET_BRANCH, ARM_CONCAT, ARM_GATED)
+#: The arms: each branch alone, and the two fused (once per mode of ``fusion.FUSIONS``).
+ARM_SOURCE_BRANCH, ARM_TARGET_BRANCH, ARM_FUSION = "source branch alone", "target branch alone", "fusion"
+FUSION_ARMS = (ARM_SOURCE_BRANCH, ARM_TARGET_BRANCH, ARM_FUSION)
 
 #: Multimodal transfer: the ink (clean mnist) model learns from the first this many
 #: ``mnist`` training images; the rest are recorded in both views (ink and photo), unlabelled.
@@ -145,27 +145,28 @@ def _pick(arms, allowed):
 
 
 def _run_arms(arms, train_arm, keep, progress):
-    """``{arm: Measured(test accuracy, seconds)}``; each ``Selected`` into ``keep[arm]``."""
-    measured = {}
+    """``[Measured(arm, test accuracy, seconds)]``, one per arm; each ``Selected`` into ``keep[arm]``."""
+    measured = []
     for arm in arms:
         with Stopwatch() as t:
             selected = train_arm(arm, arm if progress else None)
-        measured[arm] = Measured(selected.test, t.seconds)
+        measured.append(Measured(arm, selected.test, t.seconds))
         if keep is not None:
             keep[arm] = selected
     return measured
 
 
 @experiment("target_accuracy", "grey mnist source model copied into an RGB model vs random init, "
-                               "trained on the few mnist_m labels; the last arm is an epoch count")
+                               "trained on the few mnist_m labels; also the epochs the copied model needs to "
+                               "reach random init's best validation accuracy")
 def channel_copying(seed, keep=None, progress=False):
     """The same RGB CNN from copied kernels and from random init, on the same few labels.
 
     Returns:
-        ``{arm: Measured}``: each arm's test accuracy, and the epochs the copied model
-        needs to reach random init's best validation accuracy (``COPYING_EPOCHS + 1``
-        when it never does). ``keep`` gets each arm's ``Selected`` and ``"report"``,
-        ``transfer_weights``'s table.
+        ``[Measured]``: each arm's test accuracy (``ARM_COPIED``, ``ARM_RANDOM``), and
+        ``ARM_COPIED``'s ``epochs_to_match_random``: the epochs it needs to reach random init's
+        best validation accuracy (``COPYING_EPOCHS + 1`` when it never does). ``keep`` gets
+        each arm's ``Selected`` and ``"report"``, ``transfer_weights``'s table.
     """
     source = trained(dataclasses.replace(SOURCE, seed=seed))
     train, validation, test = target_split(seed)
@@ -176,8 +177,9 @@ def channel_copying(seed, keep=None, progress=False):
         models[arm], train, validation, test, seed, label, epochs=COPYING_EPOCHS,
         batch_size=COPYING_BATCH), found, progress)
     reach = epochs_to_reach(found[ARM_COPIED].curve, found[ARM_RANDOM].curve.max())
-    measured[ARM_REACH] = Measured(float(COPYING_EPOCHS + 1 if reach is None else reach),
-                                   measured[ARM_COPIED].seconds)
+    seconds = {m.arm: m.seconds for m in measured}
+    measured.append(Measured(ARM_COPIED, COPYING_EPOCHS + 1 if reach is None else reach,
+                             seconds[ARM_COPIED], metric="epochs_to_match_random"))
     if keep is not None:
         keep.update(found, report=report, source=source)
     return measured
@@ -198,14 +200,14 @@ def _(report):
 @channel_copying.claim("copied kernels reach random init's best validation accuracy within "
                        "half the epochs")
 def _(report):
-    return max(report.values(ARM_REACH)) <= COPYING_EPOCHS / 2
+    return max(report.values(ARM_COPIED, "epochs_to_match_random")) <= COPYING_EPOCHS / 2
 
 
 @experiment("target_accuracy", "one embedding for mnist (all labels) and mnist_m (few labels) with "
                                "CCSA's pair losses, vs the same network without them and on the "
                                "target labels alone")
 def shared_embedding(seed, arms=EMBEDDING_ARMS, keep=None, progress=False):
-    """Train and test each arm: ``{arm: Measured(mnist_m test accuracy, seconds)}``.
+    """Train and test each arm: ``[Measured(arm, mnist_m test accuracy, seconds)]``.
 
     ``keep`` gets each arm's ``Selected`` (its ``model`` is the embedding classifier).
     """
@@ -233,27 +235,23 @@ def _(report):
     return min(report.gains(ARM_CCSA, [ARM_TARGET_ONLY])) > 0.10
 
 
-def search_arm(labels, kind):
-    """The name of one arm of ``ccsa_search``: ``labels`` per digit, ``kind`` from ``SEARCH_KINDS``."""
-    return f"{labels} per digit: {checks.choice(kind, 'kind', SEARCH_KINDS)}"
-
-
 @experiment("target_accuracy", "the shared embedding with CCSA's pair losses vs the same network on "
                                "both domains' labels without them, for 1 to 10 labelled mnist_m "
                                "images per digit; alpha and margin the paper's or chosen on "
                                "validation")
 def ccsa_search(seed, labels=SEARCH_LABELS, progress=False):
-    """For each count in ``labels``, three arms (``search_arm``), each tested on ``mnist_m``.
+    """For each count in ``labels``, three arms, each tested on ``mnist_m``.
 
-    "no alignment" is CCSA with ``alpha = 0``: the same network, pairs, steps and batch.
-    "chosen on validation" trains every ``SEARCH_GRID`` setting and is the one with the
-    best validation accuracy (its seconds are the whole grid's).
+    ``SEARCH_BASELINE`` ("no alignment") is CCSA with ``alpha = 0``: the same network, pairs,
+    steps and batch. ``SEARCH_PAPER`` has the paper's alpha and margin (``SEARCH_GRID[0]``);
+    ``SEARCH_CHOSEN`` trains every ``SEARCH_GRID`` setting and is the one with the best
+    validation accuracy (its seconds are the whole grid's).
 
     Returns:
-        ``{search_arm(labels, kind): Measured(test accuracy, seconds)}``.
+        ``[Measured(arm, test accuracy, seconds, labels_per_class=count)]``, three per count.
     """
     x_source, y_source = load_domain("mnist", "train", seed=seed, channels=3)
-    measured = {}
+    measured = []
     for count in labels:
         train, validation, test = target_split(seed, train_per_class=count)
         pairs = se.labelled_pairs(x_source, y_source, *train, seed=seed)
@@ -267,14 +265,16 @@ def ccsa_search(seed, labels=SEARCH_LABELS, progress=False):
                     steps=EMBEDDING_STEPS, batch_size=EMBEDDING_BATCH)
             return selected, t.seconds
 
-        baseline, seconds = train_ccsa(0.0, se.MARGIN)
-        measured[search_arm(count, SEARCH_BASELINE)] = Measured(baseline.test, seconds)
+        baseline, baseline_seconds = train_ccsa(0.0, se.MARGIN)
         grid = [train_ccsa(alpha, margin) for alpha, margin in SEARCH_GRID]
-        paper, seconds = grid[0]
-        measured[search_arm(count, SEARCH_PAPER)] = Measured(paper.test, seconds)
+        paper, paper_seconds = grid[0]
         chosen = max(range(len(grid)), key=lambda i: grid[i][0].curve.max())  # first of ties
-        measured[search_arm(count, SEARCH_CHOSEN)] = Measured(
-            grid[chosen][0].test, sum(seconds for _, seconds in grid))
+        measured += [
+            Measured(SEARCH_BASELINE, baseline.test, baseline_seconds, labels_per_class=count),
+            Measured(SEARCH_PAPER, paper.test, paper_seconds, labels_per_class=count),
+            Measured(SEARCH_CHOSEN, grid[chosen][0].test, sum(seconds for _, seconds in grid),
+                     labels_per_class=count),
+        ]
     return measured
 
 
@@ -291,10 +291,9 @@ def search_gains(report):
     import pandas as pd
 
     rows = []
-    for count in [c for c in SEARCH_LABELS if search_arm(c, SEARCH_BASELINE) in report.results]:
+    for count in report.distinct("labels_per_class", arm=SEARCH_BASELINE):
         for kind in (SEARCH_PAPER, SEARCH_CHOSEN):
-            gains = 100 * np.array(report.gains(search_arm(count, kind),
-                                                [search_arm(count, SEARCH_BASELINE)]))
+            gains = 100 * np.array(report.gains(kind, [SEARCH_BASELINE], labels_per_class=count))
             won = [seed for seed, gain in zip(report.seeds, gains) if gain > 0]
             rows.append({"labels per digit": count, "arm": kind, "median gain (points)": np.median(gains),
                          "min": gains.min(), "max": gains.max(),
@@ -308,16 +307,17 @@ def _views(x, names):
     return picked[0] if len(picked) == 1 else picked
 
 
-def build_fusion_arm(arm, source, seed=0):
+def build_fusion_arm(arm, source, seed=0, mode=None):
     """The model of one fusion arm and the views it reads: ``(model, views)``, views from
-    ``("grey", "colour")``."""
+    ``("grey", "colour")``; ``mode`` (from ``fusion.FUSIONS``) for ``ARM_FUSION`` only."""
     checks.choice(arm, "arm", FUSION_ARMS)
+    if (mode is None) != (arm != ARM_FUSION):
+        raise ValueError(f"a mode goes with the arm {ARM_FUSION!r} only, got arm {arm!r} and mode {mode!r}")
     if arm == ARM_SOURCE_BRANCH:
         return fu.build_single(fu.source_branch(source), freeze=True, seed=seed), ("grey",)
     if arm == ARM_TARGET_BRANCH:
         return fu.build_single(fu.target_branch(seed=seed), seed=seed), ("colour",)
-    fusion = "concat" if arm == ARM_CONCAT else "gated"
-    model = fu.build_fusion(fu.source_branch(source), fu.target_branch(seed=seed), fusion=fusion,
+    model = fu.build_fusion(fu.source_branch(source), fu.target_branch(seed=seed), fusion=mode,
                             freeze_source=True, seed=seed)
     return model, ("grey", "colour")
 
@@ -325,27 +325,42 @@ def build_fusion_arm(arm, source, seed=0):
 @experiment("target_accuracy", "frozen grey source branch + trainable colour target branch, fused "
                                "by concatenation or a gated sum, vs each branch alone; few "
                                "mnist_m labels")
-def fusion(seed, arms=FUSION_ARMS, keep=None, progress=False):
-    """Train and test every arm: ``{arm: Measured(mnist_m test accuracy, seconds)}``.
+def fusion(seed, arms=FUSION_ARMS, modes=fu.FUSIONS, keep=None, progress=False):
+    """Train and test every arm, ``ARM_FUSION`` once per mode of ``modes``.
 
-    ``keep`` gets each arm's ``Selected``.
+    Returns:
+        ``[Measured(arm, mnist_m test accuracy, seconds)]``, those of ``ARM_FUSION`` with the
+        field ``mode``. ``keep`` gets each branch's ``Selected`` as ``keep[arm]``, and the fused
+        arm's as ``keep[ARM_FUSION][mode]``.
     """
     arms = _pick(arms, FUSION_ARMS)
+    modes = tuple(checks.choice(mode, "mode", fu.FUSIONS) for mode in modes)
     source = trained(dataclasses.replace(SOURCE, seed=seed))
     (x, y), (x_val, y_val), (x_test, y_test) = target_split(seed)
 
-    def train_arm(arm, label):
-        model, views = build_fusion_arm(arm, source, seed=seed)
+    def train(arm, mode, label):
+        model, views = build_fusion_arm(arm, source, seed=seed, mode=mode)
         return select_and_test(model, (_views(x, views), y), (_views(x_val, views), y_val),
                                (_views(x_test, views), y_test), seed, label,
                                epochs=FUSION_EPOCHS, batch_size=FUSION_BATCH)
 
-    return _run_arms(arms, train_arm, keep, progress)
+    branches = [arm for arm in arms if arm != ARM_FUSION]
+    measured = _run_arms(branches, lambda arm, label: train(arm, None, label), keep, progress)
+    if ARM_FUSION in arms:
+        fused = {}
+        for mode in modes:
+            with Stopwatch() as t:
+                fused[mode] = train(ARM_FUSION, mode, f"{ARM_FUSION}, {mode}" if progress else None)
+            measured.append(Measured(ARM_FUSION, fused[mode].test, t.seconds, mode=mode))
+        if keep is not None:
+            keep[ARM_FUSION] = fused
+    return measured
 
 
 @fusion.claim("concatenating the two branches beats the better branch alone")
 def _(report):
-    return min(report.gains(ARM_CONCAT, [ARM_SOURCE_BRANCH, ARM_TARGET_BRANCH])) > 0.0
+    concat = {"arm": ARM_FUSION, "mode": "concat"}
+    return min(report.gains(concat, [ARM_SOURCE_BRANCH, ARM_TARGET_BRANCH])) > 0.0
 
 
 def paired_views(seed):
@@ -381,7 +396,7 @@ def pair_split(y, seed):
                                "photo-only target with few labels: photo models with and without "
                                "the ink model's labels for the pairs")
 def multimodal_transfer(seed, arms=MULTIMODAL_ARMS, keep=None, progress=False):
-    """Test every arm on the ``mnist_m`` test photos: ``{arm: Measured(accuracy, seconds)}``.
+    """Test every arm on the ``mnist_m`` test photos: ``[Measured(arm, accuracy, seconds)]``.
 
     The ink model's own arms are tested once (it does not train here); the photo models
     start from the ink model's kernels copied to 3 channels and keep their best epoch
@@ -400,11 +415,11 @@ def multimodal_transfer(seed, arms=MULTIMODAL_ARMS, keep=None, progress=False):
                  ARM_PHOTO_ALL: ((photo[pooled], y[pooled]), MULTIMODAL_EPOCHS, MULTIMODAL_BATCH)}
     tested = {ARM_INK_ON_PHOTOS: lambda: accuracy(ink_model, to_channels(x_test, 1), y_test),
               ARM_INK_LABELS: lambda: float(np.mean(taught == y[unlabelled]))}
-    measured = {}
+    measured = []
     for arm in [a for a in arms if a in tested]:
         with Stopwatch() as t:
             value = tested[arm]()
-        measured[arm] = Measured(value, t.seconds)
+        measured.append(Measured(arm, value, t.seconds))
 
     def train_arm(arm, label):
         model, _ = copied_model(ink_model, channels=3, seed=seed)
@@ -412,7 +427,7 @@ def multimodal_transfer(seed, arms=MULTIMODAL_ARMS, keep=None, progress=False):
         return select_and_test(model, data, (photo[val], y_val), (x_test, y_test), seed, label,
                                epochs=epochs, batch_size=batch_size)
 
-    measured.update(_run_arms([a for a in arms if a in schedules], train_arm, keep, progress))
+    measured += _run_arms([a for a in arms if a in schedules], train_arm, keep, progress)
     return measured
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from course_lib.core.data import N_CLASSES
 from course_lib.core.language import _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
+from course_lib.results.report import fields_of
 
 CHANCE = 1 / N_CLASSES
 #: Histogram bins of embedding distances: unit vectors lie 0 to 2 apart.
@@ -105,28 +106,37 @@ def pair_distances(distances, margin):
     return fig
 
 
-def seeds(report, arms=None, ax=None):
-    """Each arm's value on every seed of a results file, seeds joined by grey lines.
+def seeds(report, ax=None, **wanted):
+    """Each series' value on every seed of a results file, seeds joined by grey lines.
 
     Args:
         report: an ``experiments.Report`` (``course_lib.results.load(name)``).
-        arms: the arms to draw, in order (default: all).
+        wanted: which series to draw, as ``Report.series`` selects them (e.g. ``arm=[...]``);
+            default: every series of the report's own metric, in the file's order.
     """
-    arms = list(arms or report.results)
+    found = report.series(**{"metric": report.metric, **wanted})
+    if not found:
+        raise ValueError(f"no series of {report.experiment} matches {wanted}; see report.table()")
     if ax is None:
-        ax = plt.subplots(figsize=(1.9 * len(arms) + 2, 3.8))[1]
-    values = np.array([report.values(arm) for arm in arms])
+        ax = plt.subplots(figsize=(1.9 * len(found) + 2, 3.8))[1]
+    values = np.array([s["values"] for s in found])
     for column in values.T:
-        ax.plot(range(len(arms)), column, color="grey", alpha=0.5, linewidth=1)
-    for i in range(len(arms)):
+        ax.plot(range(len(found)), column, color="grey", alpha=0.5, linewidth=1)
+    for i in range(len(found)):
         ax.plot([i] * values.shape[1], values[i], "o", color=PALETTE[i % len(PALETTE)], markersize=8)
     ax.axhline(CHANCE, color="grey", linestyle="--", label=_("chance"))
     ax.legend(fontsize=FONT_SIZE - 2, loc="lower right")
-    ax.set_xticks(range(len(arms)), [arm.replace(", ", ",\n").replace(" (", "\n(") for arm in arms],
-                  fontsize=FONT_SIZE - 2)
+    ax.set_xticks(range(len(found)), [_tick(s["record"]) for s in found], fontsize=FONT_SIZE - 2)
     ax.set_ylabel(report.metric.replace("_", " "))
     ax.set_ylim(0, 1)
     ax.set_title(_("{experiment}: seeds {seeds}").format(experiment=report.experiment,
                                                          seeds=", ".join(map(str, report.seeds))))
     style_axes(ax)
     return ax
+
+
+def _tick(record):
+    """A series' label under its dots: the arm, broken at commas and brackets, then its fields."""
+    lines = [record["arm"].replace(", ", ",\n").replace(" (", "\n(")]
+    lines += [f"{key} {value}" for key, value in fields_of(record).items()]
+    return "\n".join(lines)
