@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from course_lib import results
+from course_lib.results.report import series_key, spread_key
 from executed import OTHER_EXECUTED, OTHER_NUMERICS, WALK_LOG, beside_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ def test_what_a_chapter_sets_beside_a_live_run_has_its_spread_measured(name):
     report = results.load(name)
     assert report.numerics, (f"{name}: measure its spread with python -m course_lib.experiments {name} "
                              "--seeds 0 1 --numerics --save")
-    assert set(report.numerics["spread"]) == set(report.results)
+    assert [spread_key(s) for s in report.numerics["spread"]] == [series_key(s["record"]) for s in report.series()]
     assert set(report.numerics["settings"]) == {"default", "onednn_off", "onednn_avx2"}
     assert report.numerics["made"]["processor"]["isa"], "the processor that measured it is recorded"
 

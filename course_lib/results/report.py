@@ -148,7 +148,7 @@ class Report:
     def __init__(self, experiment, metric, seeds, records, made=None, description="", numerics=None,
                  checks=None):
         self.experiment, self.metric, self.description = experiment, metric, description
-        self.checks = checks or {}
+        self.checks = checks
         self.seeds = list(seeds)
         self.records = [dict(r) for r in records]
         self.made = made or {}
@@ -282,7 +282,14 @@ class Report:
         return "\n".join(lines)
 
     def claims(self):
-        """``{claim: holds}`` for every claim of the experiment, checked on these seeds."""
+        """``{claim: holds}`` for every claim of the experiment, checked on these seeds.
+
+        Raises:
+            ValueError: when the report was made without its experiment's claims.
+        """
+        if self.checks is None:
+            raise ValueError(f"this report of {self.experiment} has no claims to check: load it with "
+                             "results.load, or make it with Report(..., checks=experiment.claims)")
         return {text: bool(check(self)) for text, check in self.checks.items()}
 
     def claims_text(self):

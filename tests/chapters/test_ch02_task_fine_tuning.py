@@ -21,8 +21,9 @@ from course_lib.chapters.ch02_task_fine_tuning.task import load_task  # noqa: E4
 from course_lib.core.cnn import BLOCKS  # noqa: E402
 from course_lib.core.layers import train_only  # noqa: E402
 from course_lib.core.pretrained import SOURCE  # noqa: E402
-from course_lib.experiments import Report, registry, series_key  # noqa: E402
+from course_lib.experiments import registry, series_key  # noqa: E402
 from course_lib.methods import fine_tuning as ft  # noqa: E402
+from reports import fake_report  # noqa: E402
 
 EXPERIMENTS = ("fine_tuning_strategies", "labels_per_class")
 
@@ -59,19 +60,10 @@ def test_the_experiments_are_registered_with_their_recipes():
     assert ex.RECIPES == (SOURCE,)
 
 
-def fake_report(name, series):
-    """A report of target accuracies: ``series`` maps ``(arm, ((field, value), ...))`` to the
-    values on seeds 0, 1, ..."""
-    seeds = list(range(len(next(iter(series.values())))))
-    records = [{"arm": arm, **dict(fields), "metric": "target_accuracy", "seed": seed, "value": value,
-                "seconds": 0.0} for (arm, fields), values in series.items() for seed, value in zip(seeds, values)]
-    return Report(name, "target_accuracy", seeds, records)
-
-
 def budget_report(values):
     """A ``labels_per_class`` report from ``{(strategy, labels per class): values per seed}``."""
-    return fake_report("labels_per_class", {(strategy, (("labels_per_class", n),)): v
-                                            for (strategy, n), v in values.items()})
+    return fake_report("labels_per_class", [({"arm": strategy, "labels_per_class": n}, v)
+                                            for (strategy, n), v in values.items()])
 
 
 def test_the_label_budget_claim_reads_the_right_arms():
@@ -182,7 +174,7 @@ def test_the_strategy_diagram_says_what_trains_in_words():
 
 
 def test_the_result_plots_draw_what_they_are_given():
-    report = fake_report("x", {("a", ()): [0.2, 0.4, 0.3], ("b", ()): [0.8, 0.7, 0.9]})
+    report = fake_report("x", [({"arm": "a"}, [0.2, 0.4, 0.3]), ({"arm": "b"}, [0.8, 0.7, 0.9])])
     ax = plots.seed_bars(report, ["a", "b"])
     assert [round(p.get_height(), 2) for p in ax.patches] == [0.3, 0.8]
     selection = ft.Selection(None, 1e-3, {1e-3: ft.validation_summary([0.4, 0.6], 50),

@@ -11,6 +11,7 @@ from course_lib.core.evaluation import accuracy
 from course_lib.methods.channel_copying import adapt_kernel
 from course_lib.methods import shared_embedding as se
 from course_lib.methods.shared_embedding import alignment_losses
+from reports import fake_report
 
 
 # --- experiments -------------------------------------------------------------------------
@@ -68,14 +69,6 @@ def test_the_target_split_can_train_on_fewer_labels_with_the_same_validation_siz
     assert np.all(np.bincount(y_val) == chapter.VALIDATION_PER_CLASS)
     with pytest.raises(ValueError, match="train_per_class"):
         chapter.target_split(0, train_per_class=0)
-
-
-def fake_report(name, series):
-    """A ``Report`` of ``series``: ``[(fields, values per seed)]``, ``fields`` with the arm."""
-    seeds = list(range(len(series[0][1])))
-    return registry.Report(name, "target_accuracy", seeds, [
-        {**fields, "metric": "target_accuracy", "seed": seed, "value": value, "seconds": 1.0}
-        for fields, values in series for seed, value in zip(seeds, values)])
 
 
 def test_the_search_tries_the_papers_values_first():

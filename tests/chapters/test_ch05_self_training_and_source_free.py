@@ -11,6 +11,7 @@ from course_lib import results
 from course_lib.chapters.ch05_self_training_and_source_free import exercises
 from course_lib.chapters.ch05_self_training_and_source_free import experiments as chapter
 from course_lib.chapters.ch05_self_training_and_source_free import plots as chapter_plots
+from reports import fake_report
 from course_lib.core.layers import batchnorm_layers
 from course_lib.methods import batchnorm, self_training, source_free
 
@@ -211,9 +212,7 @@ def self_training_report(balanced_round_3_seed_1):
               *(({"arm": "class-balanced from AdaBN", "round": r}, [0.55 + 0.05 * r, 0.6 + 0.04 * r])
                 for r in (1, 2)),
               ({"arm": "class-balanced from AdaBN", "round": 3}, [0.7, balanced_round_3_seed_1])]
-    records = [{**fields, "metric": "target_accuracy", "seed": seed, "value": value, "seconds": 0.0}
-               for fields, values in series for seed, value in enumerate(values)]
-    return registry.Report("self_training", "target_accuracy", [0, 1], records)
+    return fake_report("self_training", series)
 
 
 def test_the_self_training_claims_read_the_rounds():

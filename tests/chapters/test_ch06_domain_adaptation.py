@@ -13,9 +13,9 @@ from course_lib.chapters.ch06_domain_adaptation import experiments as chapter
 from course_lib.core.cnn import build_cnn
 from course_lib.core.data import load_domain
 from course_lib.core.pretrained import SOURCE
-from course_lib.experiments import Report
 from course_lib.methods.adaptation import DANN, DiscrepancyModel, GradientReversal, coral_loss
 from course_lib.methods.adaptation.discrepancy import _covariance
+from reports import fake_report
 
 
 # --- the task and the arms -----------------------------------------------------------------
@@ -163,35 +163,28 @@ def test_choose_picks_by_each_criterion_and_breaks_ties_towards_the_smaller_lamb
     assert chosen[chapter.CHOSEN_ON_TEST] == 3.0
 
 
-def _report(name, series):
-    """A ``Report`` of ``series``: ``[(arm, metric, fields, values)]``, one value per seed."""
-    seeds = list(range(len(series[0][-1])))
-    records = [{"arm": arm, **fields, "metric": metric, "seed": seed, "value": value, "seconds": 0.0}
-               for arm, metric, fields, values in series for seed, value in zip(seeds, values)]
-    return Report(name, "target_accuracy", seeds, records)
-
-
 def _adaptation_results(dann, pads=None):
     accuracies = {"source_only": [0.40, 0.42], "source_only_bn": [0.55, 0.60],
                   "source_only_trained": [0.58, 0.59], "dann": dann, "coral": [0.65, 0.66], "mmd": [0.70, 0.71]}
     pads = pads or {}
-    return ([(arm, "target_accuracy", {}, values) for arm, values in accuracies.items()]
-            + [(arm, "proxy_a_distance", {}, pads.get(arm, [0.2, 0.2] if arm == "source_only_trained" else [0.1, 0.1]))
+    return ([({"arm": arm}, values) for arm, values in accuracies.items()]
+            + [({"arm": arm, "metric": "proxy_a_distance"},
+                pads.get(arm, [0.2, 0.2] if arm == "source_only_trained" else [0.1, 0.1]))
                for arm in ("source_only_trained", *chapter.METHODS)])
 
 
 def test_domain_adaptation_claims_compare_with_the_strongest_source_only_arm():
     claims = registry.get("domain_adaptation").claims
-    good = _report("domain_adaptation", _adaptation_results([0.70, 0.72]))
+    good = fake_report("domain_adaptation", _adaptation_results([0.70, 0.72]))
     assert all(check(good) for check in claims.values())
     assert chapter.gains_over_source_only(good, "dann") == pytest.approx([0.12, 0.12])
     # DANN above AdaBN but below the trained source-only arm on one seed: not above every source-only arm
-    below_trained = _report("domain_adaptation", _adaptation_results([0.70, 0.595]))
+    below_trained = fake_report("domain_adaptation", _adaptation_results([0.70, 0.595]))
     failed = [text for text, check in claims.items() if not check(below_trained)]
     assert any("every source-only arm" in text for text in failed) and any("5 points" in text for text in failed)
-    coral_higher = _report("domain_adaptation", _adaptation_results([0.70, 0.72], {"coral": [0.1, 0.3]}))
+    coral_higher = fake_report("domain_adaptation", _adaptation_results([0.70, 0.72], {"coral": [0.1, 0.3]}))
     assert all(check(coral_higher) for check in claims.values())  # the PAD claim is DANN's and MMD's
-    mmd_higher = _report("domain_adaptation", _adaptation_results([0.70, 0.72], {"mmd": [0.1, 0.3]}))
+    mmd_higher = fake_report("domain_adaptation", _adaptation_results([0.70, 0.72], {"mmd": [0.1, 0.3]}))
     assert [text for text, check in claims.items() if not check(mmd_higher)] == [
         text for text in claims if "proxy A-distance" in text]
 
@@ -466,10 +459,10 @@ def test_peer_comparison_table_puts_the_course_arm_beside():
 
 
 def test_weight_medians_reads_each_weights_records():
-    series = [("mmd", what, {"weight": w}, [v + i, v + i + 0.2])
+    series = [({"arm": "mmd", "weight": w, "metric": what}, [v + i, v + i + 0.2])
               for w, v in zip(chapter.WEIGHT_GRIDS["mmd"], (0.1, 0.2, 0.3, 0.4))
               for i, what in enumerate(chapter.WEIGHT_MEASURES)]
-    series += [("mmd", "target_accuracy", {"criterion": c}, [0.5, 0.5]) for c in chapter.CRITERIA]
-    table = chapter.weight_medians(_report("choosing_weights", series), ("mmd",))
+    series += [({"arm": "mmd", "criterion": c}, [0.5, 0.5]) for c in chapter.CRITERIA]
+    table = chapter.weight_medians(fake_report("choosing_weights", series), ("mmd",))
     assert list(table.columns) == list(chapter.WEIGHT_MEASURES) and len(table) == len(chapter.WEIGHT_GRIDS["mmd"])
     assert table.loc[("mmd", chapter.WEIGHT_GRIDS["mmd"][1]), "proxy_a_distance"] == pytest.approx(1.3)

@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import course_lib
-from course_lib import experiments
+from course_lib import experiments, results
 from course_lib.chapters.ch02_task_fine_tuning.widget import LayerFreezingState
 from course_lib.core import exercises, language
 from course_lib.core.cnn import build_cnn
@@ -42,7 +42,7 @@ def _shown(capsys):
     images = np.zeros((4, 28, 28, 3), "float32")
     state = LayerFreezingState(build_cnn(channels=3), (images, np.arange(4)), (images, np.arange(4)))
     exercises.verdict(False, "", exercises.attempt(lambda: None)[1])
-    claims = experiments.Report.from_dict(json.loads((experiments.RESULTS / "domain_gap.json").read_text()))
+    claims = results.load("domain_gap")
     return state.results_html(), capsys.readouterr().out, claims.claims_text().splitlines()[0]
 
 

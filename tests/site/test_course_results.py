@@ -1,6 +1,7 @@
 """site/_ext/course_results.py: ranges quoted from results files, and clear errors without them."""
 
 import json
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -92,3 +93,32 @@ def test_a_table_shows_every_series_or_the_ones_asked_for(app):
     assert [row[0] for row in rows] == ["scratch", "dann; lambda_max=3"]
     with pytest.raises(course_results.ResultsError, match="no series matches arm='nothing'"):
         course_results.table_rows(report, path, ["nothing"])
+
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Every guide page of every edition, and what it quotes: ``{result}`...``` roles and results-table bodies.
+PAGES = sorted((ROOT / "site").glob("**/*.md"))
+
+
+def _quoted(text):
+    """``[(experiment, selector text)]`` of a page's roles and of its tables' lines (``""``: every series)."""
+    found = [tuple(role.split("/", 1)) for role in re.findall(r"\{result\}`([^`]*)`", text)]
+    for experiment, body in re.findall(r"```\{results-table\} (\w+)\n(.*?)```", text, flags=re.S):
+        found += [(experiment, line.strip()) for line in body.splitlines() if line.strip()] or [(experiment, "")]
+    return found
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if _quoted(p.read_text())],
+                         ids=lambda p: p.relative_to(ROOT / "site").as_posix())
+def test_every_number_a_page_quotes_is_in_a_committed_results_file(page):
+    """What the site build renders, checked without building it: each role and table line
+    selects exactly one series of a committed results file."""
+    app = SimpleNamespace(config=SimpleNamespace(course_results_dirs=[str(ROOT / "course_lib" / "results")]),
+                          env=SimpleNamespace(note_dependency=lambda path: None))
+    course_results._loaded.clear()
+    for experiment, selected in _quoted(page.read_text()):
+        if selected:
+            course_results.render(app, f"{experiment}/{selected}")
+        else:
+            course_results.table_rows(*course_results.load(app, experiment))
+    course_results._loaded.clear()

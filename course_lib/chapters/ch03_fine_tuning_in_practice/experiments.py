@@ -9,7 +9,7 @@ beside it as the arm's ``learning_rate``.
 
 import numpy as np
 
-from course_lib.chapters.ch02_task_fine_tuning.experiments import final_accuracy, tune
+from course_lib.chapters.ch02_task_fine_tuning.experiments import record, tune
 from course_lib.chapters.ch02_task_fine_tuning.task import load_task
 from course_lib.core.cnn import FEATURE_LAYER
 from course_lib.core.evaluation import accuracy, layer_output, predict
@@ -116,20 +116,6 @@ def _(report):
             and min(report.values("trainable", "feature_change")) > 0.5)
 
 
-def tuned(arm, task, select):
-    """Run ``select()`` (which returns a ``fine_tuning.Selection``), timed.
-
-    Returns:
-        ``(selection, [Measured(arm, test accuracy, seconds), Measured(arm, rate,
-        metric="learning_rate")])``: the kept model's accuracy on the task's test split, and
-        the rate validation chose.
-    """
-    with Stopwatch() as t:
-        chosen = select()
-    return chosen, [Measured(arm, final_accuracy(chosen.model, task), t.seconds),
-                    Measured(arm, chosen.learning_rate, metric="learning_rate")]
-
-
 def gradual_run(model, task, top_rate, seed=0, progress=None):
     """Gradual unfreezing with discriminative rates; each stage keeps its best validation point.
 
@@ -179,7 +165,7 @@ def unfreezing_schedules(seed):
     }
     measured = []
     for way, (rates, train_at) in ways.items():
-        measured += tuned(way, task, lambda: select_learning_rate(make, rates, train_at))[1]
+        record(measured, way, task, lambda: select_learning_rate(make, rates, train_at))
     return measured
 
 
@@ -204,9 +190,9 @@ def label_smoothing(seed):
     task = load_task(seed=seed)
     measured = []
     for name, loss in (("cross-entropy", None), ("label smoothing", SmoothedCrossentropy())):
-        chosen, found = tuned(name, task, lambda: tune("full", source, task, seed, loss=loss))
+        chosen = record(measured, name, task, lambda: tune("full", source, task, seed, loss=loss))
         error = calibration_error(predict(chosen.model, task["test"][0]), task["test"][1])
-        measured += [*found, Measured(name, error, metric="expected_calibration_error")]
+        measured.append(Measured(name, error, metric="expected_calibration_error"))
     return measured
 
 
@@ -237,7 +223,7 @@ def swapped_activation(seed, activations=ACTIVATIONS, fine_tuned=FINE_TUNED_ACTI
         measured.append(Measured(activation, accuracy(swapped, *task["source_test"]),
                                  metric="source_accuracy_before"))
         if activation in fine_tuned:
-            measured += tuned(activation, task, lambda: tune("full", swapped, task, seed))[1]
+            record(measured, activation, task, lambda: tune("full", swapped, task, seed))
     return measured
 
 
