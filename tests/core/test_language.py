@@ -2,7 +2,6 @@
 
 import ast
 import collections
-import json
 import re
 import warnings
 
@@ -13,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import course_lib
-from course_lib import experiments, results
+from course_lib import results
 from course_lib.chapters.ch02_task_fine_tuning.widget import LayerFreezingState
 from course_lib.core import exercises, language
 from course_lib.core.cnn import build_cnn
