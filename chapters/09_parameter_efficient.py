@@ -282,9 +282,10 @@ print(f"starts as the source model: largest difference {np.abs(predict(adapted, 
 # %%
 live = {}   # each arm trained here: its fields, and what tuning chose
 for arm, fields in (("BitFit", {}), ("LoRA", {"rank": 16, "layers": "convs"})):
-    chosen = chapter.train_arm(arm, source, task, seed=0, progress=arm, **fields)
+    name = chapter_plots.describe(arm, fields)   # e.g. LoRA (rank 16, layers convs)
+    chosen = chapter.train_arm(arm, source, task, seed=0, progress=name, **fields)
     live[arm] = fields, chosen
-    print(f"{arm:6s} {fields}: rate {chosen.learning_rate:g}, validation accuracy {chosen.best_val_accuracy:.3f}")
+    print(f"{name}: rate {chosen.learning_rate:g}, validation accuracy {chosen.best_val_accuracy:.3f}")
 
 # %% [markdown]
 # ## 5 · Every method, over five seeds

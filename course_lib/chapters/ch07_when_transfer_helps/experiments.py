@@ -58,7 +58,7 @@ SHUFFLED_IMAGES = 1000
 TRANSFERS = (("scratch", None), ("new_head", "shuffled"), ("full", "shuffled"), ("new_head", "source"),
              ("full", "source"))
 #: The networks compared without training: the real source, the shuffled one and an untrained CNN.
-SOURCES = ("source", "shuffled", "random")
+NETWORKS = ("source", "shuffled", "random")
 
 # overfitting
 OVERFITTING_TARGET = "digits"
@@ -227,9 +227,9 @@ def _(report):
 @experiment("target_accuracy", "digits with 10 labels per class: scratch against a source trained on "
                                "shuffled mnist labels and the real source (new head or full fine-tuning); "
                                "probes of their features (leave-one-out, on the labelled images only)")
-def negative_transfer(seed, transfers=TRANSFERS, probed=SOURCES, steps=STEPS, progress=False):
+def negative_transfer(seed, transfers=TRANSFERS, probed=NETWORKS, steps=STEPS, progress=False):
     """Every trained arm of ``transfers`` (some of ``TRANSFERS``) once, and the probe of each
-    network of ``probed`` (some of ``SOURCES``).
+    network of ``probed`` (some of ``NETWORKS``).
 
     Returns:
         a ``Measured`` per run: a trained arm's ``digits`` test accuracy (field ``source``: the
@@ -241,7 +241,7 @@ def negative_transfer(seed, transfers=TRANSFERS, probed=SOURCES, steps=STEPS, pr
     if unknown:
         raise ValueError(f"unknown (arm, source) {unknown}; allowed: {', '.join(map(str, TRANSFERS))}")
     for name in probed:
-        checks.choice(name, "probed network", SOURCES)
+        checks.choice(name, "probed network", NETWORKS)
     train, test = target_task(NEGATIVE_TARGET, NEGATIVE_PER_CLASS, seed)
     sources = {"source": lambda: trained(for_seed(SOURCE, seed)),
                # its head learned shuffled labels, which name no digit: it gets a new one
@@ -288,12 +288,12 @@ def _(report):
                             metric="probe_accuracy")) > 0.03
 
 
-#: The scores ``transferability_scores`` gives each network of ``SOURCES``.
+#: The scores ``transferability_scores`` gives each network of ``NETWORKS``.
 SCORES = ("probe", "LogME", "LEEP")
 
 
 def scored_networks(seed):
-    """``{name: network}`` of ``SOURCES`` for ``seed``, each with its own head (the shuffled
+    """``{name: network}`` of ``NETWORKS`` for ``seed``, each with its own head (the shuffled
     source's too, which LEEP reads)."""
     return {"source": trained(for_seed(SOURCE, seed)), "shuffled": trained(for_seed(SHUFFLED_SOURCE, seed)),
             "random": build_cnn(seed=seed, name="untrained")}
@@ -303,7 +303,7 @@ def scored_networks(seed):
                                      "features) and LEEP (on the source head's output) of the real source, "
                                      "the shuffled one and an untrained CNN, on the labelled images only")
 def transferability_scores(seed):
-    """Each score of each network of ``SOURCES`` on ``negative_transfer``'s labelled images.
+    """Each score of each network of ``NETWORKS`` on ``negative_transfer``'s labelled images.
 
     Returns:
         a ``Measured`` per score (the arm, one of ``SCORES``) and network (field ``source``).
