@@ -125,14 +125,13 @@ plots.budget_curves(budget_report, live=budget);
 # on both targets.
 
 # %%
-live_gap = chapter.budget_gaps({arm: m.value for arm, m in budget.items()}, "digits")
+live_gap = chapter.budget_gaps(budget, "digits")
 print("this run, near target:", "  ".join(f"{n} per class: {100 * g:+.1f}" for n, g in live_gap.items()))
-medians = {arm: budget_report.median(arm) for arm in budget_report.results}
 for where, target in chapter.TARGETS.items():
-    gaps = chapter.budget_gaps(medians, target)
+    gaps = chapter.budget_gaps(budget_report, target)
     print(f"median over seeds, {where} target ({target}):",
           "  ".join(f"{n}: {100 * g:+.1f}" for n, g in gaps.items()))
-evidence.summary("label_budget", arms=[]);
+evidence.summary("label_budget", arm=[]);
 # Checked on seeds 0-7: one label per class gains far more than ten do.
 assert live_gap[1] > live_gap[chapter.NEGATIVE_PER_CLASS] + 0.05
 
@@ -179,9 +178,8 @@ exercises.check_worst_seed_catch_up(my_catch_up);
 # %%
 TOLERANCE = 0.02
 for where, target in chapter.TARGETS.items():
-    per_seed = {n: budget_report.gains(chapter.budget_arm(target, "full", n),
-                                       [chapter.budget_arm(target, "scratch", n)])
-                for n in chapter.budget_gaps(medians, target)}
+    per_seed = {n: budget_report.gains("full", ["scratch"], domain=target, labels_per_class=n)
+                for n in budget_report.distinct("labels_per_class", domain=target)}
     answer = my_catch_up(per_seed, TOLERANCE)
     print(f"{where} target ({target}), by your function: on every seed, scratch stays within "
           f"{100 * TOLERANCE:.0f} points of full fine-tuning from {answer} labels per class on" if answer is not None
@@ -196,8 +194,8 @@ for where, target in chapter.TARGETS.items():
 # `digits` with the labels of section 1's larger budget:
 #
 # - `scratch`: no source (section 1 trained exactly this run: the same images, seed and steps);
-# - `shuffled:new_head`: the shuffled source's features, frozen, and a new head (chapter 01's recipe);
-# - `source:new_head`: the same recipe on the real source's features.
+# - `new_head` from the `shuffled` source: the shuffled source's features, frozen, and a new head (chapter 01's recipe);
+# - `new_head` from the real `source`: the same recipe on the real source's features.
 #
 # And a **warning check** that needs no training: a **probe** of each network's frozen features on the
 # few labelled target images. Each labelled image $i$ is given the class whose mean feature vector,
@@ -208,26 +206,26 @@ for where, target in chapter.TARGETS.items():
 #
 # It uses only the labels the target has (no test images) and costs one pass of the network. Compare
 # candidate sources by their probes: the one whose features separate the labelled target images better
-# is the better bet. The probe of a network that was never trained (`probe:random`) is there for
+# is the better bet. The probe of a network that was never trained (`probe` of the `random` network) is there for
 # reference.
 
 # %%
 print(chapter.SHUFFLED_SOURCE)
 print(f"target: {chapter.NEGATIVE_TARGET}, {chapter.NEGATIVE_PER_CLASS} labelled images per class")
-scratch_arm = chapter.budget_arm(chapter.NEGATIVE_TARGET, "scratch", chapter.NEGATIVE_PER_CLASS)
-negative = {"scratch": budget[scratch_arm].value}
-negative.update({arm: m.value for arm, m in chapter.negative_transfer(
-    seed=0, arms=("shuffled:new_head", "source:new_head", "probe:source", "probe:shuffled", "probe:random"),
-    progress=True).items()})
-for arm, value in negative.items():
-    print(f"{arm:18s} {value:.3f}")
+negative = chapter.negative_transfer(seed=0, transfers=[("new_head", "shuffled"), ("new_head", "source")],
+                                     progress=True)
+negative.insert(0, budget.get("scratch", domain=chapter.NEGATIVE_TARGET,   # section 1's run
+                              labels_per_class=chapter.NEGATIVE_PER_CLASS))
+for m in negative:
+    print(f"{m.arm:9s} {m.fields.get('source', ''):9s} {m.metric:16s} {m.value:.3f}")
 
 # %%
 plots.negative_transfer_bars(negative, title="An unhelpful source (seed 0)");
 evidence.summary("negative_transfer");
 # Checked on seeds 0-7:
-assert negative["shuffled:new_head"] < negative["scratch"]
-assert negative["probe:source"] > negative["probe:shuffled"]
+assert negative.value("new_head", source="shuffled") < negative.value("scratch")
+assert negative.value("probe", "probe_accuracy", source="source") > \
+    negative.value("probe", "probe_accuracy", source="shuffled")
 
 # %% [markdown]
 # ### What to notice
@@ -235,7 +233,7 @@ assert negative["probe:source"] > negative["probe:shuffled"]
 # - **Negative transfer**: a new head on the shuffled source's frozen features does *worse than no
 #   source at all*. The same recipe on the real source's features does far better, level with scratch
 #   or above it.
-# - Fine-tuning *everything* from the shuffled source (`shuffled:full` in the registry's table) ends
+# - Fine-tuning *everything* from the shuffled source (`full` from the `shuffled` source in the registry's table) ends
 #   level with scratch: training the layers again undoes the harm. Its convolution filters still
 #   learned something about digit images from wrong labels; Maennel et al. (2020) saw the same in
 #   networks pretrained on random labels.
@@ -303,20 +301,19 @@ plots.overfitting_curves(runs);
 # %%
 for arm, run in runs.items():
     went_back = f", went back to epoch {run.best_epoch + 1}" if run.best_epoch is not None else ""
-    print(f"{arm:25s} {run.steps} steps{went_back}: training accuracy {overfit[arm + ':train'].value:.3f}, "
+    print(f"{arm:25s} {run.steps} steps{went_back}: training accuracy {overfit.value(arm, 'train_accuracy'):.3f}, "
           f"validation {run.validation:.3f}")
 chosen = chapter.choose(runs)
-print(f"\nchosen on validation: {chosen}; its test accuracy, measured once: {overfit['chosen'].value:.3f}")
+print(f"\nchosen on validation: {chosen}; its test accuracy, measured once: {overfit.value('chosen'):.3f}")
 # Checked on seeds 0-7: with no remedy, every training image right and the validation split below.
-assert overfit["plain:train"].value == 1.0 and runs["plain"].validation < 1.0
+assert overfit.value("plain", "train_accuracy") == 1.0 and runs["plain"].validation < 1.0
 
 # %% [markdown]
 # Over seeds, from the registry: each arm's test accuracy, the steps it trained, and `chosen`, the
 # test accuracy of the arm each seed's validation split picked.
 
 # %%
-evidence.summary("overfitting", arms=[*chapter.OVERFITTING_ARMS, "chosen",
-                                      *(f"{arm}:steps" for arm in chapter.OVERFITTING_ARMS)]);
+evidence.summary("overfitting", metric=["target_accuracy", "steps"]);
 
 # %% [markdown]
 # ### What to notice
@@ -395,18 +392,18 @@ assert same_layers and same_stop
 
 # %%
 imbalance = chapter.class_imbalance(seed=0, progress=True)
-per_class = {scheme: [imbalance[f"{scheme}:{c}"].value for c in range(10)] for scheme in chapter.SCHEMES}
+per_class = {scheme: [imbalance.value(scheme, "class_accuracy", digit=c) for c in range(10)]
+             for scheme in chapter.SCHEMES}
 plots.per_class_bars(per_class, counts=[chapter.IMBALANCE_COUNTS[c] for c in range(10)]);
 for scheme in chapter.SCHEMES:
-    print(f"{scheme:15s} common digits {imbalance[scheme + ':common'].value:.3f}   "
-          f"rare digits {imbalance[scheme + ':rare'].value:.3f}   "
-          f"balanced accuracy {imbalance[scheme + ':balanced'].value:.3f}")
+    print(f"{scheme:15s} common digits {imbalance.value(scheme, classes='common'):.3f}   "
+          f"rare digits {imbalance.value(scheme, classes='rare'):.3f}   "
+          f"balanced accuracy {imbalance.value(scheme, classes='all'):.3f}")
 
 # %%
-groups = ("rare", "common", "balanced")
-evidence.summary("class_imbalance", arms=[f"{s}:{g}" for s in chapter.SCHEMES for g in groups]);
+evidence.summary("class_imbalance", metric="mean_class_accuracy");
 # Checked on seeds 0-7: both remedies raise the rare digits.
-rare = {scheme: imbalance[f"{scheme}:rare"].value for scheme in chapter.SCHEMES}
+rare = {scheme: imbalance.value(scheme, classes="rare") for scheme in chapter.SCHEMES}
 assert min(rare["oversampled"], rare["class_weighted"]) > rare["as_sampled"]
 
 # %% [markdown]
@@ -481,9 +478,9 @@ print("your weights for section 4's labels:", my_class_weights(np.repeat(np.aran
 
 # %%
 mismatch = chapter.label_mismatch(seed=0)
-print(f"{mismatch['outside_share'].value:.1%} of the digits test images of 0-4 are predicted as 5-9")
-print(f"accuracy, ten-way arg-max {mismatch['ten_way'].value:.3f}; "
-      f"restricted to 0-4 {mismatch['restricted'].value:.3f}")
+print(f"{mismatch.value('ten_way', 'outside_share'):.1%} of the digits test images of 0-4 are predicted as 5-9")
+print(f"accuracy, ten-way arg-max {mismatch.value('ten_way'):.3f}; "
+      f"restricted to 0-4 {mismatch.value('restricted'):.3f}")
 evidence.summary("label_mismatch");
 
 # %% [markdown]
@@ -532,12 +529,12 @@ transfer_report = results.load("layer_transferability")
 plots.transfer_curves(transfer_report, live=layers_live);
 
 # %%
-for arm, m in layers_live.items():
-    print(f"{arm:13s} {m.value:.3f}")
-evidence.summary("layer_transferability", arms=[]);
-live = {arm: m.value for arm, m in layers_live.items()}
+for m in layers_live:
+    print(f"{m.arm:10s} k = {m.fields.get('blocks', 0)}  {m.value:.3f}")
+evidence.summary("layer_transferability", arm=[]);
+frozen = {k: layers_live.value("frozen", blocks=k) for k in (2, 3)}
 # Checked on seeds 0-7: freezing the feature layer too costs far more than freezing blocks 1-2.
-assert live["frozen@3"] < live["frozen@2"] - 0.05 and live["fine-tuned@3"] > live["frozen@3"] + 0.05
+assert frozen[3] < frozen[2] - 0.05 and layers_live.value("fine-tuned", blocks=3) > frozen[3] + 0.05
 
 # %% [markdown]
 # ### What to notice, and how it compares with Yosinski et al.

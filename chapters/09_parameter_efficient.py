@@ -110,10 +110,8 @@ for name in ("train", "validation", "test"):
 # %%
 import pandas as pd
 
-budgets = chapter.budgets(source)
-pd.DataFrame({"trainable weights": [b.trainable for b in budgets.values()],
-              "share of the model": [f"{b.share:.2%}" for b in budgets.values()],
-              "bytes per task": [b.bytes_per_task for b in budgets.values()]}, index=list(budgets))
+budgets = chapter.budgets(source)   # one row per arm: the arm, then LoRA's rank and layers
+budgets.assign(share=budgets["share"].map("{:.2%}".format))
 
 # %% [markdown]
 # ## 2 · LoRA in Keras: what `enable_lora` does
@@ -282,11 +280,12 @@ print(f"starts as the source model: largest difference {np.abs(predict(adapted, 
 # cheapest (BitFit, biases only) and LoRA of rank 16 on the two convolutions, on seed 0:
 
 # %%
-live = {}
-for arm in ("BitFit", "LoRA r16 convs"):
-    chosen = chapter.train_arm(arm, source, task, seed=0, progress=arm)
-    live[arm] = chosen
-    print(f"{arm:14s} rate {chosen.learning_rate:g}, validation accuracy {chosen.best_val_accuracy:.3f}")
+live = {}   # each arm trained here: its fields, and what tuning chose
+for arm, fields in (("BitFit", {}), ("LoRA", {"rank": 16, "layers": "convs"})):
+    name = chapter_plots.describe(arm, fields)   # e.g. LoRA (rank 16, layers convs)
+    chosen = chapter.train_arm(arm, source, task, seed=0, progress=name, **fields)
+    live[arm] = fields, chosen
+    print(f"{name}: rate {chosen.learning_rate:g}, validation accuracy {chosen.best_val_accuracy:.3f}")
 
 # %% [markdown]
 # ## 5 · Every method, over five seeds
@@ -298,15 +297,15 @@ for arm in ("BitFit", "LoRA r16 convs"):
 
 # %%
 from course_lib import results
+from course_lib.experiments import Measured
 
 report = results.load("parameter_efficient")
-tested = {arm: accuracy(chosen.model, *task["test"]) for arm, chosen in live.items()}
-shares = {arm: budget.share for arm, budget in budgets.items()}
-chapter_plots.accuracy_vs_share(report, shares, live={arm: (shares[arm], value) for arm, value in tested.items()});
+tested = [Measured(arm, accuracy(chosen.model, *task["test"]), **fields) for arm, (fields, chosen) in live.items()]
+chapter_plots.accuracy_vs_share(report, budgets["share"], live=tested);
 
 # %%
 table = report.table()
-table.insert(0, "share", [f"{shares[arm]:.2%}" for arm in table.index])
+table.insert(0, "share", budgets["share"].map("{:.2%}".format))   # row by row: the same arms and fields
 table
 
 # %% [markdown]
@@ -351,7 +350,7 @@ assert all(report.claims().values())
 # built from the source the same way:
 
 # %%
-task_model = live["LoRA r16 convs"].model
+task_model = live["LoRA"][1].model
 task_file = pe.save_task_weights(task_model, folder / "mnist_m_lora.npz")
 task_model.save(folder / "whole_model.keras")
 rebuilt = pe.load_task_weights(pe.with_lora(source, rank=16, layers=chapter.CONVS), task_file)
@@ -488,9 +487,7 @@ for word in ("thanks", "great", "love", "delayed", "worst", "cancelled"):
 
 # %%
 text_budgets = chapter.text_budgets(encoder)
-pd.DataFrame({"trainable weights": [b.trainable for b in text_budgets.values()],
-              "share of the model": [f"{b.share:.2%}" for b in text_budgets.values()]},
-             index=list(text_budgets))
+text_budgets[["trainable", "share"]].assign(share=text_budgets["share"].map("{:.2%}".format))
 
 # %% [markdown]
 # One of them trained live: LoRA on the query and value, its rate chosen on the validation tweets, then
@@ -510,13 +507,12 @@ print(f"rate {lora_text.learning_rate:g}: validation accuracy {lora_text.best_va
 
 # %%
 text_report = results.load("text_transfer")
-text_shares = {arm: budget.share for arm, budget in text_budgets.items()}
-chapter_plots.accuracy_vs_share(text_report, text_shares, measured="test accuracy on tweets",
-                                live={"LoRA attention (q, v)": (text_shares["LoRA attention (q, v)"], live_text)});
+chapter_plots.accuracy_vs_share(text_report, text_budgets["share"], measured="test accuracy on tweets",
+                                live=[Measured("LoRA", live_text, layers="attention (q, v)")]);
 
 # %%
 text_table = text_report.table()
-text_table.insert(0, "share", [f"{text_shares[arm]:.2%}" for arm in text_table.index])
+text_table.insert(0, "share", text_budgets["share"].map("{:.2%}".format))
 text_table
 
 # %%

@@ -101,14 +101,13 @@ plots.budget_curves(budget_report, live=budget);
 # 差距，即全量微调减去从头训练，以准确率的百分点计：先是本次运行，再是实验注册表在两个目标域上的中位数。
 
 # %%
-live_gap = chapter.budget_gaps({arm: m.value for arm, m in budget.items()}, "digits")
+live_gap = chapter.budget_gaps(budget, "digits")
 print("this run, near target:", "  ".join(f"{n} per class: {100 * g:+.1f}" for n, g in live_gap.items()))
-medians = {arm: budget_report.median(arm) for arm in budget_report.results}
 for where, target in chapter.TARGETS.items():
-    gaps = chapter.budget_gaps(medians, target)
+    gaps = chapter.budget_gaps(budget_report, target)
     print(f"median over seeds, {where} target ({target}):",
           "  ".join(f"{n}: {100 * g:+.1f}" for n, g in gaps.items()))
-evidence.summary("label_budget", arms=[]);
+evidence.summary("label_budget", arm=[]);
 # Checked on seeds 0-7: one label per class gains far more than ten do.
 assert live_gap[1] > live_gap[chapter.NEGATIVE_PER_CLASS] + 0.05
 
@@ -143,9 +142,8 @@ exercises.check_worst_seed_catch_up(my_catch_up);
 # %%
 TOLERANCE = 0.02
 for where, target in chapter.TARGETS.items():
-    per_seed = {n: budget_report.gains(chapter.budget_arm(target, "full", n),
-                                       [chapter.budget_arm(target, "scratch", n)])
-                for n in chapter.budget_gaps(medians, target)}
+    per_seed = {n: budget_report.gains("full", ["scratch"], domain=target, labels_per_class=n)
+                for n in budget_report.distinct("labels_per_class", domain=target)}
     answer = my_catch_up(per_seed, TOLERANCE)
     print(f"{where} target ({target}), by your function: on every seed, scratch stays within "
           f"{100 * TOLERANCE:.0f} points of full fine-tuning from {answer} labels per class on" if answer is not None
@@ -157,39 +155,39 @@ for where, target in chapter.TARGETS.items():
 # 源模型之所以有帮助，是因为它学到的东西对目标域也成立。如果它学到的东西没有一样成立呢？课程的 CNN 按照源模型的方式训练，用的是同一批 `mnist` 图像中的一部分，但标签被**打乱**了（其配方打印在下面）：不论它学到了什么，都不是数字的样子。在 `digits` 上，使用第 1 节中较大预算的标签：
 #
 # - `scratch`：不用源模型（第 1 节恰好训练过这一次运行：相同的图像、种子和步数）；
-# - `shuffled:new_head`：打乱标签的源模型的特征，冻结，再加一个新的分类头（第 01 章的做法）；
-# - `source:new_head`：同样的做法，用在真正的源模型的特征上。
+# - 从 `shuffled` 源模型出发的 `new_head`：打乱标签的源模型的特征，冻结，再加一个新的分类头（第 01 章的做法）；
+# - 从真正的 `source` 出发的 `new_head`：同样的做法，用在真正的源模型的特征上。
 #
 # 此外还有一个不需要训练的**警告检查**：在少数带标签的目标域图像上，对每个网络冻结的特征做一次**探针**（probe）。每张带标签的图像 $i$ 被判给这样一个类别：该类别的平均特征向量（在*其余*带标签图像上计算）离它最近：
 #
 # $$\hat y_i = \arg\min_c \big\lVert f(x_i) - \mu_c^{(-i)} \big\rVert, \qquad
 #   \text{probe} = \frac{1}{n}\sum_i [\hat y_i = y_i].$$
 #
-# 它只用目标域已有的标签（不用测试图像），代价是网络的一次前向传递。用探针来比较候选的源模型：谁的特征能把带标签的目标域图像分得更开，谁就更值得押注。一个从未训练过的网络的探针（`probe:random`）作为参照。
+# 它只用目标域已有的标签（不用测试图像），代价是网络的一次前向传递。用探针来比较候选的源模型：谁的特征能把带标签的目标域图像分得更开，谁就更值得押注。一个从未训练过的网络的探针（`random` 网络的 `probe`）作为参照。
 
 # %%
 print(chapter.SHUFFLED_SOURCE)
 print(f"target: {chapter.NEGATIVE_TARGET}, {chapter.NEGATIVE_PER_CLASS} labelled images per class")
-scratch_arm = chapter.budget_arm(chapter.NEGATIVE_TARGET, "scratch", chapter.NEGATIVE_PER_CLASS)
-negative = {"scratch": budget[scratch_arm].value}
-negative.update({arm: m.value for arm, m in chapter.negative_transfer(
-    seed=0, arms=("shuffled:new_head", "source:new_head", "probe:source", "probe:shuffled", "probe:random"),
-    progress=True).items()})
-for arm, value in negative.items():
-    print(f"{arm:18s} {value:.3f}")
+negative = chapter.negative_transfer(seed=0, transfers=[("new_head", "shuffled"), ("new_head", "source")],
+                                     progress=True)
+negative.insert(0, budget.get("scratch", domain=chapter.NEGATIVE_TARGET,   # section 1's run
+                              labels_per_class=chapter.NEGATIVE_PER_CLASS))
+for m in negative:
+    print(f"{m.arm:9s} {m.fields.get('source', ''):9s} {m.metric:16s} {m.value:.3f}")
 
 # %%
 plots.negative_transfer_bars(negative, title="An unhelpful source (seed 0)");
 evidence.summary("negative_transfer");
 # Checked on seeds 0-7:
-assert negative["shuffled:new_head"] < negative["scratch"]
-assert negative["probe:source"] > negative["probe:shuffled"]
+assert negative.value("new_head", source="shuffled") < negative.value("scratch")
+assert negative.value("probe", "probe_accuracy", source="source") > \
+    negative.value("probe", "probe_accuracy", source="shuffled")
 
 # %% [markdown]
 # ### 值得注意的地方
 #
 # - **负迁移**：在打乱标签的源模型的冻结特征上加一个新的分类头，结果*比完全不用源模型还差*。同样的做法用在真正的源模型的特征上则好得多，与从头训练持平或更高。
-# - 从打乱标签的源模型出发微调*所有层*（实验注册表表格中的 `shuffled:full`），最终与从头训练持平：重新训练各层消除了损害。它的卷积滤波器仍然从错误的标签中学到了一些关于数字图像的东西；Maennel et al. (2020) 在用随机标签预训练的网络中也看到了同样的现象。
+# - 从打乱标签的源模型出发微调*所有层*（实验注册表表格中从 `shuffled` 出发的 `full`），最终与从头训练持平：重新训练各层消除了损害。它的卷积滤波器仍然从错误的标签中学到了一些关于数字图像的东西；Maennel et al. (2020) 在用随机标签预训练的网络中也看到了同样的现象。
 # - 探针在任何训练之前、在每个种子上都把两个源模型排对了：在重用候选源模型的冻结特征之前，先对它们做探针。不过，探针的值本身并不是结论：未经训练的网络的探针在不同种子之间变化很大（见上表），所以在一百张图像上，「比随机特征好」只是一个很弱的检验。
 # - 现实中无益的源模型很少这么极端：它往往是一个来自另一个域或另一个任务的源模型，其特征与目标域契合得不好。
 #
@@ -235,19 +233,18 @@ plots.overfitting_curves(runs);
 # %%
 for arm, run in runs.items():
     went_back = f", went back to epoch {run.best_epoch + 1}" if run.best_epoch is not None else ""
-    print(f"{arm:25s} {run.steps} steps{went_back}: training accuracy {overfit[arm + ':train'].value:.3f}, "
+    print(f"{arm:25s} {run.steps} steps{went_back}: training accuracy {overfit.value(arm, 'train_accuracy'):.3f}, "
           f"validation {run.validation:.3f}")
 chosen = chapter.choose(runs)
-print(f"\nchosen on validation: {chosen}; its test accuracy, measured once: {overfit['chosen'].value:.3f}")
+print(f"\nchosen on validation: {chosen}; its test accuracy, measured once: {overfit.value('chosen'):.3f}")
 # Checked on seeds 0-7: with no remedy, every training image right and the validation split below.
-assert overfit["plain:train"].value == 1.0 and runs["plain"].validation < 1.0
+assert overfit.value("plain", "train_accuracy") == 1.0 and runs["plain"].validation < 1.0
 
 # %% [markdown]
 # 跨种子的结果，来自实验注册表：每个实验组（arm）的测试准确率、它训练的步数，以及 `chosen`，即每个种子的验证集所选实验组的测试准确率。
 
 # %%
-evidence.summary("overfitting", arms=[*chapter.OVERFITTING_ARMS, "chosen",
-                                      *(f"{arm}:steps" for arm in chapter.OVERFITTING_ARMS)]);
+evidence.summary("overfitting", metric=["target_accuracy", "steps"]);
 
 # %% [markdown]
 # ### 值得注意的地方
@@ -313,18 +310,18 @@ assert same_layers and same_stop
 
 # %%
 imbalance = chapter.class_imbalance(seed=0, progress=True)
-per_class = {scheme: [imbalance[f"{scheme}:{c}"].value for c in range(10)] for scheme in chapter.SCHEMES}
+per_class = {scheme: [imbalance.value(scheme, "class_accuracy", digit=c) for c in range(10)]
+             for scheme in chapter.SCHEMES}
 plots.per_class_bars(per_class, counts=[chapter.IMBALANCE_COUNTS[c] for c in range(10)]);
 for scheme in chapter.SCHEMES:
-    print(f"{scheme:15s} common digits {imbalance[scheme + ':common'].value:.3f}   "
-          f"rare digits {imbalance[scheme + ':rare'].value:.3f}   "
-          f"balanced accuracy {imbalance[scheme + ':balanced'].value:.3f}")
+    print(f"{scheme:15s} common digits {imbalance.value(scheme, classes='common'):.3f}   "
+          f"rare digits {imbalance.value(scheme, classes='rare'):.3f}   "
+          f"balanced accuracy {imbalance.value(scheme, classes='all'):.3f}")
 
 # %%
-groups = ("rare", "common", "balanced")
-evidence.summary("class_imbalance", arms=[f"{s}:{g}" for s in chapter.SCHEMES for g in groups]);
+evidence.summary("class_imbalance", metric="mean_class_accuracy");
 # Checked on seeds 0-7: both remedies raise the rare digits.
-rare = {scheme: imbalance[f"{scheme}:rare"].value for scheme in chapter.SCHEMES}
+rare = {scheme: imbalance.value(scheme, classes="rare") for scheme in chapter.SCHEMES}
 assert min(rare["oversampled"], rare["class_weighted"]) > rare["as_sampled"]
 
 # %% [markdown]
@@ -383,9 +380,9 @@ print("your weights for section 4's labels:", my_class_weights(np.repeat(np.aran
 
 # %%
 mismatch = chapter.label_mismatch(seed=0)
-print(f"{mismatch['outside_share'].value:.1%} of the digits test images of 0-4 are predicted as 5-9")
-print(f"accuracy, ten-way arg-max {mismatch['ten_way'].value:.3f}; "
-      f"restricted to 0-4 {mismatch['restricted'].value:.3f}")
+print(f"{mismatch.value('ten_way', 'outside_share'):.1%} of the digits test images of 0-4 are predicted as 5-9")
+print(f"accuracy, ten-way arg-max {mismatch.value('ten_way'):.3f}; "
+      f"restricted to 0-4 {mismatch.value('restricted'):.3f}")
 evidence.summary("label_mismatch");
 
 # %% [markdown]
@@ -419,12 +416,12 @@ transfer_report = results.load("layer_transferability")
 plots.transfer_curves(transfer_report, live=layers_live);
 
 # %%
-for arm, m in layers_live.items():
-    print(f"{arm:13s} {m.value:.3f}")
-evidence.summary("layer_transferability", arms=[]);
-live = {arm: m.value for arm, m in layers_live.items()}
+for m in layers_live:
+    print(f"{m.arm:10s} k = {m.fields.get('blocks', 0)}  {m.value:.3f}")
+evidence.summary("layer_transferability", arm=[]);
+frozen = {k: layers_live.value("frozen", blocks=k) for k in (2, 3)}
 # Checked on seeds 0-7: freezing the feature layer too costs far more than freezing blocks 1-2.
-assert live["frozen@3"] < live["frozen@2"] - 0.05 and live["fine-tuned@3"] > live["frozen@3"] + 0.05
+assert frozen[3] < frozen[2] - 0.05 and layers_live.value("fine-tuned", blocks=3) > frozen[3] + 0.05
 
 # %% [markdown]
 # ### 值得注意的地方，以及与 Yosinski et al. 的比较

@@ -88,10 +88,8 @@ for name in ("train", "validation", "test"):
 # %%
 import pandas as pd
 
-budgets = chapter.budgets(source)
-pd.DataFrame({"trainable weights": [b.trainable for b in budgets.values()],
-              "share of the model": [f"{b.share:.2%}" for b in budgets.values()],
-              "bytes per task": [b.bytes_per_task for b in budgets.values()]}, index=list(budgets))
+budgets = chapter.budgets(source)   # one row per arm: the arm, then LoRA's rank and layers
+budgets.assign(share=budgets["share"].map("{:.2%}".format))
 
 # %% [markdown]
 # ## 2 · Keras 中的 LoRA：`enable_lora` 做了什么
@@ -228,11 +226,12 @@ print(f"starts as the source model: largest difference {np.abs(predict(adapted, 
 # 每种方法都用同样的方式训练：对其网格（`pe.RATE_GRID`）中的每个学习率，训练 150<!-- fact: methods.fine_tuning:DEFAULT_STEPS --> 步、每步 32<!-- fact: methods.fine_tuning:DEFAULT_BATCH --> 张图像，保留验证集上的最佳点；然后由验证集选出学习率。这里训练开销最小的 BitFit（只有偏置）和在两个卷积层上秩为 16 的 LoRA，使用种子 0：
 
 # %%
-live = {}
-for arm in ("BitFit", "LoRA r16 convs"):
-    chosen = chapter.train_arm(arm, source, task, seed=0, progress=arm)
-    live[arm] = chosen
-    print(f"{arm:14s} rate {chosen.learning_rate:g}, validation accuracy {chosen.best_val_accuracy:.3f}")
+live = {}   # each arm trained here: its fields, and what tuning chose
+for arm, fields in (("BitFit", {}), ("LoRA", {"rank": 16, "layers": "convs"})):
+    name = chapter_plots.describe(arm, fields)   # e.g. LoRA (rank 16, layers convs)
+    chosen = chapter.train_arm(arm, source, task, seed=0, progress=name, **fields)
+    live[arm] = fields, chosen
+    print(f"{name}: rate {chosen.learning_rate:g}, validation accuracy {chosen.best_val_accuracy:.3f}")
 
 # %% [markdown]
 # ## 5 · 所有方法，五个种子
@@ -241,15 +240,15 @@ for arm in ("BitFit", "LoRA r16 convs"):
 
 # %%
 from course_lib import results
+from course_lib.experiments import Measured
 
 report = results.load("parameter_efficient")
-tested = {arm: accuracy(chosen.model, *task["test"]) for arm, chosen in live.items()}
-shares = {arm: budget.share for arm, budget in budgets.items()}
-chapter_plots.accuracy_vs_share(report, shares, live={arm: (shares[arm], value) for arm, value in tested.items()});
+tested = [Measured(arm, accuracy(chosen.model, *task["test"]), **fields) for arm, (fields, chosen) in live.items()]
+chapter_plots.accuracy_vs_share(report, budgets["share"], live=tested);
 
 # %%
 table = report.table()
-table.insert(0, "share", [f"{shares[arm]:.2%}" for arm in table.index])
+table.insert(0, "share", budgets["share"].map("{:.2%}".format))   # row by row: the same arms and fields
 table
 
 # %% [markdown]
@@ -280,7 +279,7 @@ assert all(report.claims().values())
 # 使用参数高效方法时，一个任务就是共享的源模型加上少量权重。`pe.task_weights` 列出这些权重（可训练权重，以及任何可训练 BatchNorm 层的滑动统计量）；`pe.save_task_weights` 把它们写入一个 `.npz` 文件，`pe.load_task_weights` 再把它们放回一个以同样方式从源模型构建出来的模型中：
 
 # %%
-task_model = live["LoRA r16 convs"].model
+task_model = live["LoRA"][1].model
 task_file = pe.save_task_weights(task_model, folder / "mnist_m_lora.npz")
 task_model.save(folder / "whole_model.keras")
 rebuilt = pe.load_task_weights(pe.with_lora(source, rank=16, layers=chapter.CONVS), task_file)
@@ -372,9 +371,7 @@ for word in ("thanks", "great", "love", "delayed", "worst", "cancelled"):
 
 # %%
 text_budgets = chapter.text_budgets(encoder)
-pd.DataFrame({"trainable weights": [b.trainable for b in text_budgets.values()],
-              "share of the model": [f"{b.share:.2%}" for b in text_budgets.values()]},
-             index=list(text_budgets))
+text_budgets[["trainable", "share"]].assign(share=text_budgets["share"].map("{:.2%}".format))
 
 # %% [markdown]
 # 其中一种现场训练：在查询和值上的 LoRA，在验证推文上选择学习率，然后测试一次。
@@ -391,13 +388,12 @@ print(f"rate {lora_text.learning_rate:g}: validation accuracy {lora_text.best_va
 
 # %%
 text_report = results.load("text_transfer")
-text_shares = {arm: budget.share for arm, budget in text_budgets.items()}
-chapter_plots.accuracy_vs_share(text_report, text_shares, measured="test accuracy on tweets",
-                                live={"LoRA attention (q, v)": (text_shares["LoRA attention (q, v)"], live_text)});
+chapter_plots.accuracy_vs_share(text_report, text_budgets["share"], measured="test accuracy on tweets",
+                                live=[Measured("LoRA", live_text, layers="attention (q, v)")]);
 
 # %%
 text_table = text_report.table()
-text_table.insert(0, "share", [f"{text_shares[arm]:.2%}" for arm in text_table.index])
+text_table.insert(0, "share", text_budgets["share"].map("{:.2%}".format))
 text_table
 
 # %%

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from course_lib.core.language import _
+from course_lib.results.report import Measured
 
 FOLDER = Path(__file__).resolve().parent
 
@@ -49,7 +50,7 @@ def beside(report, live, seed=0):
 
     Args:
         report: a results file's ``Report`` (``load(name)``), with its spread measured.
-        live: ``{arm: value}`` of this run.
+        live: ``{arm: value}`` of this run, or its ``Measured`` (an arm with fields, or another metric).
         seed: the seed this run used.
 
     Returns:
@@ -57,15 +58,18 @@ def beside(report, live, seed=0):
     """
     if seed not in report.seeds:
         raise ValueError(f"seed {seed} is not in {report.experiment}'s results file (seeds {report.seeds})")
-    width = max(len(arm) for arm in live)
+    runs = [Measured(arm, value) for arm, value in live.items()] if isinstance(live, dict) else list(live)
+    names = [f"{m.arm} ({', '.join(f'{k}={v}' for k, v in m.fields.items())})" if m.fields else m.arm for m in runs]
+    width = max(len(name) for name in names)
     lines = []
-    for arm, value in live.items():
-        committed, spread = report.values(arm)[report.seeds.index(seed)], report.spread(arm)
-        verdict = _("within it") if abs(value - committed) <= spread + 1e-9 else (
+    for arm, m in zip(names, runs):
+        committed = report.values(m.arm, m.metric, **m.fields)[report.seeds.index(seed)]
+        spread = report.spread(m.arm, m.metric, **m.fields)
+        verdict = _("within it") if abs(m.value - committed) <= spread + 1e-9 else (
             _("OUTSIDE it: more than numerics differs (versions or code)"))
         lines.append(f"{arm:<{width}}  " + _("this run {value:.3f}   results file (seed {seed}) {committed:.3f}   "
                                              "spread measured {spread:.3f}: {verdict}").format(
-            value=value, seed=seed, committed=committed, spread=spread, verdict=verdict))
+            value=m.value, seed=seed, committed=committed, spread=spread, verdict=verdict))
     made = report.made.get("processor", {}).get("model", _("a processor it did not record"))
     measured = report.numerics["made"]["processor"]["model"]
     settings = ", ".join(report.numerics["settings"])

@@ -8,6 +8,7 @@ from course_lib.chapters.ch07_when_transfer_helps import exercises as ex
 from course_lib.chapters.ch07_when_transfer_helps import experiments as chapter
 from course_lib.chapters.ch07_when_transfer_helps import plots
 from course_lib.core.cnn import BLOCKS, build_cnn
+from course_lib.experiments import Measured, Measurements, Report
 from course_lib.methods import target_data, transferability
 
 FEW = 2  # gradient steps in the plumbing tests
@@ -65,17 +66,22 @@ def test_a_new_head_trained_on_features_leaves_the_source_alone(untrained_source
     assert not np.allclose(predict(model, test[0][:8]), predict(source, test[0][:8]))
 
 
-def test_label_budget_names_its_arms_and_reads_gaps(untrained_sources):
+def test_label_budget_records_its_runs_by_field_and_reads_gaps(untrained_sources):
     measured = chapter.label_budget(0, targets=("digits",), budgets=(1, 2), strategies=("scratch", "full"), steps=FEW)
-    assert set(measured) == {"digits:scratch@1", "digits:full@1", "digits:scratch@2", "digits:full@2"}
-    values = {"digits:scratch@1": 0.6, "digits:full@1": 0.85, "digits:scratch@5": 0.88, "digits:full@5": 0.9,
-              "mnist_m:scratch@1": 0.2, "mnist_m:full@1": 0.45, "digits:head@5": 0.7}
+    assert [m.record("target_accuracy") | {"value": 0, "seconds": 0} for m in measured] == [
+        {"arm": arm, "domain": "digits", "labels_per_class": n, "metric": "target_accuracy", "value": 0, "seconds": 0}
+        for n in (1, 2) for arm in ("scratch", "full")]
+    runs = [("scratch", "digits", 1, 0.6), ("full", "digits", 1, 0.85), ("scratch", "digits", 5, 0.88),
+            ("full", "digits", 5, 0.9), ("scratch", "mnist_m", 1, 0.2), ("full", "mnist_m", 1, 0.45),
+            ("head", "digits", 5, 0.7)]
+    values = Measurements([Measured(arm, v, domain=d, labels_per_class=n) for arm, d, n, v in runs], "target_accuracy")
     assert chapter.budget_gaps(values, "digits") == pytest.approx({1: 0.25, 5: 0.02})
     assert chapter.budget_gaps(values, "digits", strategy="head") == pytest.approx({5: -0.18})
     with pytest.raises(ValueError, match="no budget has both"):
         chapter.budget_gaps(values, "svhn")
-    with pytest.raises(ValueError, match="is not '<target>:<strategy>@<labels per class>'"):
-        chapter.budget_gaps({"full@1": 0.5}, "digits")
+    report = Report("label_budget", "target_accuracy", [0, 1], [m.record("target_accuracy", seed) for seed in (0, 1)
+                                                               for m in values])
+    assert chapter.budget_gaps(report, "mnist_m") == pytest.approx({1: 0.25})
 
 
 def test_catch_up_wants_every_later_gap_within_tolerance():
@@ -86,11 +92,14 @@ def test_catch_up_wants_every_later_gap_within_tolerance():
 
 
 def test_negative_transfer_runs_the_arms_asked(untrained_sources):
-    measured = chapter.negative_transfer(0, arms=("shuffled:new_head", "probe:random"), steps=FEW)
-    assert set(measured) == {"shuffled:new_head", "probe:random"}
-    assert 0.0 <= measured["probe:random"].value <= 1.0
-    with pytest.raises(ValueError, match="unknown arm.*allowed: scratch"):
-        chapter.negative_transfer(0, arms=("imagenet",))
+    measured = chapter.negative_transfer(0, transfers=[("new_head", "shuffled")], probed=("random",), steps=FEW)
+    assert [(m.arm, m.metric, m.fields) for m in measured] == [
+        ("new_head", "target_accuracy", {"source": "shuffled"}), ("probe", "probe_accuracy", {"source": "random"})]
+    assert 0.0 <= measured.value("probe", "probe_accuracy", source="random") <= 1.0
+    with pytest.raises(ValueError, match=r"unknown \(arm, source\).*allowed: \('scratch', None\)"):
+        chapter.negative_transfer(0, transfers=[("full", "imagenet")])
+    with pytest.raises(ValueError, match="probed network"):
+        chapter.negative_transfer(0, transfers=(), probed=("imagenet",))
 
 
 def test_overfitting_chooses_on_validation_and_keeps_the_runs(untrained_sources):
@@ -104,33 +113,35 @@ def test_overfitting_chooses_on_validation_and_keeps_the_runs(untrained_sources)
     assert runs["plain"].best_epoch is None and runs["augmented+early_stopping"].best_epoch in (0, 1)
     assert not [layer for layer in runs["augmented+early_stopping"].model.layers if "augment" in layer.name]
     chosen = chapter.choose(runs)
-    assert measured["chosen"] == measured[chosen]
+    assert measured.value("chosen") == measured.value(chosen)
     assert runs[chosen].validation == max(run.validation for run in runs.values())
-    assert measured[f"{chosen}:validation"].value == runs[chosen].validation
-    assert measured["plain:steps"].value == runs["plain"].steps == 2 * 25
-    assert measured["augmented+early_stopping:steps"].value <= 2 * 25
+    assert measured.value(chosen, "validation_accuracy") == runs[chosen].validation
+    assert measured.value("plain", "steps") == runs["plain"].steps == 2 * 25
+    assert measured.value("augmented+early_stopping", "steps") <= 2 * 25
+    assert [m.metric for m in measured[:4]] == ["train_accuracy", "validation_accuracy", "steps", "target_accuracy"]
     with pytest.raises(ValueError, match="allowed: plain, early_stopping"):
         chapter.train_overfitting_arm("dropout", train, val)
 
 
 def test_class_imbalance_measures_every_digit(untrained_sources):
     measured = chapter.class_imbalance(0, schemes=("as_sampled", "class_weighted"), steps=FEW)
-    names = [*range(10), "rare", "common", "balanced"]
-    assert set(measured) == {f"{scheme}:{name}" for scheme in ("as_sampled", "class_weighted") for name in names}
-    digits = [measured[f"as_sampled:{c}"].value for c in range(10)]
-    assert measured["as_sampled:balanced"].value == pytest.approx(np.mean(digits))
-    assert measured["as_sampled:rare"].value == pytest.approx(np.mean(digits[5:]))
+    fields = [{"digit": c} for c in range(10)] + [{"classes": group} for group in ("rare", "common", "all")]
+    assert [(m.arm, m.fields) for m in measured] == [(scheme, f) for scheme in ("as_sampled", "class_weighted")
+                                                     for f in fields]
+    digits = [measured.value("as_sampled", "class_accuracy", digit=c) for c in range(10)]
+    assert measured.value("as_sampled", classes="all") == pytest.approx(np.mean(digits))
+    assert measured.value("as_sampled", classes="rare") == pytest.approx(np.mean(digits[5:]))
 
 
 def test_label_mismatch_restricting_never_hurts(untrained_sources):
     measured = chapter.label_mismatch(0)
-    assert measured["restricted"].value >= measured["ten_way"].value
-    assert measured["ten_way"].value <= 1 - measured["outside_share"].value + 1e-9
+    assert measured.value("restricted") >= measured.value("ten_way")
+    assert measured.value("ten_way") <= 1 - measured.value("ten_way", "outside_share") + 1e-9
 
 
 def test_layer_transferability_arms_and_the_bnb_control(untrained_sources):
     measured = chapter.layer_transferability(0, frozen_ks=(3,), fine_tuned_ks=(), bnb_ks=(1,), steps=FEW)
-    assert set(measured) == {"scratch", "frozen@3", "bnb@1"}
+    assert [(m.arm, m.fields) for m in measured] == [("scratch", {}), ("frozen", {"blocks": 3}), ("bnb", {"blocks": 1})]
     with pytest.raises(ValueError, match="k = 0 copies nothing"):
         chapter.layer_transferability(0, frozen_ks=(0,), fine_tuned_ks=(), bnb_ks=(), steps=FEW)
     train, test = chapter.task_b(0, n_per_class=3)
@@ -317,18 +328,23 @@ def test_show_hint_prints_each_hint(capsys):
 
 # ----------------------------------------------------------------------------- plots
 
-def _fake_report(arms, seeds=(0, 1, 2)):
-    from course_lib.experiments import Report
-
+def _fake_report(selections, seeds=(0, 1, 2)):
     rng = np.random.default_rng(0)
-    results = {arm: rng.uniform(0.5, 1.0, len(seeds)).tolist() for arm in arms}
-    return Report("fake", "target_accuracy", seeds, results, {arm: [1.0] * len(seeds) for arm in arms})
+    records = [{**s, "metric": "target_accuracy", "seed": seed, "value": rng.uniform(0.5, 1.0), "seconds": 1.0}
+               for s in selections for seed in seeds]
+    return Report("fake", "target_accuracy", seeds, records)
+
+
+def _live(*runs):
+    return Measurements([Measured(value=value, **s) for s, value in runs], "target_accuracy")
 
 
 def test_budget_curves_draw_every_strategy_on_both_targets():
-    arms = [chapter.budget_arm(t, s, n) for t in chapter.TARGETS.values() for s in chapter.STRATEGIES
-            for n in (1, 10)]
-    fig = plots.budget_curves(_fake_report(arms), live={"digits:full@1": 0.9, "digits:scratch@10": 0.8})
+    selections = [{"arm": s, "domain": t, "labels_per_class": n} for t in chapter.TARGETS.values()
+                  for s in chapter.STRATEGIES for n in (1, 10)]
+    live = _live(({"arm": "full", "domain": "digits", "labels_per_class": 1}, 0.9),
+                 ({"arm": "scratch", "domain": "digits", "labels_per_class": 10}, 0.8))
+    fig = plots.budget_curves(_fake_report(selections), live=live)
     assert len(fig.axes) == 2
     first = fig.axes[0]
     assert len(first.lines) == len(chapter.STRATEGIES) + 2 and len(first.collections) == len(chapter.STRATEGIES)
@@ -336,8 +352,9 @@ def test_budget_curves_draw_every_strategy_on_both_targets():
 
 
 def test_transfer_curves_skip_modes_the_report_lacks():
-    arms = ["scratch"] + [chapter.transfer_arm(m, k) for m in ("frozen", "fine-tuned") for k in (1, 2, 3)]
-    ax = plots.transfer_curves(_fake_report(arms), live={"scratch": 0.9, "frozen@3": 0.7})
+    selections = [{"arm": "scratch"}] + [{"arm": m, "blocks": k} for m in ("frozen", "fine-tuned") for k in (1, 2, 3)]
+    ax = plots.transfer_curves(_fake_report(selections), live=_live(({"arm": "scratch"}, 0.9),
+                                                                    ({"arm": "frozen", "blocks": 3}, 0.7)))
     assert len(ax.collections) == 2 and len(ax.lines) == 2 + 2  # two bands' medians, two live markers
 
 
@@ -350,15 +367,20 @@ def test_the_diagram_and_the_bars_draw():
     assert len(ax.patches) == 20
     with pytest.raises(ValueError, match="per_class is empty"):
         plots.per_class_bars({})
+    measured = _live(({"arm": "scratch", "domain": "digits"}, 0.8), ({"arm": "new_head", "source": "shuffled"}, 0.6))
+    measured += [Measured("probe", 0.7, metric="probe_accuracy", source=s) for s in ("source", "random")]
+    left, right = plots.negative_transfer_bars(measured).axes
+    assert [t.get_text() for t in left.get_xticklabels()] == ["scratch", "shuffled\nnew_head"]
+    assert [t.get_text() for t in right.get_xticklabels()] == ["source", "random"]
 
 
 def test_negative_transfers_scratch_is_label_budgets_run_at_its_budget(untrained_sources):
     """The notebook reuses section 1's run as section 2's scratch arm: they must be the same run."""
     budget = chapter.label_budget(0, targets=(chapter.NEGATIVE_TARGET,), budgets=(chapter.NEGATIVE_PER_CLASS,),
                                   strategies=("scratch",), steps=FEW)
-    negative = chapter.negative_transfer(0, arms=("scratch",), steps=FEW)
-    arm = chapter.budget_arm(chapter.NEGATIVE_TARGET, "scratch", chapter.NEGATIVE_PER_CLASS)
-    assert budget[arm].value == negative["scratch"].value
+    negative = chapter.negative_transfer(0, transfers=[("scratch", None)], probed=(), steps=FEW)
+    assert budget.value("scratch", domain=chapter.NEGATIVE_TARGET,
+                        labels_per_class=chapter.NEGATIVE_PER_CLASS) == negative.value("scratch")
 
 
 def test_overfitting_curves_draw_the_full_runs_and_mark_where_early_stopping_went_back():
@@ -374,8 +396,9 @@ def test_overfitting_curves_draw_the_full_runs_and_mark_where_early_stopping_wen
 def test_evidence_prints_the_arms_asked_and_every_claim(capsys):
     from course_lib.chapters.ch07_when_transfer_helps import evidence
 
-    report = evidence.summary("overfitting", arms=["plain", "plain:steps"])
+    report = evidence.summary("overfitting", arm="plain", metric=["target_accuracy", "steps"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("overfitting, accuracy_or_steps, seeds 0, 1, 2, 3, 4")
-    assert lines[1].split()[:2] == ["plain", "median"] and lines[2].split()[:3] == ["plain:steps", "median", "400"]
+    assert lines[0].startswith("overfitting, target_accuracy, seeds 0, 1, 2, 3, 4")
+    assert lines[1].split()[:4] == ["plain:", "steps", "median", "400"]
+    assert lines[2].split()[:3] == ["plain:", "target_accuracy", "median"]
     assert sum(line.startswith("holds on seeds") for line in lines) == len(report.claims())

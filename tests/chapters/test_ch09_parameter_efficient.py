@@ -22,7 +22,8 @@ from course_lib.chapters.ch09_parameter_efficient import plots  # noqa: E402
 from course_lib.core.cnn import build_cnn  # noqa: E402
 from course_lib.core.evaluation import layer_output, predict  # noqa: E402
 from course_lib.core.pretrained import SOURCE  # noqa: E402
-from course_lib.experiments import Report, registry  # noqa: E402
+from course_lib.experiments import Measured, Report, registry  # noqa: E402
+from course_lib.results.report import fields_of  # noqa: E402
 from course_lib.methods import parameter_efficient as pe  # noqa: E402
 
 
@@ -55,37 +56,45 @@ def test_the_experiment_is_registered_with_its_recipe_and_claims():
 
 def test_every_arm_but_the_probe_starts_as_the_source_model(source, images):
     for arm in ex.ARMS:
-        model = ex.arm_model(arm, source)
+        model = ex.arm_model(**arm, source=source)
         same = np.allclose(predict(model, images), predict(source, images), atol=1e-5)
-        assert same == (arm != "probe"), arm
+        assert same == (arm["arm"] != "probe"), arm
 
 
 def test_the_budgets_count_what_each_arm_trains(source):
     budgets = ex.budgets(source)
-    assert budgets["full"].share == budgets["LP-FT"].share == 1.0
-    conv_ranks = [budgets[f"LoRA r{r} convs"].trainable for r in ex.RANKS]
-    assert conv_ranks == sorted(conv_ranks) and budgets["LoRA r16 convs"].share < 0.05
+    assert list(budgets.index) == [(a["arm"], a.get("rank", ""), a.get("layers", "")) for a in ex.ARMS]
+    trainable, share = budgets["trainable"], budgets["share"]
+    assert share["full", "", ""] == share["LP-FT", "", ""] == 1.0
+    conv_ranks = [trainable["LoRA", r, "convs"] for r in ex.RANKS]
+    assert conv_ranks == sorted(conv_ranks) and share["LoRA", 16, "convs"] < 0.05
     # LoRA r on the convolutions: A (3, 3, c_in, r), B (r, c_out) and the bias of each.
     kernels = [source.get_layer(n).kernel.shape for n in ex.CONVS]
     for r in ex.RANKS:
         want = sum(int(np.prod(k[:-1])) * r + r * k[-1] + k[-1] for k in kernels)
-        assert budgets[f"LoRA r{r} convs"].trainable == want
+        assert trainable["LoRA", r, "convs"] == want
     biases = sum(int(np.prod(v.shape)) for v in source.weights if v.name == "bias")
-    assert budgets["BitFit"].trainable == biases
-    assert budgets["BitFit + BatchNorm"].trainable > biases
-    assert budgets["BitFit"].bytes_per_task == 4 * biases
+    assert trainable["BitFit", "", ""] == biases
+    assert trainable["BitFit + BatchNorm", "", ""] > biases
+    assert budgets["bytes_per_task"]["BitFit", "", ""] == 4 * biases
 
 
-def test_an_unknown_arm_is_refused(source):
-    with pytest.raises(ValueError, match="arm"):
+def test_an_unknown_arm_or_wrong_fields_are_refused(source):
+    with pytest.raises(ValueError, match="unknown arm 'LoRA r2 convs'"):
         ex.arm_model("LoRA r2 convs", source)
+    with pytest.raises(ValueError, match="unknown LoRA layers 'attention'"):
+        ex.arm_model("LoRA", source, rank=2, layers="attention")
+    with pytest.raises(ValueError, match="LoRA takes the fields rank and layers; got rank"):
+        ex.arm_model("LoRA", source, rank=2)
+    with pytest.raises(ValueError, match="has no fields; got rank"):
+        ex.arm_model("BitFit", source, rank=2)
 
 
 # ----------------------------------------------------------------------------- LoRA, on the chapter's models
 
 def lora_arm_with_an_update(arm, source, seed=1):
     """The arm's LoRA model with B set to random values, so that the update shows."""
-    model = ex.arm_model(arm, source)
+    model = ex.arm_model(**arm, source=source)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         if getattr(layer, "lora_enabled", False):
@@ -93,7 +102,7 @@ def lora_arm_with_an_update(arm, source, seed=1):
     return model
 
 
-@pytest.mark.parametrize("arm", ["LoRA r4 convs", "LoRA r4 dense"])
+@pytest.mark.parametrize("arm", [ex.lora(4), ex.lora(4, "dense")], ids=["convs", "dense"])
 def test_the_merged_lora_model_predicts_as_the_unmerged_one(arm, source, images, tmp_path):
     model = lora_arm_with_an_update(arm, source)
     assert not np.allclose(predict(model, images), predict(source, images), atol=1e-4)
@@ -101,7 +110,7 @@ def test_the_merged_lora_model_predicts_as_the_unmerged_one(arm, source, images,
     loaded = keras.models.load_model(tmp_path / "lora.keras")
     # Keras 3.10 reloads a cloned model expecting its input in a list: rewrap it as one tensor in.
     merged = keras.Model(loaded.inputs[0], loaded.outputs[0])
-    for name in ex.ARMS[arm][1]["layers"]:
+    for name in ex.LORA_LAYERS[arm["layers"]]:
         assert not merged.get_layer(name).lora_kernel_b.numpy().any(), "loading should zero B"
     np.testing.assert_allclose(predict(merged, images), predict(model, images), rtol=1e-4, atol=1e-5)
     model.save_weights(tmp_path / "lora.weights.h5")
@@ -117,7 +126,7 @@ def numpy_merged(layer):
 
 
 def test_the_lora_dense_layer_computes_x_times_w_plus_scaled_ab_plus_bias(source, images):
-    model = lora_arm_with_an_update("LoRA r4 dense", source)
+    model = lora_arm_with_an_update(ex.lora(4, "dense"), source)
     layer = model.get_layer("features")
     assert layer.lora_alpha == pe.LORA_ALPHA_PER_RANK * layer.lora_rank == 8
     x = layer_output(model, "flatten", images)
@@ -126,7 +135,7 @@ def test_the_lora_dense_layer_computes_x_times_w_plus_scaled_ab_plus_bias(source
 
 
 def test_the_lora_conv_layer_convolves_with_w_plus_scaled_ab(source, images):
-    model = lora_arm_with_an_update("LoRA r4 convs", source)
+    model = lora_arm_with_an_update(ex.lora(4), source)
     layer = model.get_layer("block1_conv")
     kernel, k = numpy_merged(layer), layer.kernel_size[0]
     patches = np.lib.stride_tricks.sliding_window_view(images, (k, k), axis=(1, 2))  # n, 26, 26, c, k, k
@@ -139,37 +148,47 @@ def test_the_lora_conv_layer_convolves_with_w_plus_scaled_ab(source, images):
 
 def test_the_saved_results_cover_every_arm_on_seeds_0_to_4_and_hold_their_claims():
     report = results.load("parameter_efficient")
-    assert report.seeds == [0, 1, 2, 3, 4] and set(report.results) == set(ex.ARMS)
-    assert all(0 <= v <= 1 for values in report.results.values() for v in values)
+    assert report.seeds == [0, 1, 2, 3, 4] and [s["record"] for s in report.series()] == [
+        {**arm, "metric": "target_accuracy"} for arm in ex.ARMS]
+    assert all(0 <= r["value"] <= 1 for r in report.records)
     holds = report.claims()
     assert all(holds.values()), {claim: ok for claim, ok in holds.items() if not ok}
 
 
-def fake_report(results_by_arm):
-    seeds = list(range(len(next(iter(results_by_arm.values())))))
-    return Report("parameter_efficient", "target_accuracy", seeds, results_by_arm,
-                  {arm: [0.0] * len(seeds) for arm in results_by_arm})
+def test_the_notebooks_live_arms_are_read_beside_the_file_by_their_fields():
+    report = results.load("parameter_efficient")
+    file_value = report.values(**ex.lora(16))[0]
+    lines = results.beside(report, [Measured("BitFit", 1.0), Measured(value=file_value, **ex.lora(16))]).splitlines()
+    assert lines[0].startswith("BitFit  ") and "OUTSIDE it" in lines[0]
+    assert lines[1].startswith("LoRA (rank=16, layers=convs)  this run") and lines[1].endswith("within it")
 
 
 def test_the_claims_fail_when_their_arms_say_otherwise():
     report = results.load("parameter_efficient")
-    arms = {arm: list(values) for arm, values in report.results.items()}
-    for arm, low in (("LoRA r4 convs", 0.0), ("probe", 1.0), ("BitFit", 1.0), ("LoRA r4 dense", 1.0)):
-        changed = {**arms, arm: [low] + arms[arm][1:]}  # seed 0 only
-        assert not all(fake_report(changed).claims().values()), arm
+    for arm, low in ((ex.lora(4), 0.0), ({"arm": "probe"}, 1.0), ({"arm": "BitFit"}, 1.0), (ex.lora(4, "dense"), 1.0)):
+        fields = {k: v for k, v in arm.items() if k != "arm"}
+        changed = [{**r, "value": low} if r["seed"] == 0 and r["arm"] == arm["arm"] and fields_of(r) == fields else r
+                   for r in report.records]  # seed 0 only
+        assert changed != report.records
+        fake = Report("parameter_efficient", "target_accuracy", report.seeds, changed)
+        assert not all(fake.claims().values()), arm
 
 
 # ----------------------------------------------------------------------------- the figure
 
 def test_the_figure_puts_each_arm_at_its_share_on_a_log_axis(source):
     report = results.load("parameter_efficient")
-    shares = {arm: b.share for arm, b in ex.budgets(source).items()}
-    fig = plots.accuracy_vs_share(report, shares, live={"BitFit": (shares["BitFit"], 0.6)})
+    shares = ex.budgets(source)["share"]
+    fig = plots.accuracy_vs_share(report, shares, live=[Measured("BitFit", 0.6), Measured(value=0.8, **ex.lora(16))])
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and len(ax.texts) == len(shares)
+    assert "LoRA (rank 16, layers convs)" in [t.get_text() for t in ax.texts]
+    stars = [line for line in ax.lines if line.get_marker() == "*"]
+    assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in stars] == [
+        (shares["BitFit", "", ""], 0.6), (shares["LoRA", 16, "convs"], 0.8)]
     assert ax.get_legend() is not None
     with pytest.raises(ValueError, match="shares"):
-        plots.accuracy_vs_share(report, {})
+        plots.accuracy_vs_share(report, shares.iloc[:0])
 
 
 # ----------------------------------------------------------------------------- exercise 1

@@ -13,6 +13,7 @@ from course_lib import results  # noqa: E402
 from course_lib.chapters.ch09_parameter_efficient import experiments as ex  # noqa: E402
 from course_lib.chapters.ch09_parameter_efficient import plots  # noqa: E402
 from course_lib.experiments import Report, registry  # noqa: E402
+from course_lib.results.report import fields_of  # noqa: E402
 from course_lib.methods import text_transfer as tt  # noqa: E402
 
 
@@ -40,43 +41,55 @@ def test_the_text_experiment_is_registered_and_warm_builds_its_encoder():
 
 def test_the_text_budgets_count_what_each_arm_trains(encoder):
     budgets = ex.text_budgets(encoder)
-    assert budgets["full"].share == budgets["scratch"].share == 1.0
+    assert list(budgets.index) == [(a["arm"], a.get("layers", "")) for a in ex.TEXT_ARMS]
+    trainable, share = budgets["trainable"], budgets["share"]
+    attention, feed_forward = ("LoRA", "attention (q, v)"), ("LoRA", "feed-forward")
+    assert share["full", ""] == share["scratch", ""] == 1.0
     head = tt.DIM * 2 + 2
-    assert budgets["probe"].trainable == head
+    assert trainable["probe", ""] == head
     r, d, ff, heads = tt.LORA_RANK, tt.DIM, tt.FEED_FORWARD, tt.HEADS
     # EinsumDense (d, heads, d / heads): A (d, heads, r), B (r, d / heads), bias (heads, d / heads).
     projection = d * heads * r + r * (d // heads) + d
-    assert budgets["LoRA attention (q, v)"].trainable == tt.BLOCKS * 2 * projection + head
+    assert trainable[attention] == tt.BLOCKS * 2 * projection + head
     dense = (d * r + r * ff + ff) + (ff * r + r * d + d)
-    assert budgets["LoRA feed-forward"].trainable == tt.BLOCKS * dense + head
-    assert budgets["LoRA attention (q, v)"].share < 0.02 and budgets["LoRA feed-forward"].share < 0.03
+    assert trainable[feed_forward] == tt.BLOCKS * dense + head
+    assert share[attention] < 0.02 and share[feed_forward] < 0.03
+
+
+def test_a_text_arm_takes_exactly_its_fields():
+    assert ex.text_method_of("LoRA", layers="feed-forward") == ("lora", {"where": "feed_forward"})
+    assert ex.text_method_of("probe") == ("probe", {})
+    with pytest.raises(ValueError, match="unknown LoRA layers"):
+        ex.text_method_of("LoRA", layers="everywhere")
+    with pytest.raises(ValueError, match="has no fields"):
+        ex.text_method_of("full", layers="feed-forward")
 
 
 def test_the_saved_text_results_cover_every_arm_on_seeds_0_to_4_and_hold_their_claims():
     report = results.load("text_transfer")
-    assert report.seeds == [0, 1, 2, 3, 4] and set(report.results) == set(ex.TEXT_ARMS)
-    assert all(0 <= v <= 1 for values in report.results.values() for v in values)
+    assert report.seeds == [0, 1, 2, 3, 4] and [s["record"] for s in report.series()] == [
+        {**arm, "metric": "test_accuracy"} for arm in ex.TEXT_ARMS]
+    assert all(0 <= r["value"] <= 1 for r in report.records)
     holds = report.claims()
     assert all(holds.values()), {claim: ok for claim, ok in holds.items() if not ok}
 
 
 #: For each claim (a word of it), an arm whose value on every seed breaks it.
-CONTRARY = (("chance", "probe", 0.55), ("pretraining", "scratch", 0.5), ("within 7 points", "full", 0.95),
-            ("where LoRA goes", "LoRA feed-forward", 0.5))
+CONTRARY = (("chance", {"arm": "probe"}, 0.55), ("pretraining", {"arm": "scratch"}, 0.5),
+            ("within 7 points", {"arm": "full"}, 0.95), ("where LoRA goes", ex.TEXT_LORA_FEED_FORWARD, 0.5))
 
 
 @pytest.mark.parametrize("words, arm, value", CONTRARY, ids=[c[0] for c in CONTRARY])
 def test_each_text_claim_fails_when_its_arms_say_otherwise(words, arm, value):
     report = results.load("text_transfer")
-    changed = {**report.results, arm: [value] * len(report.seeds)}
-    fake = Report("text_transfer", "test_accuracy", report.seeds, changed,
-                  {a: [0.0] * len(report.seeds) for a in changed})
+    changed = [{**r, "value": value} if {"arm": r["arm"], **fields_of(r)} == arm else r for r in report.records]
+    fake = Report("text_transfer", "test_accuracy", report.seeds, changed)
     [claim] = [text for text in fake.claims() if words in text]
     assert report.claims()[claim] and not fake.claims()[claim]
 
 
 def test_the_text_figure_puts_each_arm_at_its_share(encoder):
     report = results.load("text_transfer")
-    shares = {arm: b.share for arm, b in ex.text_budgets(encoder).items()}
+    shares = ex.text_budgets(encoder)["share"]
     fig = plots.accuracy_vs_share(report, shares, measured="test accuracy on tweets")
     assert fig.axes[0].get_ylabel() == "test accuracy on tweets" and len(fig.axes[0].texts) == len(shares)

@@ -34,7 +34,7 @@ from course_lib.core.evaluation import accuracy, layer_output, per_class_accurac
 from course_lib.core.layers import split, with_new_head
 from course_lib.core.pretrained import SOURCE, Recipe, trained
 from course_lib.core.training import STEPS_PER_EPOCH, fit
-from course_lib.experiments import Measured, Stopwatch, experiment
+from course_lib.experiments import Measured, Report, Stopwatch, experiment
 from course_lib.methods import fine_tuning, target_data, transferability
 
 #: Gradient steps of every training run (but the overfitting study's), and images per step.
@@ -54,10 +54,11 @@ NEGATIVE_PER_CLASS = 10
 #: mnist training images the shuffled-label source learns from (a quarter of the source's:
 #: it is only a bad example, and costs a quarter of the time).
 SHUFFLED_IMAGES = 1000
-TRANSFERS = {"scratch": (None, "scratch"), "shuffled:new_head": ("shuffled", "new_head"),
-             "shuffled:full": ("shuffled", "full"), "source:new_head": ("source", "new_head"),
-             "source:full": ("source", "full")}
-PROBES = ("probe:source", "probe:shuffled", "probe:random")
+#: The trained arms: ``(arm, source)``, the way to start and the network it starts from (None: none).
+TRANSFERS = (("scratch", None), ("new_head", "shuffled"), ("full", "shuffled"), ("new_head", "source"),
+             ("full", "source"))
+#: The networks compared without training: the real source, the shuffled one and an untrained CNN.
+NETWORKS = ("source", "shuffled", "random")
 
 # overfitting
 OVERFITTING_TARGET = "digits"
@@ -139,11 +140,6 @@ def target_task(target, n_per_class, seed=0):
     return few_shot(x, y, n_per_class, seed=seed), load_domain(target, "test", seed=seed, channels=1)
 
 
-def budget_arm(target, strategy, n_per_class):
-    """The arm's name, e.g. ``"digits:full@5"``."""
-    return f"{target}:{strategy}@{n_per_class}"
-
-
 @experiment("target_accuracy", "mnist source -> near target (digits) and far target (mnist_m) "
                                "in grey, 1 to 50 labels per class: scratch, head-only, full fine-tuning")
 def label_budget(seed, targets=tuple(TARGETS.values()), budgets=BUDGETS, strategies=STRATEGIES,
@@ -151,40 +147,44 @@ def label_budget(seed, targets=tuple(TARGETS.values()), budgets=BUDGETS, strateg
     """Every strategy at every budget on every target, ``steps`` steps each.
 
     Returns:
-        ``{"<target>:<strategy>@<labels per class>": Measured(target test accuracy, seconds)}``.
+        a ``Measured`` per run: the arm is the strategy, with fields ``domain`` (the target) and
+        ``labels_per_class``; its value the target test accuracy.
     """
     source = trained(for_seed(SOURCE, seed))
-    measured = {}
+    measured = []
     for target in targets:
         for n in budgets:
             train, test = target_task(target, n, seed)
             for strategy in strategies:
-                name = budget_arm(target, strategy, n)
                 with Stopwatch() as t:
                     model = train_start(strategy, source, train, seed=seed, steps=steps,
-                                        progress=_label(progress, name))
+                                        progress=_label(progress, f"{strategy}, {target}, {n} per class"))
                     value = accuracy(model, *test)
-                measured[name] = Measured(value, t.seconds)
+                measured.append(Measured(strategy, value, t.seconds, domain=target, labels_per_class=n))
     return measured
 
 
-def budget_gaps(values, target, strategy="full", baseline="scratch"):
-    """``{labels per class: value(strategy) - value(baseline)}`` on ``target``, by budget.
+def budget_gaps(found, target, strategy="full", baseline="scratch"):
+    """``{labels per class: value(strategy) - value(baseline)}`` on ``target``, at every budget
+    that has both, smallest first.
 
     Args:
-        values: ``{arm: number}`` (a results file's medians, or one run's values).
+        found: ``label_budget``'s ``Report`` (its medians over seeds are compared) or one run's
+            ``Measurements`` (its values).
     """
-    found = {}
-    for name, value in values.items():
-        if ":" not in name or "@" not in name:
-            raise ValueError(f"arm {name!r} is not '<target>:<strategy>@<labels per class>'")
-        where, rest = name.split(":", 1)
-        arm_strategy, n = rest.rsplit("@", 1)
-        if where == target and arm_strategy == strategy and budget_arm(target, baseline, n) in values:
-            found[int(n)] = float(value) - float(values[budget_arm(target, baseline, n)])
-    if not found:
+    if isinstance(found, Report):
+        value, records = found.median, found.records
+    else:
+        value, records = found.value, [m.record(found.metric) for m in found]
+
+    def budgets(arm):
+        return {r["labels_per_class"] for r in records if r["arm"] == arm and r.get("domain") == target}
+
+    both = sorted(budgets(strategy) & budgets(baseline))
+    if not both:
         raise ValueError(f"no budget has both {strategy!r} and {baseline!r} on {target!r}")
-    return dict(sorted(found.items()))
+    return {n: value(strategy, domain=target, labels_per_class=n) - value(baseline, domain=target, labels_per_class=n)
+            for n in both}
 
 
 def catch_up(gaps, tolerance):
@@ -195,7 +195,7 @@ def catch_up(gaps, tolerance):
 
 
 def _full_minus_scratch(report, target, n):
-    return report.gains(budget_arm(target, "full", n), [budget_arm(target, "scratch", n)])
+    return report.gains("full", ["scratch"], domain=target, labels_per_class=n)
 
 
 @label_budget.claim("near target, 1 label per class: full fine-tuning beats scratch by more than 15 points")
@@ -219,7 +219,7 @@ def _(report):
 
 @label_budget.claim("far target, 50 labels per class: head-only fine-tuning falls behind scratch")
 def _(report):
-    return max(report.gains("mnist_m:head@50", ["mnist_m:scratch@50"])) < 0
+    return max(report.gains("head", ["scratch"], domain="mnist_m", labels_per_class=50)) < 0
 
 
 # ----------------------------------------------------------------------------- negative_transfer
@@ -227,72 +227,74 @@ def _(report):
 @experiment("target_accuracy", "digits with 10 labels per class: scratch against a source trained on "
                                "shuffled mnist labels and the real source (new head or full fine-tuning); "
                                "probes of their features (leave-one-out, on the labelled images only)")
-def negative_transfer(seed, arms=None, steps=STEPS, progress=False):
-    """Every arm once (``arms``: a subset of ``TRANSFERS`` and ``PROBES``, default all).
-
-    ``probe:*`` arms are ``transferability.probe_accuracy`` of each network's features on the
-    labelled target images; the others are ``digits`` test accuracies.
+def negative_transfer(seed, transfers=TRANSFERS, probed=NETWORKS, steps=STEPS, progress=False):
+    """Every trained arm of ``transfers`` (some of ``TRANSFERS``) once, and the probe of each
+    network of ``probed`` (some of ``NETWORKS``).
 
     Returns:
-        ``{arm: Measured(value, seconds)}``.
+        a ``Measured`` per run: a trained arm's ``digits`` test accuracy (field ``source``: the
+        network it starts from, none for scratch); a ``probe`` arm's
+        ``transferability.probe_accuracy`` of the network's features on the labelled target
+        images (metric ``probe_accuracy``, field ``source``).
     """
-    known = (*TRANSFERS, *PROBES)
-    arms = known if arms is None else tuple(arms)
-    unknown = [a for a in arms if a not in known]
+    unknown = [t for t in transfers if tuple(t) not in TRANSFERS]
     if unknown:
-        raise ValueError(f"unknown arm {unknown}; allowed: {', '.join(known)}")
+        raise ValueError(f"unknown (arm, source) {unknown}; allowed: {', '.join(map(str, TRANSFERS))}")
+    for name in probed:
+        checks.choice(name, "probed network", NETWORKS)
     train, test = target_task(NEGATIVE_TARGET, NEGATIVE_PER_CLASS, seed)
     sources = {"source": lambda: trained(for_seed(SOURCE, seed)),
                # its head learned shuffled labels, which name no digit: it gets a new one
                "shuffled": lambda: with_new_head(trained(for_seed(SHUFFLED_SOURCE, seed)), seed=seed),
                "random": lambda: build_cnn(seed=seed, name="untrained")}
-    measured = {}
-    for name in arms:
+    measured = []
+    for strategy, source in transfers:
         with Stopwatch() as t:
-            if name in PROBES:
-                network = sources[name.split(":")[1]]()
-                value = transferability.probe_accuracy(layer_output(network, FEATURE_LAYER, train[0]),
-                                                       train[1])
-            else:
-                source, strategy = TRANSFERS[name]
-                model = train_start(strategy, sources[source]() if source else None, train, seed=seed,
-                                    steps=steps, progress=_label(progress, name))
-                value = accuracy(model, *test)
-        measured[name] = Measured(value, t.seconds)
+            model = train_start(strategy, sources[source]() if source else None, train, seed=seed,
+                                steps=steps, progress=_label(progress, f"{strategy}, {source}" if source else strategy))
+            value = accuracy(model, *test)
+        fields = {"source": source} if source else {}
+        measured.append(Measured(strategy, value, t.seconds, **fields))
+    for name in probed:
+        with Stopwatch() as t:
+            value = transferability.probe_accuracy(layer_output(sources[name](), FEATURE_LAYER, train[0]),
+                                                   train[1])
+        measured.append(Measured("probe", value, t.seconds, metric="probe_accuracy", source=name))
     return measured
 
 
 @negative_transfer.claim("negative transfer: a new head on the shuffled source's frozen features "
                          "scores more than 3 points below scratch")
 def _(report):
-    return max(report.gains("shuffled:new_head", ["scratch"])) < -0.03
+    return max(report.gains({"arm": "new_head", "source": "shuffled"}, ["scratch"])) < -0.03
 
 
 @negative_transfer.claim("the same recipe on the real source's features scores more than 5 points "
                          "above the shuffled source's")
 def _(report):
-    return min(report.gains("source:new_head", ["shuffled:new_head"])) > 0.05
+    return min(report.gains({"arm": "new_head", "source": "source"},
+                            [{"arm": "new_head", "source": "shuffled"}])) > 0.05
 
 
 @negative_transfer.claim("fine-tuning every layer of the shuffled source ends within 3 points of scratch")
 def _(report):
-    return max(abs(g) for g in report.gains("shuffled:full", ["scratch"])) < 0.03
+    return max(abs(g) for g in report.gains({"arm": "full", "source": "shuffled"}, ["scratch"])) < 0.03
 
 
 @negative_transfer.claim("the probe ranks the sources before any training: the real source's features "
                          "score more than 3 points above the shuffled source's")
 def _(report):
-    return min(report.gains("probe:source", ["probe:shuffled"])) > 0.03
+    return min(report.gains({"arm": "probe", "source": "source"}, [{"arm": "probe", "source": "shuffled"}],
+                            metric="probe_accuracy")) > 0.03
 
 
-#: The networks ``transferability_scores`` scores: the real source, the shuffled one (its own
-#: head, which LEEP reads) and an untrained CNN.
-SCORED = ("source", "shuffled", "random")
+#: The scores ``transferability_scores`` gives each network of ``NETWORKS``.
 SCORES = ("probe", "LogME", "LEEP")
 
 
 def scored_networks(seed):
-    """``{name: network}`` of ``SCORED`` for ``seed``, each with its own head."""
+    """``{name: network}`` of ``NETWORKS`` for ``seed``, each with its own head (the shuffled
+    source's too, which LEEP reads)."""
     return {"source": trained(for_seed(SOURCE, seed)), "shuffled": trained(for_seed(SHUFFLED_SOURCE, seed)),
             "random": build_cnn(seed=seed, name="untrained")}
 
@@ -301,13 +303,13 @@ def scored_networks(seed):
                                      "features) and LEEP (on the source head's output) of the real source, "
                                      "the shuffled one and an untrained CNN, on the labelled images only")
 def transferability_scores(seed):
-    """Each score of each network of ``SCORED`` on ``negative_transfer``'s labelled images.
+    """Each score of each network of ``NETWORKS`` on ``negative_transfer``'s labelled images.
 
     Returns:
-        ``{"<score>:<network>": Measured(score, seconds)}`` for ``SCORES`` x ``SCORED``.
+        a ``Measured`` per score (the arm, one of ``SCORES``) and network (field ``source``).
     """
     train, _ = target_task(NEGATIVE_TARGET, NEGATIVE_PER_CLASS, seed)
-    measured = {}
+    measured = []
     for name, network in scored_networks(seed).items():
         with Stopwatch() as t:
             features = layer_output(network, FEATURE_LAYER, train[0])
@@ -316,14 +318,14 @@ def transferability_scores(seed):
                              ("LEEP", lambda: transferability.leep(predict(network, train[0]), train[1]))):
             with Stopwatch() as u:
                 found = value()
-            measured[f"{score}:{name}"] = Measured(found, t.seconds + u.seconds)
+            measured.append(Measured(score, found, t.seconds + u.seconds, source=name))
     return measured
 
 
 @transferability_scores.claim("LogME ranks the real source above the shuffled one by more than 0.1 "
                               "on every seed, as the probe does")
 def _(report):
-    return min(report.gains("LogME:source", ["LogME:shuffled"])) > 0.1
+    return min(report.gains({"arm": "LogME", "source": "source"}, [{"arm": "LogME", "source": "shuffled"}])) > 0.1
 
 
 @transferability_scores.claim("LEEP warns on every seed: the shuffled source's head scores within 0.1 of "
@@ -331,8 +333,8 @@ def _(report):
                               "than 1 above it")
 def _(report):
     floor = float(np.log(1 / N_CLASSES))
-    return (max(v - floor for v in report.values("LEEP:shuffled")) < 0.1
-            and min(v - floor for v in report.values("LEEP:source")) > 1.0)
+    return (max(v - floor for v in report.values("LEEP", source="shuffled")) < 0.1
+            and min(v - floor for v in report.values("LEEP", source="source")) > 1.0)
 
 
 # ----------------------------------------------------------------------------- overfitting
@@ -387,7 +389,7 @@ def choose(runs):
     return max(runs, key=lambda arm: runs[arm].validation)
 
 
-@experiment("accuracy_or_steps", "digits from scratch with 10 labels per class to train on and 5 to "
+@experiment("target_accuracy", "digits from scratch with 10 labels per class to train on and 5 to "
                                  "validate with: no fix, early stopping, augmentation, both; the arm "
                                  "with the best validation accuracy, tested once")
 def overfitting(seed, arms=OVERFITTING_ARMS, steps=OVERFITTING_STEPS, runs=None, progress=False):
@@ -397,30 +399,29 @@ def overfitting(seed, arms=OVERFITTING_ARMS, steps=OVERFITTING_STEPS, runs=None,
         runs: a dict that receives ``{arm: OverfittingRun}`` (for curves), if given.
 
     Returns:
-        ``{arm: test accuracy, "<arm>:validation": its validation accuracy, "<arm>:train":
-        its training accuracy (inference mode), "<arm>:steps": the steps it trained,
-        "chosen": the test accuracy of the arm with the best validation accuracy}``, each a
-        ``Measured``.
+        per arm, a ``Measured`` of each metric: ``train_accuracy`` (inference mode),
+        ``validation_accuracy``, ``steps`` (the steps it trained) and ``target_accuracy`` (test);
+        then arm ``chosen``: the test accuracy of the arm with the best validation accuracy.
     """
     train, val, test = overfitting_data(seed)
     done = {} if runs is None else runs
-    measured = {}
+    measured, tested = [], {}
     for arm in arms:
         with Stopwatch() as t:
             done[arm] = train_overfitting_arm(arm, train, val, seed=seed, steps=steps,
                                               progress=_label(progress, arm))
-        measured[f"{arm}:train"] = Measured(accuracy(done[arm].model, *train), 0.0)
-        measured[f"{arm}:validation"] = Measured(done[arm].validation, 0.0)
-        measured[f"{arm}:steps"] = Measured(done[arm].steps, 0.0)
-        measured[arm] = Measured(accuracy(done[arm].model, *test), t.seconds)
-    measured["chosen"] = measured[choose({arm: done[arm] for arm in arms})]
-    return measured
+        tested[arm] = Measured(arm, accuracy(done[arm].model, *test), t.seconds)
+        measured += [Measured(arm, accuracy(done[arm].model, *train), metric="train_accuracy"),
+                     Measured(arm, done[arm].validation, metric="validation_accuracy"),
+                     Measured(arm, done[arm].steps, metric="steps"), tested[arm]]
+    chosen = tested[choose({arm: done[arm] for arm in arms})]
+    return [*measured, Measured("chosen", chosen.value, chosen.seconds)]
 
 
 @overfitting.claim("overfitting: with no remedy the CNN gets every training image right, and its test "
                    "accuracy is more than 4 points lower")
 def _(report):
-    return min(report.values("plain:train")) == 1.0 and max(report.values("plain")) < 1.0 - 0.04
+    return min(report.values("plain", "train_accuracy")) == 1.0 and max(report.values("plain")) < 1.0 - 0.04
 
 
 @overfitting.claim("early stopping ends within 2 points of the full run's test accuracy")
@@ -439,15 +440,17 @@ def _(report):
 IMBALANCE_COUNTS = {**{c: COMMON_COUNT for c in COMMON}, **{c: RARE_COUNT for c in RARE}}
 
 
-@experiment("target_accuracy", "digits with 40 labels of each of 0-4 and 3 of each of 5-9: a new head on "
+@experiment("mean_class_accuracy", "digits with 40 labels of each of 0-4 and 3 of each of 5-9: a new head on "
                                "the mnist source's features, trained as sampled, on oversampled data, "
                                "with class weights; test accuracy per class")
 def class_imbalance(seed, schemes=SCHEMES, steps=STEPS, progress=False):
     """A new head on the source's frozen features per scheme; accuracy per class on the test split.
 
     Returns:
-        ``{"<scheme>:<digit>" | "<scheme>:rare" | "<scheme>:common" | "<scheme>:balanced":
-        Measured(test accuracy, seconds)}``.
+        per scheme (the arm): a ``Measured`` of each digit's test accuracy (metric
+        ``class_accuracy``, field ``digit``), then of the mean over the rare digits, the common
+        ones and all ten (field ``classes``: ``rare``, ``common``, ``all``; the last is the
+        balanced accuracy).
     """
     unknown = [s for s in schemes if s not in SCHEMES]
     if unknown:
@@ -456,7 +459,7 @@ def class_imbalance(seed, schemes=SCHEMES, steps=STEPS, progress=False):
     x, y = load_domain(IMBALANCE_TARGET, "train", seed=seed)
     x_test, y_test = load_domain(IMBALANCE_TARGET, "test", seed=seed)
     train = target_data.imbalanced_subset(x, y, IMBALANCE_COUNTS, seed=seed)
-    measured = {}
+    measured = []
     for scheme in schemes:
         with Stopwatch() as t:
             data = target_data.balanced_resample(*train, seed=seed) if scheme == "oversampled" else train
@@ -465,20 +468,21 @@ def class_imbalance(seed, schemes=SCHEMES, steps=STEPS, progress=False):
             head = train_new_head(source, data, seed=seed, steps=steps, loss=loss,
                                   progress=_label(progress, scheme))
             per_class = per_class_accuracy(y_test, predicted_labels(head, x_test))
-        for c in range(N_CLASSES):
-            measured[f"{scheme}:{c}"] = Measured(per_class[c], t.seconds)
-        for group, classes in (("rare", RARE), ("common", COMMON), ("balanced", range(N_CLASSES))):
-            measured[f"{scheme}:{group}"] = Measured(float(np.mean(per_class[list(classes)])), t.seconds)
+        measured += [Measured(scheme, per_class[c], t.seconds, metric="class_accuracy", digit=c)
+                     for c in range(N_CLASSES)]
+        measured += [Measured(scheme, float(np.mean(per_class[list(classes)])), t.seconds, classes=group)
+                     for group, classes in (("rare", RARE), ("common", COMMON), ("all", range(N_CLASSES)))]
     return measured
 
 
 @class_imbalance.claim("as sampled, the rare digits score more than 10 points below the common ones")
 def _(report):
-    return max(report.gains("as_sampled:rare", ["as_sampled:common"])) < -0.10
+    return max(report.gains({"arm": "as_sampled", "classes": "rare"},
+                            [{"arm": "as_sampled", "classes": "common"}])) < -0.10
 
 
-def _least_gain(report, group):
-    return min(min(report.gains(f"{scheme}:{group}", [f"as_sampled:{group}"]))
+def _least_gain(report, classes):
+    return min(min(report.gains(scheme, ["as_sampled"], classes=classes))
                for scheme in ("oversampled", "class_weighted"))
 
 
@@ -491,34 +495,35 @@ def _(report):
 @class_imbalance.claim("oversampling and class weights each raise the balanced accuracy (the mean over "
                        "classes) by more than 8 points")
 def _(report):
-    return _least_gain(report, "balanced") > 0.08
+    return _least_gain(report, "all") > 0.08
 
 
 # ----------------------------------------------------------------------------- label_mismatch
 
-@experiment("share_or_accuracy", "digits test images of 0-4 only, the ten-way mnist source model: "
+@experiment("target_accuracy", "digits test images of 0-4 only, the ten-way mnist source model: "
                                  "share predicted as 5-9, accuracy of its arg-max, accuracy restricted to 0-4")
 def label_mismatch(seed):
     """No training: the source model's predictions on a target with fewer classes.
 
     Returns:
-        ``{"outside_share": share of images predicted as a digit the target lacks,
-        "ten_way": accuracy of the plain arg-max, "restricted": accuracy of the arg-max over
-        the target's classes}``, each a ``Measured``.
+        ``Measured``: arm ``ten_way`` (the plain arg-max), its ``outside_share`` (the share of
+        images predicted as a digit the target lacks) and its accuracy; arm ``restricted``, the
+        accuracy of the arg-max over the target's classes.
     """
     source = trained(for_seed(SOURCE, seed))
     with Stopwatch() as t:
         x, y = class_subset(*load_domain(MISMATCH_TARGET, "test", seed=seed), TARGET_CLASSES, relabel=False)
         probabilities = predict(source, x)
-    measured = {"outside_share": target_data.outside_share(probabilities, TARGET_CLASSES),
-                "ten_way": float(np.mean(probabilities.argmax(axis=1) == y)),
-                "restricted": float(np.mean(target_data.restrict_predictions(probabilities, TARGET_CLASSES) == y))}
-    return {arm: Measured(value, t.seconds) for arm, value in measured.items()}
+    restricted = target_data.restrict_predictions(probabilities, TARGET_CLASSES)
+    return [Measured("ten_way", target_data.outside_share(probabilities, TARGET_CLASSES), t.seconds,
+                     metric="outside_share"),
+            Measured("ten_way", float(np.mean(probabilities.argmax(axis=1) == y)), t.seconds),
+            Measured("restricted", float(np.mean(restricted == y)), t.seconds)]
 
 
 @label_mismatch.claim("more than 2 % of the images are predicted as a digit the target does not have")
 def _(report):
-    return min(report.values("outside_share")) > 0.02
+    return min(report.values("ten_way", "outside_share")) > 0.02
 
 
 @label_mismatch.claim("restricting the arg-max to the target's classes gains more than 2 points")
@@ -535,11 +540,6 @@ def task_b(seed, n_per_class=TASK_B_PER_CLASS):
     return few_shot(x, y, n_per_class, seed=seed), class_subset(*load_domain("mnist", "test", seed=seed), TASK_B)
 
 
-def transfer_arm(mode, k):
-    """The arm's name: ``"frozen@2"`` (AnB), ``"fine-tuned@2"`` (AnB+), ``"bnb@2"`` (BnB)."""
-    return f"{mode}@{k}"
-
-
 @experiment("target_accuracy", "mnist digits 0-4 (task A) -> 5-9 (task B, 20 labels per class): the "
                                "first k blocks of the A network copied, frozen (AnB) or fine-tuned "
                                "(AnB+), k = 1..3, against scratch (k = 0); and BnB, blocks copied "
@@ -553,59 +553,62 @@ def layer_transferability(seed, frozen_ks=KS[1:], fine_tuned_ks=KS[1:], bnb_ks=K
             Scratch (k = 0, nothing copied, the start of every curve) always runs.
 
     Returns:
-        ``{"scratch" | "frozen@k" | "fine-tuned@k" | "bnb@k": Measured(task B test accuracy,
-        seconds)}``.
+        a ``Measured`` of task B test accuracy per run: arm ``scratch``, then ``frozen`` (AnB),
+        ``fine-tuned`` (AnB+) and ``bnb`` (BnB), each with field ``blocks`` (k).
     """
     train, test = task_b(seed)
     runs = [("scratch", "A", 0, False)]
-    runs += [(transfer_arm("frozen", k), "A", k, False) for k in frozen_ks]
-    runs += [(transfer_arm("fine-tuned", k), "A", k, True) for k in fine_tuned_ks]
-    runs += [(transfer_arm("bnb", k), "scratch", k, False) for k in bnb_ks]
+    runs += [("frozen", "A", k, False) for k in frozen_ks]
+    runs += [("fine-tuned", "A", k, True) for k in fine_tuned_ks]
+    runs += [("bnb", "scratch", k, False) for k in bnb_ks]
     bases = {"A": trained(for_seed(TASK_A_SOURCE, seed))}
-    measured = {}
-    for name, base, k, fine_tune in runs:
-        if transferability.check_k(k) == 0 and name != "scratch":
-            raise ValueError(f"{name}: k = 0 copies nothing, it is the scratch run; give k from 1 to 3")
+    measured = []
+    for arm, base, k, fine_tune in runs:
+        if transferability.check_k(k) == 0 and arm != "scratch":
+            raise ValueError(f"{arm}: k = 0 copies nothing, it is the scratch run; give k from 1 to 3")
         with Stopwatch() as t:
             model = transferability.transplant(bases[base], k, len(TASK_B), fine_tune=fine_tune, seed=seed)
             fit(model, train, steps=steps, batch_size=BATCH, learning_rate=LEARNING_RATES["scratch"],
-                seed=seed, progress=_label(progress, name))
+                seed=seed, progress=_label(progress, f"{arm}, k = {k}"))
             value = accuracy(model, *test)
-        measured[name] = Measured(value, t.seconds)
-        bases.setdefault(name, model)
+        if arm == "scratch":
+            bases["scratch"] = model  # base B: BnB copies from it
+            measured.append(Measured(arm, value, t.seconds))
+        else:
+            measured.append(Measured(arm, value, t.seconds, blocks=k))
     return measured
 
 
 @layer_transferability.claim("general low layers: blocks 1-2 of the A network, frozen, do within "
                              "3 points of scratch or better")
 def _(report):
-    return min(report.gains("frozen@2", ["scratch"])) > -0.03
+    return min(report.gains({"arm": "frozen", "blocks": 2}, ["scratch"])) > -0.03
 
 
 @layer_transferability.claim("a specific top layer: freezing the feature layer too costs more than "
                              "10 points against k = 2")
 def _(report):
-    return max(report.gains("frozen@3", ["frozen@2"])) < -0.10
+    return max(report.gains("frozen", [{"arm": "frozen", "blocks": 2}], blocks=3)) < -0.10
 
 
 @layer_transferability.claim("fine-tuning the copied layers instead (AnB+) recovers: k = 3 fine-tuned "
                              "beats k = 3 frozen by more than 10 points")
 def _(report):
-    return min(report.gains("fine-tuned@3", ["frozen@3"])) > 0.10
+    return min(report.gains("fine-tuned", ["frozen"], blocks=3)) > 0.10
 
 
 @layer_transferability.claim("the BnB control: B's own three blocks, frozen, score more than 10 points "
                              "above A's (the fall at k = 3 is specificity, not fragile co-adaptation)")
 def _(report):
-    return min(report.gains("bnb@3", ["frozen@3"])) > 0.10
+    return min(report.gains("bnb", ["frozen"], blocks=3)) > 0.10
 
 
 @layer_transferability.claim("no co-adaptation loss at this scale: BnB stays within 2 points of scratch "
                              "at every k")
 def _(report):
-    return max(abs(g) for k in KS[1:] for g in report.gains(transfer_arm("bnb", k), ["scratch"])) < 0.02
+    return max(abs(g) for k in KS[1:] for g in report.gains({"arm": "bnb", "blocks": k}, ["scratch"])) < 0.02
 
 
 @layer_transferability.claim("no lasting boost either: AnB+ at k = 3 ends within 3 points of scratch")
 def _(report):
-    return max(abs(g) for g in report.gains(transfer_arm("fine-tuned", 3), ["scratch"])) < 0.03
+    return max(abs(g) for g in report.gains({"arm": "fine-tuned", "blocks": 3}, ["scratch"])) < 0.03

@@ -11,10 +11,11 @@ import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 
-from course_lib.chapters.ch07_when_transfer_helps.experiments import KS, STRATEGIES, TARGETS, budget_arm, transfer_arm
+from course_lib.chapters.ch07_when_transfer_helps.experiments import KS, STRATEGIES, TARGETS
 from course_lib.core.language import N_, _
 from course_lib.core.plots import FONT_SIZE, learning_curves, style_axes
 from course_lib.core.training import STEPS_PER_EPOCH
+from course_lib.results.report import matches
 from course_lib.methods.transferability import TRANSFER_BLOCKS
 
 #: Where the diagram's networks come from, and their colours.
@@ -33,20 +34,25 @@ MODE_STYLES = {"frozen": ("C3", "o"), "fine-tuned": ("C2", "s"), "bnb": ("C7", "
 BAND_ALPHA = 0.2
 
 
-def _value(m):
-    return float(getattr(m, "value", m))
-
-
-def _band(ax, x, report, arms, colour, label, marker):
-    """Median line and min-max band of ``arms`` (one per x) from ``report``."""
-    ax.plot(x, [report.median(a) for a in arms], "-", marker=marker, color=colour, linewidth=2.5,
+def _band(ax, x, report, selections, colour, label, marker):
+    """Median line and min-max band of the series ``selections`` pick (dicts of ``arm`` and
+    fields, one per x) from ``report``, in its own metric."""
+    ax.plot(x, [report.median(**s) for s in selections], "-", marker=marker, color=colour, linewidth=2.5,
             markersize=7, label=_(label))
-    ax.fill_between(x, [min(report.values(a)) for a in arms], [max(report.values(a)) for a in arms],
-                    color=colour, alpha=BAND_ALPHA, linewidth=0)
+    ax.fill_between(x, [min(report.values(**s)) for s in selections],
+                    [max(report.values(**s)) for s in selections], color=colour, alpha=BAND_ALPHA, linewidth=0)
 
 
-def _live(ax, x, live, arms, colour, marker):
-    pairs = [(xi, _value(live[a])) for xi, a in zip(x, arms) if a in live]
+def _live_value(live, selection):
+    """The value of the one measurement of ``live`` (``Measurements``) that ``selection`` picks, or
+    None when it did not run."""
+    found = [m.value for m in live if matches(m.record(live.metric), {"metric": live.metric, **selection})]
+    return found[0] if len(found) == 1 else None
+
+
+def _live(ax, x, live, selections, colour, marker):
+    pairs = [(xi, value) for xi, s in zip(x, selections)
+             if live is not None and (value := _live_value(live, s)) is not None]
     if pairs:
         ax.plot(*zip(*pairs), linestyle="none", marker=marker, markersize=12, markerfacecolor="none",
                 markeredgecolor=colour, markeredgewidth=2)
@@ -67,19 +73,18 @@ def budget_curves(report, live=None):
 
     Args:
         report: the ``label_budget`` results (``course_lib.results.load("label_budget")``).
-        live: optional ``{arm: Measured or number}`` of one run, drawn as open markers.
+        live: optional ``Measurements`` of one run (``label_budget(...)``), drawn as open markers.
 
     Returns:
         the matplotlib ``Figure``.
     """
-    live = live or {}
-    budgets = sorted({int(a.rsplit("@", 1)[1]) for a in report.results})
+    budgets = sorted(report.distinct("labels_per_class"))
     fig, axes = plt.subplots(1, len(TARGETS), figsize=(13, 4.4), sharey=True)
     for ax, (where, target) in zip(axes, TARGETS.items()):
         for i, strategy in enumerate(STRATEGIES):
-            arms = [budget_arm(target, strategy, n) for n in budgets]
-            _band(ax, budgets, report, arms, f"C{i}", STRATEGY_LABELS[strategy], "o")
-            _live(ax, budgets, live, arms, f"C{i}", "o")
+            selections = [{"arm": strategy, "domain": target, "labels_per_class": n} for n in budgets]
+            _band(ax, budgets, report, selections, f"C{i}", STRATEGY_LABELS[strategy], "o")
+            _live(ax, budgets, live, selections, f"C{i}", "o")
         ax.set_xscale("log")
         ax.set_xticks(budgets, [str(n) for n in budgets])
         ax.xaxis.set_minor_locator(NullLocator())
@@ -97,19 +102,19 @@ def transfer_curves(report, live=None):
     """Task-B test accuracy against k, the blocks copied: AnB, AnB+ and BnB, all from scratch at k = 0.
 
     Args:
-        report: the ``layer_transferability`` results.
-        live: optional ``{arm: Measured or number}`` of one run, drawn as open markers.
+        report: the ``layer_transferability`` results; a way it lacks is not drawn.
+        live: optional ``Measurements`` of one run (``layer_transferability(...)``), drawn as open markers.
 
     Returns:
         the matplotlib ``Axes``.
     """
-    live = live or {}
     ax = plt.subplots(figsize=(8, 4.4))[1]
     for mode, (colour, marker) in MODE_STYLES.items():
-        arms = ["scratch"] + [transfer_arm(mode, k) for k in KS[1:]]
-        if all(a in report.results for a in arms):
-            _band(ax, list(KS), report, arms, colour, MODE_LABELS[mode], marker)
-            _live(ax, list(KS), live, arms, colour, marker)
+        ks = report.distinct("blocks", arm=mode)
+        if ks:
+            selections = [{"arm": "scratch"}] + [{"arm": mode, "blocks": k} for k in ks]
+            _band(ax, [0, *ks], report, selections, colour, MODE_LABELS[mode], marker)
+            _live(ax, [0, *ks], live, selections, colour, marker)
     ax.set_xticks(list(KS), [_("0\n(scratch)"), *[f"{k}\n+{b}" for k, b in zip(KS[1:], TRANSFER_BLOCKS)]])
     ax.set_xlabel(_("k: blocks copied into the network for task B"))
     ax.set_ylabel(_("task B test accuracy"))
@@ -171,11 +176,13 @@ def transplant_diagram(k=2):
     return fig
 
 
-def negative_transfer_bars(values, title=N_("An unhelpful source")):
+def negative_transfer_bars(measured, title=N_("An unhelpful source")):
     """Two panels: target test accuracy of the trained arms, and the probes of the features.
 
     Args:
-        values: ``{arm: number}`` with ``negative_transfer``'s arm names (``probe:*`` on the right).
+        measured: ``Measured`` records as ``negative_transfer`` returns them: trained arms
+            (``target_accuracy``, labelled by their ``source`` field and arm) on the left,
+            ``probe_accuracy`` (labelled by ``source``) on the right.
 
     Returns:
         the matplotlib ``Figure``.
@@ -183,8 +190,9 @@ def negative_transfer_bars(values, title=N_("An unhelpful source")):
     from course_lib.core.plots import bar_chart
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1]})
-    trained_arms = {arm.replace(":", "\n"): v for arm, v in values.items() if not arm.startswith("probe:")}
-    probes = {arm.split(":")[1]: v for arm, v in values.items() if arm.startswith("probe:")}
+    trained_arms = {"\n".join(filter(None, (m.fields.get("source"), m.arm))): m.value
+                    for m in measured if m.metric == "target_accuracy"}
+    probes = {m.fields["source"]: m.value for m in measured if m.metric == "probe_accuracy"}
     bar_chart(trained_arms, ylabel=_("target test accuracy"), title=_("{title}: trained").format(title=_(title)),
               ax=left)
     bar_chart(probes, ylabel=_("probe (labelled images only)"), title=_("probe of the frozen features"), ax=right)
