@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from course_lib.core.language import _
-from course_lib.results.report import Measured
+from course_lib.results.report import Measured, label
 
 FOLDER = Path(__file__).resolve().parent
 
@@ -59,7 +59,7 @@ def beside(report, live, seed=0):
     if seed not in report.seeds:
         raise ValueError(f"seed {seed} is not in {report.experiment}'s results file (seeds {report.seeds})")
     runs = [Measured(arm, value) for arm, value in live.items()] if isinstance(live, dict) else list(live)
-    names = [f"{m.arm} ({', '.join(f'{k}={v}' for k, v in m.fields.items())})" if m.fields else m.arm for m in runs]
+    names = [label(m.record(report.metric), report.metric) for m in runs]
     width = max(len(name) for name in names)
     lines = []
     for arm, m in zip(names, runs):

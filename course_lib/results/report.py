@@ -97,11 +97,12 @@ def spread_key(spread):
     return series_key({k: v for k, v in spread.items() if k != "spread"})
 
 
-def label(record):
-    """A series in words: ``dann (lambda_max=3): proxy_a_distance``."""
+def label(record, metric=None):
+    """A series in words: ``dann (lambda_max=3): proxy_a_distance``; without the metric when it
+    is ``metric`` (the experiment's own, say)."""
     fields = fields_of(record)
     inside = f" ({', '.join(f'{k}={v}' for k, v in fields.items())})" if fields else ""
-    return f"{record['arm']}{inside}: {record['metric']}"
+    return f"{record['arm']}{inside}" + ("" if record["metric"] == metric else f": {record['metric']}")
 
 
 def matches(record, wanted):

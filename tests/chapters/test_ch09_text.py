@@ -83,7 +83,7 @@ CONTRARY = (("chance", {"arm": "probe"}, 0.55), ("pretraining", {"arm": "scratch
 def test_each_text_claim_fails_when_its_arms_say_otherwise(words, arm, value):
     report = results.load("text_transfer")
     changed = [{**r, "value": value} if {"arm": r["arm"], **fields_of(r)} == arm else r for r in report.records]
-    fake = Report("text_transfer", "test_accuracy", report.seeds, changed)
+    fake = Report("text_transfer", "test_accuracy", report.seeds, changed, checks=report.checks)
     [claim] = [text for text in fake.claims() if words in text]
     assert report.claims()[claim] and not fake.claims()[claim]
 

@@ -140,6 +140,9 @@ def test_every_committed_results_file_is_registered_and_its_claims_hold(name):
         pytest.skip("the walk's and the classroom load test's files are not an experiment's")
     report = results.load(name)
     assert report.experiment == name and name in experiments.registry()
+    registered = experiments.get(name)
+    assert (report.metric, report.description) == (registered.metric, registered.description), (
+        f"{name}: the file's metric or description is not the experiment's; rerun it with --save")
     assert report.seeds == [0, 1, 2, 3, 4], "the notebooks quote seeds 0-4"
     failing = [claim for claim, holds in report.claims().items() if not holds]
     assert not failing, f"{name}: claims that fail on the committed results: {failing}"
