@@ -70,13 +70,10 @@ class Measurements(list):
         self.metric = metric
 
     def get(self, arm, metric=None, **fields):
-        """The one ``Measured`` of ``arm`` (and ``metric``, default the experiment's, and ``fields``)."""
+        """The one ``Measured`` of ``arm`` with ``metric`` (default: the experiment's) and
+        ``fields``, as ``the_one`` chooses."""
         wanted = {"arm": arm, "metric": metric or self.metric, **fields}
-        found = [m for m in self if matches(m.record(self.metric), wanted)]
-        if len(found) != 1:
-            raise ValueError(_describe_miss(wanted, [label(m.record(self.metric)) for m in found],
-                                            [label(m.record(self.metric)) for m in self]))
-        return found[0]
+        return self[the_one([m.record(self.metric) for m in self], wanted)]
 
     def value(self, arm, metric=None, **fields):
         return self.get(arm, metric, **fields).value
@@ -123,14 +120,23 @@ def matches(record, wanted):
 _ABSENT = object()
 
 
-def _describe_miss(wanted, found, every):
-    """Why ``wanted`` did not pick one series: none match (listing ``every``), or several (``found``)."""
+def the_one(records, wanted):
+    """The position of the one record of ``records`` that ``matches`` ``wanted``; of several,
+    the one with no fields besides those ``wanted`` names.
+
+    Raises:
+        ValueError: when none matches or several do, naming them.
+    """
+    found = [i for i, record in enumerate(records) if matches(record, wanted)]
+    exact = [i for i in found if set(fields_of(records[i])) <= set(wanted)]
+    if len(found) == 1 or len(exact) == 1:
+        return found[0] if len(found) == 1 else exact[0]
     said = ", ".join(f"{k}={v!r}" for k, v in wanted.items())
-    listed = found or every
+    listed = [label(records[i]) for i in found] or [label(r) for r in records]
     names = "; ".join(listed[:12]) + (f"; ... ({len(listed)} in all)" if len(listed) > 12 else "")
     if found:
-        return f"{len(found)} series match {said}; say which with metric= or a field: {names}"
-    return f"no series matches {said}; the series: {names}"
+        raise ValueError(f"{len(found)} series match {said}; say which with metric= or a field: {names}")
+    raise ValueError(f"no series matches {said}; the series: {names}")
 
 
 class Report:
@@ -196,14 +202,12 @@ class Report:
         return found
 
     def _one(self, arm, metric, fields):
-        wanted = {"arm": arm, "metric": metric or self.metric, **fields}
-        found = self.series(**wanted)
-        exact = [s for s in found if set(fields_of(s["record"])) <= set(wanted)]
-        found = exact if len(found) > 1 and len(exact) == 1 else found
-        if len(found) != 1:
-            raise ValueError(f"{self.experiment}: " + _describe_miss(
-                wanted, [s["label"] for s in found], [s["label"] for s in self.series()]))
-        return found[0]
+        every = self.series()
+        try:
+            return every[the_one([s["record"] for s in every], {"arm": arm, "metric": metric or self.metric,
+                                                                **fields})]
+        except ValueError as error:
+            raise ValueError(f"{self.experiment}: {error}") from None
 
     def values(self, arm, metric=None, **fields):
         """The value on each seed, in seed order, of the one series of ``arm`` with ``metric``
