@@ -292,6 +292,26 @@ ax.legend()
 print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"]))
 
 # %% [markdown]
+# ### Checked against a library
+#
+# Is this DANN as good as an established library's? `peer_adapt` (in this chapter's package, but not part of
+# the course: it needs the ADAPT library, de Mathelin et al. 2021) trained ADAPT's DANN and Deep CORAL on this
+# chapter's task, seeds 0-4, each beside the course's arm in the same process, and saved what it measured; the
+# cell prints it. ADAPT sums the two domains' loss terms, as Ganin et al. do (twice the course's weight at one
+# $\lambda_{\max}$, section 3), and completes its last batch by repeating images. The course's DANN **matched**
+# to that (twice $\lambda_{\max}$, whole batches) lands on either side of ADAPT's from seed to seed (the last
+# line: the course minus ADAPT, per seed). The Deep CORAL rows belong to section 4.
+
+# %%
+from course_lib.chapters.ch06_domain_adaptation import peer_adapt
+
+peer = peer_adapt.load()
+print(peer_adapt.table(peer))
+for course, said in (("course", "as this chapter trains it"), ("course_matched", "matched to ADAPT's training")):
+    print(f"the course's DANN {said}, minus ADAPT's, per seed (points):",
+          ", ".join(f"{g:+.1f}" for g in peer_adapt.gaps(peer, course=course).values()))
+
+# %% [markdown]
 # ## 4 · Deep CORAL and MMD: match statistics instead of fooling an adversary
 #
 # - **Deep CORAL** (Sun & Saenko 2016) matches the features' **covariances**, with $C$ the $(d, d)$ covariance

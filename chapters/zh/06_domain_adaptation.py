@@ -230,6 +230,20 @@ ax.legend()
 print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"]))
 
 # %% [markdown]
+# ### 与一个库对照
+#
+# 这个 DANN 和一个成熟库里的 DANN 一样好吗？`peer_adapt`（在本章的包里，但不属于课程：它需要 ADAPT 库，de Mathelin et al. 2021）在本章的任务上、种子 0-4 上训练了 ADAPT 的 DANN 和 Deep CORAL，每一个都在同一个进程里与课程的对应实验组并排运行，并保存了测得的结果；下面的单元格把它打印出来。ADAPT 像 Ganin et al. 那样把两个域的损失项相加（在同一个 $\lambda_{\max}$ 下是课程权重的两倍，见第 3 节），并通过重复一些图像补齐最后一个批次。与之**对齐**的课程 DANN（两倍的 $\lambda_{\max}$，完整的批次）在不同种子上时而高于、时而低于 ADAPT 的（最后一行：课程减去 ADAPT，逐个种子）。Deep CORAL 的几行属于第 4 节。
+
+# %%
+from course_lib.chapters.ch06_domain_adaptation import peer_adapt
+
+peer = peer_adapt.load()
+print(peer_adapt.table(peer))
+for course, said in (("course", "as this chapter trains it"), ("course_matched", "matched to ADAPT's training")):
+    print(f"the course's DANN {said}, minus ADAPT's, per seed (points):",
+          ", ".join(f"{g:+.1f}" for g in peer_adapt.gaps(peer, course=course).values()))
+
+# %% [markdown]
 # ## 4 · Deep CORAL 与 MMD：匹配统计量，而不是骗过一个对手
 #
 # - **Deep CORAL**（Sun & Saenko 2016）匹配特征的**协方差**，其中 $C$ 是一个批次特征的 $(d, d)$ 协方差矩阵：$\; L_{\text{CORAL}} = \frac{1}{4d^2}\,\lVert C_S - C_T \rVert_F^2$（练习 1 要求在卷积特征图上计算它）。

@@ -451,11 +451,30 @@ def test_peer_comparison_table_puts_the_course_arm_beside():
     from course_lib.chapters.ch06_domain_adaptation import peer_adapt
 
     course = {"accuracy": 0.79, "seconds": 18.0, "steps": 310}
+    matched = {"accuracy": 0.81, "seconds": 19.0, "steps": 315}
     rows = [{"arm": "adapt_dann", "seed": seed, "accuracy": value, "accuracy_without_adabn": 0.7, "seconds": 20.0,
-             "steps": 315, "course": course} for seed, value in ((0, 0.75), (1, 0.8))]
+             "steps": 315, "course": course, "course_matched": matched} for seed, value in ((0, 0.75), (1, 0.8))]
     text = peer_adapt.table(rows)
-    assert "adapt_dann          1     0.800     0.700     20.0    315   dann           0.790     18.0    310" in text
-    assert "adapt_dann       median accuracy 0.775, the course's dann 0.790, over 2 seeds" in text
+    assert ("adapt_dann          1     0.800     0.700     20.0    315   dann           0.790     18.0    310   "
+            "dann matched     0.810     19.0    315") in text
+    assert ("adapt_dann       median accuracy 0.775, the course's dann 0.790, the course's dann matched 0.810, "
+            "over 2 seeds") in text
+    assert peer_adapt.gaps(rows) == pytest.approx({0: 6.0, 1: 1.0})
+    assert peer_adapt.gaps(rows, course="course") == pytest.approx({0: 4.0, 1: -1.0})
+
+
+def test_the_saved_peer_comparison_is_what_the_chapter_says():
+    """Chapter 06 prints the comparison peer_adapt --save wrote (ADAPT is not installed for a learner):
+    both ADAPT arms on seeds 0-4; the course's DANN matched to ADAPT's training lands on both sides
+    of ADAPT's, and the course's Deep CORAL is ahead of ADAPT's on every seed."""
+    from course_lib.chapters.ch06_domain_adaptation import peer_adapt
+
+    rows = peer_adapt.load()
+    assert sorted((r["arm"], r["seed"]) for r in rows) == sorted(
+        (arm, seed) for arm in peer_adapt.ARMS for seed in range(5))
+    matched = peer_adapt.gaps(rows).values()
+    assert min(matched) < 0 < max(matched)
+    assert min(peer_adapt.gaps(rows, "adapt_deepcoral", "course").values()) > 0
 
 
 def test_weight_medians_reads_each_weights_records():

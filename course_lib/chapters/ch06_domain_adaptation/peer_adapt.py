@@ -24,7 +24,11 @@ ADAPT 0.4.5 on Keras 3 needs one-hot labels (its ``train_step`` reshapes the pre
 label's shape), so the task loss is categorical cross-entropy on one-hot labels.
 
 Each seed also runs the course's own arm beside each ADAPT arm (``dann``, ``coral``), in the same
-process, so the seconds compare under the same load; its accuracy is the results file's.
+process, so the seconds compare under the same load; its accuracy is the results file's. Beside
+ADAPT's DANN it also runs the course's DANN **matched** to ADAPT's training: twice the chapter's
+lambda_max (ADAPT's summed domain loss) and the target images completed to whole batches by
+repeating some, as ADAPT does. ``--save`` writes the rows to ``course_lib/results/peer_adapt.json``,
+which chapter 06 shows (``load``, ``table``): a learner without ADAPT sees what it measured.
 Run, with ADAPT in an environment of its own (it pins no Keras 3 version) and the course's on
 the path::
 
@@ -35,6 +39,7 @@ the path::
 """
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -43,6 +48,10 @@ from course_lib.chapters.ch06_domain_adaptation import experiments as chapter
 from course_lib.core.cnn import FEATURE_LAYER
 from course_lib.core.data import N_CLASSES
 from course_lib.methods.adaptation.dann import DOMAIN_RATE_FACTOR, DOMAIN_UNITS
+from course_lib.results import FOLDER
+
+#: Where ``--save`` writes the comparison's rows (chapter 06 reads them with ``load``).
+SAVED = FOLDER / "peer_adapt.json"
 
 ARMS = ("adapt_dann", "adapt_deepcoral")
 #: The course's arm each peer arm is compared with.
@@ -122,21 +131,43 @@ def run_arm(arm, task, source, seed):
             "seconds": round(seconds, 1), "steps": steps}
 
 
-def run_course_arm(arm, task, source, seed):
+def whole_batches(task, seed):
+    """``task`` with its unlabelled target images completed to a whole number of batches by
+    repeating some of them (drawn with ``seed``), as ADAPT completes its last batch."""
+    import numpy as np
+
+    n = len(task.x_target)
+    extra = np.random.default_rng(seed).choice(n, -n % chapter.BATCH_SIZE, replace=False)
+    return dataclasses.replace(task, x_target=np.concatenate([task.x_target, task.x_target[extra]]))
+
+
+def run_course_arm(arm, task, source, seed, matched=False):
     """The course's own ``arm`` of ``domain_adaptation`` on ``task``, timed as ``run_arm`` times ADAPT's
-    (training and AdaBN): a dict ``accuracy``, ``seconds``, ``steps``."""
+    (training and AdaBN): a dict ``accuracy``, ``seconds``, ``steps``. ``matched`` (DANN only): at
+    ADAPT's weight (twice lambda_max: ADAPT sums the domains' terms) and steps (``whole_batches``)."""
     import time
 
     from course_lib.core.evaluation import accuracy
     from course_lib.methods.adaptation import dann_steps
     from course_lib.methods.batchnorm import reestimate
 
+    weight, trained_on = (2 * chapter.WEIGHTS[arm], whole_batches(task, seed)) if matched else (None, task)
     start = time.perf_counter()
-    model, _ = chapter.adapt(source, task, arm, seed=seed)
+    model, _ = chapter.adapt(source, trained_on, arm, weight=weight, seed=seed)
     reestimate(model.extractor, task.x_target)
     seconds = time.perf_counter() - start
     return {"accuracy": accuracy(model, task.x_test, task.y_test), "seconds": round(seconds, 1),
-            "steps": dann_steps(len(task.x_target), chapter.EPOCHS, chapter.BATCH_SIZE)}
+            "steps": dann_steps(len(trained_on.x_target), chapter.EPOCHS, chapter.BATCH_SIZE)}
+
+
+def load(path=SAVED):
+    """The rows ``--save`` wrote (what chapter 06 shows)."""
+    return json.loads(path.read_text())
+
+
+def gaps(rows, arm="adapt_dann", course="course_matched"):
+    """Per seed, in accuracy points: the course's arm (``course`` or ``course_matched``) minus ADAPT's."""
+    return {r["seed"]: 100 * (r[course]["accuracy"] - r["accuracy"]) for r in rows if r["arm"] == arm}
 
 
 def table(rows):
@@ -144,17 +175,22 @@ def table(rows):
     lines = [f"{'arm':<16} {'seed':>4} {'accuracy':>9} {'no AdaBN':>9} {'seconds':>8} {'steps':>6}   "
              f"{'course arm':<10} {'accuracy':>9} {'seconds':>8} {'steps':>6}"]
     for row in rows:
-        course = row["course"]
         lines.append(f"{row['arm']:<16} {row['seed']:>4} {row['accuracy']:>9.3f} "
-                     f"{row['accuracy_without_adabn']:>9.3f} {row['seconds']:>8.1f} {row['steps']:>6}   "
-                     f"{COURSE_ARMS[row['arm']]:<10} {course['accuracy']:>9.3f} {course['seconds']:>8.1f} "
-                     f"{course['steps']:>6}")
+                     f"{row['accuracy_without_adabn']:>9.3f} {row['seconds']:>8.1f} {row['steps']:>6}   " + "   ".join(
+                         f"{name:<10} {row[key]['accuracy']:>9.3f} {row[key]['seconds']:>8.1f} {row[key]['steps']:>6}"
+                         for key, name in _course_columns(row)))
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
-        lines.append(f"{arm:<16} median accuracy {statistics.median(r['accuracy'] for r in mine):.3f}, "
-                     f"the course's {COURSE_ARMS[arm]} {statistics.median(r['course']['accuracy'] for r in mine):.3f}, "
-                     f"over {len(mine)} seeds")
+        lines.append(f"{arm:<16} median accuracy {statistics.median(r['accuracy'] for r in mine):.3f}, " + ", ".join(
+            f"the course's {name} {statistics.median(r[key]['accuracy'] for r in mine):.3f}"
+            for key, name in _course_columns(mine[0])) + f", over {len(mine)} seeds")
     return "\n".join(lines)
+
+
+def _course_columns(row):
+    """``[(key of the row, name shown)]`` of the course's arms a row has beside ADAPT's."""
+    arm = COURSE_ARMS[row["arm"]]
+    return [(key, name) for key, name in (("course", arm), ("course_matched", f"{arm} matched")) if key in row]
 
 
 def main(argv=None):
@@ -163,6 +199,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     parser.add_argument("--json", metavar="FILE", help="also write the rows to FILE")
+    parser.add_argument("--save", action="store_true", help=f"write the rows to {SAVED} (what chapter 06 shows)")
     args = parser.parse_args(argv)
     if not adapt_installed():
         print(MISSING, file=sys.stderr)
@@ -176,13 +213,16 @@ def main(argv=None):
         for arm in args.arms:
             rows.append({"arm": arm, "seed": seed, **run_arm(arm, task, source, seed),
                          "course": run_course_arm(COURSE_ARMS[arm], task, source, seed)})
+            if arm == "adapt_dann":
+                rows[-1]["course_matched"] = run_course_arm("dann", task, source, seed, matched=True)
             print(f"seed {seed} {arm}: accuracy {rows[-1]['accuracy']:.3f} ({rows[-1]['seconds']:.1f} s); "
                   f"the course's {COURSE_ARMS[arm]} {rows[-1]['course']['accuracy']:.3f} "
                   f"({rows[-1]['course']['seconds']:.1f} s)", flush=True)
     print("\n" + table(rows))
-    if args.json:
-        with open(args.json, "w") as f:
+    for path in [args.json] * bool(args.json) + [SAVED] * args.save:
+        with open(path, "w") as f:
             json.dump(rows, f, indent=1)
+            f.write("\n")
     return 0
 
 
