@@ -299,8 +299,8 @@ print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"
 # chapter's task, seeds 0-4, each beside the course's arm in the same process, and saved what it measured; the
 # cell prints it. ADAPT sums the two domains' loss terms, as Ganin et al. do (twice the course's weight at one
 # $\lambda_{\max}$, section 3), and completes its last batch by repeating images. The course's DANN **matched**
-# to that (twice $\lambda_{\max}$, whole batches) lands on either side of ADAPT's from seed to seed (the last
-# line: the course minus ADAPT, per seed). The Deep CORAL rows belong to section 4.
+# to that (twice $\lambda_{\max}$, whole batches) lands below ADAPT's on some seeds and above it on others (the
+# last line: the course minus ADAPT, per seed). The Deep CORAL rows belong to section 4.
 
 # %%
 from course_lib.chapters.ch06_domain_adaptation import peer_adapt

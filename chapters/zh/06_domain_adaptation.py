@@ -232,7 +232,7 @@ print("lambda per epoch (mean):", ", ".join(f"{v:.2f}" for v in history["lambda"
 # %% [markdown]
 # ### 与一个库对照
 #
-# 这个 DANN 和一个成熟库里的 DANN 一样好吗？`peer_adapt`（在本章的包里，但不属于课程：它需要 ADAPT 库，de Mathelin et al. 2021）在本章的任务上、种子 0-4 上训练了 ADAPT 的 DANN 和 Deep CORAL，每一个都在同一个进程里与课程的对应实验组并排运行，并保存了测得的结果；下面的单元格把它打印出来。ADAPT 像 Ganin et al. 那样把两个域的损失项相加（在同一个 $\lambda_{\max}$ 下是课程权重的两倍，见第 3 节），并通过重复一些图像补齐最后一个批次。与之**对齐**的课程 DANN（两倍的 $\lambda_{\max}$，完整的批次）在不同种子上时而高于、时而低于 ADAPT 的（最后一行：课程减去 ADAPT，逐个种子）。Deep CORAL 的几行属于第 4 节。
+# 这个 DANN 和一个成熟库里的 DANN 一样好吗？`peer_adapt`（在本章的包里，但不属于课程：它需要 ADAPT 库，de Mathelin et al. 2021）在本章的任务上、种子 0-4 上训练了 ADAPT 的 DANN 和 Deep CORAL，每一个都在同一个进程里与课程的对应实验组并排运行，并保存了测得的结果；下面的单元格把它打印出来。ADAPT 像 Ganin et al. 那样把两个域的损失项相加（在同一个 $\lambda_{\max}$ 下是课程权重的两倍，见第 3 节），并通过重复一些图像补齐最后一个批次。与之**对齐**的课程 DANN（两倍的 $\lambda_{\max}$，完整的批次）在一些种子上低于 ADAPT 的，在另一些种子上高于它（最后一行：课程减去 ADAPT，逐个种子）。Deep CORAL 的几行属于第 4 节。
 
 # %%
 from course_lib.chapters.ch06_domain_adaptation import peer_adapt
