@@ -79,6 +79,13 @@ NINTH = syllabus.Chapter(  # the chapter after the last one (the ninth when the 
     teaches="a frozen extractor, a new head and a short fine-tuning, one after the other",
     prerequisites=(syllabus.Prerequisite("feature_extraction", "a frozen feature extractor with a new head"),))
 HEADER = "".join((ROOT / "chapters" / f"{LAST.name}.py").read_text().partition("\n# ---\n")[:2]) + "\n"
+#: The ninth chapter's words in its Chinese notebook (the translator's part of adding a chapter).
+ZH_WORDS = {"**Prerequisites:** chapter 01 (a frozen feature extractor with a new head).":
+            "**预备知识：** 第 01 章（冻结的特征提取器加一个新的分类头）。",
+            "**You will learn to** chain the course's steps. **Run time:** seconds.":
+            "**本章你将学会**把课程的各个步骤串起来。**运行时间：** 几秒。",
+            "## Key points": "## 要点", "- Freeze, then fine-tune.": "- 先冻结，再微调。",
+            "## Review questions": "## 复习题", "1. Why freeze first?": "1. 为什么先冻结？"}
 
 
 def _tree_copy(folder):
@@ -138,6 +145,12 @@ def _add_the_ninth_chapter(tree):
         _write_pair((tree / translated).with_suffix(".py"), "\n".join([
             "# %% [markdown]", title.replace("Transfer in a hurry", "匆忙迁移"), "#", f"# [English]({original}) · 中文",
             rest]).replace("course_lib.setup()", 'course_lib.setup(language="zh")'))
+    chinese = tree / Path(c.notebook_in("zh")).with_suffix(".py")
+    text = chinese.read_text()
+    for said, translation in (*ZH_WORDS.items(), *((f"{link}/{c.notebook}", f"{link}/{c.notebook_in('zh')}")
+                                                    for link in ("lab/tree", "blob/main"))):
+        text = text.replace(said, translation)
+    _write_pair(chinese, text.removeprefix(HEADER))
 
     package = tree / Path(*c.package.split("."))
     package.mkdir()
@@ -146,10 +159,10 @@ def _add_the_ninth_chapter(tree):
     (package / "experiments.py").write_text(
         f'"""Chapter {c.number:02d}\'s experiments."""\n\nfrom course_lib.experiments import Measured, experiment\n\n'
         'RECIPES = ()\n\n\n@experiment("target_accuracy", "a stand-in for the chapter\'s comparison")\n'
-        'def hurried_transfer(seed):\n    return {"frozen": Measured(0.5, 0.0)}\n')
+        'def hurried_transfer(seed):\n    return [Measured("frozen", 0.5)]\n')
     (tree / "tests" / "chapters" / f"test_ch{c.name}.py").write_text(
         f"from {c.package}.experiments import hurried_transfer\n\n\n"
-        "def test_the_stand_in_runs():\n    assert hurried_transfer(0)['frozen'].value == 0.5\n")
+        "def test_the_stand_in_runs():\n    assert hurried_transfer(0).value('frozen') == 0.5\n")
     (tree / c.guide).write_text(f"# {c.label}: the instructor's guide\n\nTen minutes, five cells.\n")
     (tree / c.guide_in("zh")).write_text(f"# {c.number:02d} · 匆忙迁移：教师指南\n\n[English](../../guide/{c.name}.md) · 中文"
                                          "\n\n十分钟，五个单元格。\n")
