@@ -102,6 +102,31 @@ def label(record, metric=None):
     return f"{record['arm']}{inside}" + ("" if record["metric"] == metric else f": {record['metric']}")
 
 
+def frame(rows, last=()):
+    """A ``pandas.DataFrame`` with a row per ``(selection, columns)`` of ``rows``, indexed by the
+    selection's ``arm``, then every field any selection has ("" where one lacks it), then the keys
+    ``last`` (e.g. ``("metric",)``): how the course lays out anything it says per arm."""
+    import pandas as pd
+
+    names = list(dict.fromkeys(k for selection, _ in rows for k in selection if k not in ("arm", *last)))
+    return pd.DataFrame([{"arm": selection["arm"], **{k: selection.get(k, "") for k in names},
+                          **{k: selection[k] for k in last}, **columns} for selection, columns in rows]
+                        ).set_index(["arm", *names, *last])
+
+
+def selection_of(names, key):
+    """The row ``key`` of a ``frame`` whose index levels are ``names``, as a selection:
+    ``{"arm": ..., field: value}`` without the fields it lacks."""
+    values = key if isinstance(key, tuple) else (key,)
+    return {name: value for name, value in zip(names, values) if value != ""}
+
+
+def key_of(names, selection):
+    """The row of a ``frame`` (index levels ``names``) that ``selection`` names."""
+    key = tuple(selection.get(name, "") for name in names)
+    return key if len(names) > 1 else key[0]
+
+
 def matches(record, wanted):
     """Whether ``record`` has every key of ``wanted`` at its value. A value may be a list or
     tuple (any of them), or None (the record has no such field)."""
@@ -259,20 +284,17 @@ class Report:
     # -- showing -----------------------------------------------------------------------------
 
     def table(self, **wanted):
-        """A ``pandas.DataFrame``: one row per series matching ``wanted`` (default: all), indexed by
-        arm, the fields any of them has, and metric; median, min, max over the seeds, each seed."""
-        import pandas as pd
-
+        """A ``pandas.DataFrame``: one row per series matching ``wanted`` (default: all), indexed as
+        ``frame`` indexes (the arm, its fields, the metric when more than one is shown); median,
+        min, max over the seeds, and each seed."""
         found = self.series(**wanted)
-        names = list(dict.fromkeys(k for s in found for k in fields_of(s["record"])))
-        rows = [{"arm": s["record"]["arm"], **{k: s["record"].get(k, "") for k in names},
-                 "metric": s["record"]["metric"], "median": statistics.median(s["values"]),
-                 "min": min(s["values"]), "max": max(s["values"]),
-                 **{f"seed {seed}": v for seed, v in zip(self.seeds, s["values"])}} for s in found]
-        frame = pd.DataFrame(rows).set_index(["arm", *names, "metric"])
-        if frame.index.get_level_values("metric").nunique() == 1:
-            frame = frame.droplevel("metric")
-        return frame.round(3)
+        table = frame([(s["record"], {"median": statistics.median(s["values"]), "min": min(s["values"]),
+                                      "max": max(s["values"]),
+                                      **{f"seed {seed}": v for seed, v in zip(self.seeds, s["values"])}})
+                       for s in found], last=("metric",))
+        if table.index.get_level_values("metric").nunique() == 1:
+            table = table.droplevel("metric")
+        return table.round(3)
 
     def format(self):
         """The report as plain text: one row per series, median and range over seeds."""

@@ -10,6 +10,7 @@ from course_lib.chapters.ch07_when_transfer_helps import plots
 from course_lib.core.cnn import BLOCKS, build_cnn
 from course_lib.experiments import Measured, Measurements, Report
 from course_lib.methods import target_data, transferability
+from reports import fake_report
 
 FEW = 2  # gradient steps in the plumbing tests
 
@@ -328,11 +329,9 @@ def test_show_hint_prints_each_hint(capsys):
 
 # ----------------------------------------------------------------------------- plots
 
-def _fake_report(selections, seeds=(0, 1, 2)):
+def _fake_report(selections):
     rng = np.random.default_rng(0)
-    records = [{**s, "metric": "target_accuracy", "seed": seed, "value": rng.uniform(0.5, 1.0), "seconds": 1.0}
-               for s in selections for seed in seeds]
-    return Report("fake", "target_accuracy", seeds, records)
+    return fake_report("fake", [(s, rng.uniform(0.5, 1.0, 3)) for s in selections])
 
 
 def _live(*runs):

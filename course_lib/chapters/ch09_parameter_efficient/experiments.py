@@ -25,6 +25,7 @@ from course_lib.core.pretrained import SOURCE, source_model
 from course_lib.experiments import Measured, Stopwatch, experiment
 from course_lib.methods import parameter_efficient as pe
 from course_lib.methods import text_transfer as tt
+from course_lib.results.report import frame
 
 #: The source models the chapter loads (``python -m course_lib.tools.warm`` trains them).
 RECIPES = (SOURCE,)
@@ -74,13 +75,9 @@ def arm_model(arm, source, seed=0, **fields):
 
 def budget_table(budgets):
     """``[(arm, Budget)]`` (an arm as ``ARMS`` names it) as a ``pandas.DataFrame`` indexed as
-    ``Report.table`` indexes results (the arm, then each field; "" where an arm lacks it), with
-    the columns of ``parameter_efficient.Budget``."""
-    import pandas as pd
-
-    names = list(dict.fromkeys(k for arm, _ in budgets for k in arm if k != "arm"))
-    rows = [{"arm": arm["arm"], **{k: arm.get(k, "") for k in names}, **dataclasses.asdict(b)} for arm, b in budgets]
-    return pd.DataFrame(rows).set_index(["arm", *names])
+    ``Report.table`` indexes results (``report.frame``), with the columns of
+    ``parameter_efficient.Budget``."""
+    return frame([(arm, dataclasses.asdict(b)) for arm, b in budgets])
 
 
 def budgets(source, arms=ARMS):

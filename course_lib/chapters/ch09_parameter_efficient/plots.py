@@ -5,6 +5,7 @@ from matplotlib.ticker import FuncFormatter
 
 from course_lib.core.language import N_, _
 from course_lib.core.plots import FONT_SIZE, PALETTE, style_axes
+from course_lib.results.report import key_of, selection_of
 
 #: Each family of methods its colour and marker (an arm belongs to the family its name starts
 #: with: BitFit + BatchNorm is a BitFit); the baselines (probe, full, LP-FT) are black squares.
@@ -23,18 +24,6 @@ def family_style(arm):
 def describe(arm, fields):
     """An arm and its fields as the figure writes them: ``LoRA (rank 16, layers convs)``."""
     return f"{arm} ({', '.join(f'{k} {v}' for k, v in fields.items())})" if fields else arm
-
-
-def _selection(names, key):
-    """The arm and fields of a row of ``shares`` (indexed like ``Report.table``; "" = no such field)."""
-    values = key if isinstance(key, tuple) else (key,)
-    return {name: value for name, value in zip(names, values) if value != ""}
-
-
-def _key(names, arm, fields):
-    """The row of ``shares`` (indexed by ``names``) of ``arm`` with ``fields``."""
-    key = (arm, *(fields.get(name, "") for name in names[1:]))
-    return key if len(names) > 1 else arm
 
 
 def accuracy_vs_share(report, shares, live=None, measured=N_("mnist_m test accuracy")):
@@ -60,7 +49,7 @@ def accuracy_vs_share(report, shares, live=None, measured=N_("mnist_m test accur
     fig, ax = plt.subplots(figsize=(9, 5.5))
     drawn = []
     for key, share in shares.items():
-        arm = _selection(names, key)
+        arm = selection_of(names, key)
         values = report.values(**arm)
         median = report.median(**arm)
         colour, marker = family_style(arm["arm"])
@@ -72,7 +61,7 @@ def accuracy_vs_share(report, shares, live=None, measured=N_("mnist_m test accur
         ax.annotate(describe(arm.pop("arm"), arm), (x, median), textcoords="offset points",
                     xytext=(7, -14 if neighbour else 4), fontsize=FONT_SIZE - 2, color=colour)
     for run in live or ():
-        ax.plot([shares[_key(names, run.arm, run.fields)]], [run.value], "*", markerfacecolor="none",
+        ax.plot([shares[key_of(names, {"arm": run.arm, **run.fields})]], [run.value], "*", markerfacecolor="none",
                 markeredgecolor="black", markersize=16,
                 label=_("{arm}: this notebook's run").format(arm=describe(run.arm, run.fields)))
     ax.set_xscale("log")
